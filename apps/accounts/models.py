@@ -1,0 +1,26 @@
+from django.conf import settings
+from django.core.validators import validate_slug
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+# Members of this group are the MLOps promotion team: they read everything and edit nothing.
+VIEWERS_GROUP = "MLOps viewers"
+
+
+class Team(models.Model):
+    """An org unit that owns ML products; its members answer their products' surveys."""
+
+    slug = models.SlugField(_("slug"), max_length=64, unique=True, validators=[validate_slug])
+    name = models.CharField(_("name"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="teams", blank=True, verbose_name=_("members")
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("team")
+        verbose_name_plural = _("teams")
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ProductsConfig(AppConfig):
+    name = "apps.products"
+    verbose_name = "Products"

@@ -1,0 +1,77 @@
+"""Read queries for rubric content."""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch
+
+from apps.rubrics.models import Area, Criterion, Question, RubricVersion
+from apps.rubrics.rubric_file import AreaSpec, BandSpec, LevelSpec, QuestionSpec, RubricSpec, Text
+
+
+def _text(obj, field: str) -> Text:
+    return Text(en=getattr(obj, f"{field}_en"), ja=getattr(obj, f"{field}_ja"))
+
+
+def _optional_text(obj, field: str) -> Text | None:
+    return _text(obj, field) if getattr(obj, f"{field}_en") else None
+
+
+def spec_from_version(version: RubricVersion) -> RubricSpec:
+    """The content of a stored version as a RubricSpec (what export_rubric writes), in 5 queries."""
+    version = (
+        RubricVersion.objects.select_related("rubric")
+        .prefetch_related(
+            "levels",
+            "bands",
+            Prefetch(
+                "areas",
+                queryset=Area.objects.order_by("order").prefetch_related(
+                    Prefetch(
+                        "questions",
+                        queryset=Question.objects.order_by("order").prefetch_related(
+                            Prefetch(
+                                "criteria",
+                                queryset=Criterion.objects.select_related("level").order_by(
+                                    "level__order"
+                                ),
+                            )
+                        ),
+                    )
+                ),
+            ),
+        )
+        .get(pk=version.pk)
+    )
+    return RubricSpec(
+        rubric=version.rubric.slug,
+        name=_text(version.rubric, "name"),
+        version=version.label,
+        scale=tuple(
+            LevelSpec(value=level.value, label=_text(level, "label"))
+            for level in version.levels.all()
+        ),
+        area_aggregation=version.area_aggregation,
+        not_applicable_policy=version.not_applicable_policy,
+        overall_rule=version.overall_rule,
+        bands=tuple(
+            BandSpec(max=band.upper_bound, label=_text(band, "label"))
+            for band in version.bands.all()
+        ),
+        areas=tuple(
+            AreaSpec(
+                key=area.key,
+                title=_text(area, "title"),
+                questions=tuple(
+                    QuestionSpec(
+                        key=question.key,
+                        text=_text(question, "text"),
+                        criteria=tuple(_text(c, "text") for c in question.criteria.all()),
+                        guidance=_optional_text(question, "guidance"),
+                        not_applicable=_optional_text(question, "na_criterion"),
+                    )
+                    for question in area.questions.all()
+                ),
+            )
+            for area in version.areas.all()
+        ),
+    )

@@ -1,0 +1,67 @@
+from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
+
+from apps.surveys.models import Answer, Response, SurveyRound
+
+
+@admin.register(SurveyRound)
+class SurveyRoundAdmin(admin.ModelAdmin):
+    list_display = ["key", "title", "rubric_version", "state", "opens_at", "closes_at"]
+    list_filter = ["state", "rubric_version__rubric", "rubric_version"]
+    list_select_related = ["rubric_version__rubric"]
+    search_fields = ["key", "title"]
+    date_hierarchy = "opens_at"
+
+    def get_readonly_fields(self, request, obj=None):
+        # Answers are tied to the round's questions: the version is fixed once responses exist.
+        if obj and obj.responses.exists():
+            return ["rubric_version"]
+        return []
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "rubric_version":
+            kwargs["queryset"] = db_field.related_model.objects.filter(
+                state="published"
+            ).select_related("rubric")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class AnswerInline(admin.TabularInline):
+    model = Answer
+    fields = [
+        "question",
+        "value",
+        "not_applicable",
+        "evidence",
+        "evidence_url",
+        "updated_by",
+        "updated_at",
+    ]
+    readonly_fields = ["question", "updated_by", "updated_at"]
+    extra = 0
+    can_delete = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("question__area", "updated_by")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Response)
+class ResponseAdmin(SimpleHistoryAdmin):
+    list_display = ["product", "round", "status", "submitted_by", "submitted_at", "updated_at"]
+    list_filter = ["round", "status", "product__team", "round__rubric_version__rubric"]
+    list_select_related = ["product", "round", "submitted_by"]
+    search_fields = ["product__name", "product__slug", "product__team__name", "round__key"]
+    raw_id_fields = ["product", "submitted_by"]
+    inlines = [AnswerInline]
+
+
+@admin.register(Answer)
+class AnswerAdmin(SimpleHistoryAdmin):
+    list_display = ["response", "question", "value", "not_applicable", "updated_by", "updated_at"]
+    list_filter = ["response__round", "not_applicable", "question__area__key"]
+    list_select_related = ["response__product", "response__round", "question", "updated_by"]
+    search_fields = ["response__product__name", "question__key", "evidence"]
+    raw_id_fields = ["response", "question", "updated_by"]

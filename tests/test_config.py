@@ -1,0 +1,106 @@
+"""Settings from the environment, the deploy check, the compose file and the health endpoint."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from django.conf import settings
+from django.core.cache import cache
+
+ROOT = Path(settings.BASE_DIR)
+PRODUCTION_ENV = {
+    "DEBUG": "false",
+    "SECRET_KEY": "k9#Qv2!mZ8@rT4$wX7^pL1&nB5*cF3(hJ6)dG0-sA9+eY2=uI8_oK4",
+    "ALLOWED_HOSTS": "maturity.example.com",
+    "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/maturity",
+    "REDIS_URL": "redis://127.0.0.1:6379/15",
+    "CELERY_BROKER_URL": "redis://127.0.0.1:6379/14",
+}
+
+
+def manage(*args, env: dict) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k not in PRODUCTION_ENV}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_deploy_check_is_clean_with_real_production_values():
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV)
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    env = {**PRODUCTION_ENV, "SECRET_KEY": ""}
+    result = manage("check", env=env)
+    assert result.returncode != 0
+    assert "Set SECRET_KEY" in result.stderr
+
+
+def test_embedded_default_is_sqlite_with_eager_celery():
+    env = {"DEBUG": "true"}
+    script = (
+        "from django.conf import settings as s; "
+        "print(s.DATABASES['default']['ENGINE'], s.DATABASES['default']['NAME'], "
+        "s.CELERY_TASK_ALWAYS_EAGER, s.CACHES['default']['BACKEND'])"
+    )
+    result = manage("shell", "-v", "0", "-c", script, env=env)
+    assert result.returncode == 0, result.stderr
+    engine, name, eager, cache_backend = result.stdout.split()
+    assert engine == "django.db.backends.sqlite3"
+    assert name == str(ROOT / "db.sqlite3")
+    assert eager == "True"
+    assert cache_backend.endswith("LocMemCache")
+
+
+def test_broker_url_sends_tasks_to_workers():
+    script = (
+        "from django.conf import settings as s; "
+        "print(s.CELERY_TASK_ALWAYS_EAGER, s.CELERY_BROKER_URL)"
+    )
+    result = manage("shell", "-v", "0", "-c", script, env=PRODUCTION_ENV)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "redis://127.0.0.1:6379/14"]
+
+
+def test_tests_use_real_postgresql_and_redis():
+    assert settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+    assert settings.CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    cache.set("probe", "値", 30)
+    assert cache.get("probe") == "値"
+
+
+def test_compose_file_is_valid_and_has_every_service_with_a_health_check():
+    compose = shutil.which("docker-compose")
+    assert compose, "README command (2) installs Debian's docker-compose to validate this file"
+    result = subprocess.run(
+        [compose, "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
+        env={**os.environ, "SECRET_KEY": "x"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    assert set(services) == {"postgres", "redis", "web", "worker", "beat"}
+    assert all("healthcheck" in service for service in services.values())
+    assert "gunicorn" in services["web"]["command"]
+    assert services["worker"]["command"][:4] == ["celery", "-A", "config", "worker"]
+    assert services["beat"]["command"][:4] == ["celery", "-A", "config", "beat"]
+
+
+@pytest.mark.django_db
+def test_health_endpoint_reports_the_database(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok"}
