@@ -57,7 +57,9 @@ def test_japanese_ui(client, demo):
         "surveys_answer",
     ],
 )
-def test_admin_lists_render_in_bounded_queries(admin_client, demo, name, django_assert_max_num_queries):
+def test_admin_lists_render_in_bounded_queries(
+    admin_client, demo, name, django_assert_max_num_queries
+):
     with django_assert_max_num_queries(15):
         response = admin_client.get(reverse(f"admin:{name}_changelist"))
     assert response.status_code == 200
@@ -73,7 +75,10 @@ def test_admin_change_pages_render(admin_client, demo):
     html = page.content.decode()
     assert "monitoring" in html  # areas and questions inline
     question = Question.objects.filter(version=version).first()
-    assert admin_client.get(reverse("admin:rubrics_question_change", args=[question.pk])).status_code == 200
+    assert (
+        admin_client.get(reverse("admin:rubrics_question_change", args=[question.pk])).status_code
+        == 200
+    )
     response = Response.objects.filter(status="submitted").first()
     page = admin_client.get(reverse("admin:surveys_response_change", args=[response.pk]))
     assert page.status_code == 200

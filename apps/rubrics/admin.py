@@ -57,10 +57,14 @@ class QuestionInline(ReadOnlyWhenPublishedInline):
         return super().get_queryset(request).select_related("area")
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "area":
-            version_id = request.resolver_match.kwargs.get("object_id")
-            kwargs["queryset"] = Area.objects.filter(version_id=version_id)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name != "area":
+            return super().formfield_for_foreignkey(db_field, request, **kwargs)
+        version_id = request.resolver_match.kwargs.get("object_id")
+        kwargs["queryset"] = Area.objects.filter(version_id=version_id)
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        # Fixed choices, read once: otherwise every question row queries the areas again.
+        field.choices = [("", "---------"), *((a.pk, str(a)) for a in kwargs["queryset"])]
+        return field
 
 
 class VersionInline(admin.TabularInline):

@@ -1,7 +1,10 @@
 from django.contrib import admin
+from django.db import models
 from simple_history.admin import SimpleHistoryAdmin
 
 from apps.surveys.models import Answer, Response, SurveyRound
+
+URL_FIELDS = {models.URLField: {"assume_scheme": "https"}}
 
 
 @admin.register(SurveyRound)
@@ -28,6 +31,7 @@ class SurveyRoundAdmin(admin.ModelAdmin):
 
 class AnswerInline(admin.TabularInline):
     model = Answer
+    formfield_overrides = URL_FIELDS
     fields = [
         "question",
         "value",
@@ -60,6 +64,8 @@ class ResponseAdmin(SimpleHistoryAdmin):
 
 @admin.register(Answer)
 class AnswerAdmin(SimpleHistoryAdmin):
+    show_full_result_count = False  # millions of answers: skip the second COUNT(*)
+    formfield_overrides = URL_FIELDS
     list_display = ["response", "question", "value", "not_applicable", "updated_by", "updated_at"]
     list_filter = ["response__round", "not_applicable", "question__area__key"]
     list_select_related = ["response__product", "response__round", "question", "updated_by"]

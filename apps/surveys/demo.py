@@ -126,10 +126,10 @@ STAFF = [
 # Expected share of the maximum per area at round t (0-based): monitoring starts far below the
 # others and climbs; model development rises, then stays flat (fairness is hard); data is slow.
 AREA_PROGRESS: dict[str, Callable[[int], float]] = {
-    "data": lambda t: 0.30 + 0.022 * t,
-    "model": lambda t: 0.31 + 0.045 * min(t, 3),
-    "infra": lambda t: 0.25 + 0.042 * t,
-    "monitoring": lambda t: 0.10 + 0.052 * t,
+    "data": lambda t: 0.38 + 0.012 * t,
+    "model": lambda t: 0.39 + 0.03 * min(t, 3),
+    "infra": lambda t: 0.35 + 0.03 * t,
+    "monitoring": lambda t: 0.14 + 0.06 * t,
 }
 HARD_QUESTIONS = {"model-fairness": -0.25, "monitoring-training-serving-skew": -0.1}
 
@@ -311,13 +311,13 @@ def _create_products(rng: random.Random, teams: list[Team], count: int, rounds: 
         kind_en, kind_ja = rng.choice(MODEL_KINDS)
         japanese = rng.random() < 0.3
         name = f"{themes_ja[theme]}{kind_ja}" if japanese else f"{themes[theme]} {kind_en}"
-        if rng.random() < 0.65:
+        if rng.random() < 0.8:
             active_from = first - timedelta(days=rng.randrange(30, 1200))
         else:
             active_from = first + timedelta(days=rng.randrange(1, span + 1))
         retired_at = None
-        if rng.random() < 0.18:
-            retired_at = active_from + timedelta(days=rng.randrange(365, 365 * 4))
+        if rng.random() < 0.1:
+            retired_at = max(active_from, first) + timedelta(days=rng.randrange(365, 365 * 5))
         rows.append(
             Product(
                 slug=f"{slugify(f'{themes[theme]} {kind_en}')}-{index + 1}",
@@ -453,9 +453,10 @@ class _AnswerGenerator:
         age = sum(1 for day in _round_dates(index + 1) if day >= product.active_from)
         shift = self.skill[product.pk] - (0.08 if age <= 2 else 0)
         answered_share = rng.uniform(0.3, 0.9) if draft else 1.0
+        left_open = rng.randrange(len(questions)) if draft else -1  # a draft is never complete
         team_slug = product.team.slug
-        for question in questions:
-            if draft and rng.random() > answered_share:
+        for position, question in enumerate(questions):
+            if draft and (position == left_open or rng.random() > answered_share):
                 continue
             key = question.key
             if question.na_allowed and key in self.not_applicable[product.pk]:
@@ -468,10 +469,10 @@ class _AnswerGenerator:
                 continue
             level = AREA_PROGRESS[question.area.key](index) + shift + self.difficulty[key]
             level = min(max(level, 0.0), 0.92)
-            position = self.position[product.pk][key] + rng.gauss(0, 0.04)
-            if position < level - 0.2:
+            threshold = self.position[product.pk][key] + rng.gauss(0, 0.04)
+            if threshold < level - 0.2:
                 value = Decimal("1")
-            elif position < level + 0.2:
+            elif threshold < level + 0.2:
                 value = Decimal("0.5")
             else:
                 value = Decimal("0")
