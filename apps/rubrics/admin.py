@@ -126,7 +126,7 @@ class RubricVersionAdmin(admin.ModelAdmin):
             except (services.RubricContentError, PublishedVersionError) as error:
                 self.message_user(request, f"{version}: {error}", messages.ERROR)
             else:
-                self.message_user(request, f"{version} published.", messages.SUCCESS)
+                self.message_user(request, f"Published {version}.", messages.SUCCESS)
 
 
 class CriterionInline(ReadOnlyWhenPublishedInline):
