@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "apps.products",
     "apps.rubrics",
     "apps.surveys",
+    "apps.scoring",
 ]
 
 MIDDLEWARE = [
@@ -142,6 +143,14 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
+CELERY_BEAT_SCHEDULE = {
+    "restart-stale-scoring-jobs": {
+        "task": "apps.scoring.tasks.restart_stale_scoring_jobs",
+        "schedule": 120.0,
+    },
+}
+# Redis redelivers a task held by a killed worker after this; the sweep usually comes first.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

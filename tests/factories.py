@@ -121,3 +121,27 @@ class ResponseFactory(factory.django.DjangoModelFactory):
 
     round = factory.SubFactory(SurveyRoundFactory)
     product = factory.SubFactory(ProductFactory)
+
+
+def answer_all(response, values: dict, submitted: bool = True):
+    """Answer a response's questions: {question key: value or "na"}; submit it if asked."""
+    from decimal import Decimal
+
+    from apps.rubrics.models import Question
+    from apps.surveys.models import Answer
+
+    questions = {q.key: q for q in Question.objects.filter(version=response.round.rubric_version)}
+    Answer.objects.bulk_create(
+        Answer(
+            response=response,
+            question=questions[key],
+            value=None if value == "na" else Decimal(str(value)),
+            not_applicable=value == "na",
+        )
+        for key, value in values.items()
+    )
+    if submitted:
+        response.status = Response.Status.SUBMITTED
+        response.submitted_at = timezone.now()
+        response.save()
+    return response

@@ -1,7 +1,10 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db import models
 from simple_history.admin import SimpleHistoryAdmin
 
+from apps.scoring.models import ScoringJob
+from apps.scoring.services import request_scoring
+from apps.surveys import services
 from apps.surveys.models import Answer, Response, SurveyRound
 
 URL_FIELDS = {models.URLField: {"assume_scheme": "https"}}
@@ -14,6 +17,25 @@ class SurveyRoundAdmin(admin.ModelAdmin):
     list_select_related = ["rubric_version__rubric"]
     search_fields = ["key", "title"]
     date_hierarchy = "opens_at"
+    actions = ["recompute_scores", "close_rounds"]
+
+    @admin.action(description="Recompute the scores of the selected rounds")
+    def recompute_scores(self, request, queryset):
+        for survey_round in queryset:
+            request_scoring(
+                kind=ScoringJob.Kind.ROUND, round_id=survey_round.pk, requested_by=request.user
+            )
+        self.message_user(
+            request,
+            f"Queued {queryset.count()} scoring job(s); follow them under Scores › Scoring jobs.",
+            messages.SUCCESS,
+        )
+
+    @admin.action(description="Close the selected rounds (and compute their scores)")
+    def close_rounds(self, request, queryset):
+        for survey_round in queryset.exclude(state=SurveyRound.State.CLOSED):
+            services.close_round(survey_round=survey_round, user=request.user)
+            self.message_user(request, f"Closed {survey_round}.", messages.SUCCESS)
 
     def get_readonly_fields(self, request, obj=None):
         # Answers are tied to the round's questions: the version is fixed once responses exist.

@@ -1,4 +1,4 @@
-"""Writes of survey rounds (responses and answers follow in the survey issue)."""
+"""Writes of survey rounds and responses (the questionnaire's answer saving follows)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,73 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
 
 from apps.rubrics.models import RubricVersion
-from apps.surveys.models import SurveyRound, round_key_validator
+from apps.scoring.models import ScoringJob
+from apps.scoring.services import request_scoring
+from apps.surveys.models import Response, SurveyRound, round_key_validator
 
 
 class RoundError(Exception):
     """A round that cannot be created as asked; the message says why."""
+
+
+class SubmitError(Exception):
+    """A response that cannot be submitted; `unanswered` lists the question keys left."""
+
+    def __init__(self, message: str, unanswered: list[str] | None = None):
+        super().__init__(message)
+        self.unanswered = unanswered or []
+
+
+def unanswered_questions(response: Response) -> list[str]:
+    """Keys of the questions of the response's version with no value and no N/A."""
+    return list(
+        response.round.rubric_version.questions.annotate(
+            done=Count(
+                "answers",
+                filter=Q(answers__response=response)
+                & (Q(answers__value__isnull=False) | Q(answers__not_applicable=True)),
+            )
+        )
+        .filter(done=0)
+        .order_by("area__order", "order")
+        .values_list("key", flat=True)
+    )
+
+
+def submit_response(*, response: Response, user) -> Response:
+    """Mark a complete response of an open round submitted and queue its scoring."""
+    with transaction.atomic():
+        response = (
+            Response.objects.select_for_update()
+            .select_related("round__rubric_version")
+            .get(pk=response.pk)
+        )
+        if response.round.state != SurveyRound.State.OPEN:
+            raise SubmitError(f"Round {response.round} is not open.")
+        if response.status == Response.Status.SUBMITTED:
+            raise SubmitError("This response is already submitted.")
+        missing = unanswered_questions(response)
+        if missing:
+            raise SubmitError(f"{len(missing)} question(s) are not answered yet.", missing)
+        response.status = Response.Status.SUBMITTED
+        response.submitted_by = user
+        response.submitted_at = timezone.now()
+        response.save(update_fields=["status", "submitted_by", "submitted_at", "updated_at"])
+        request_scoring(kind=ScoringJob.Kind.RESPONSE, response_id=response.pk, requested_by=user)
+    return response
+
+
+def close_round(*, survey_round: SurveyRound, user=None) -> SurveyRound:
+    """Close a round and queue the recompute of its scores (and of the cohort)."""
+    with transaction.atomic():
+        SurveyRound.objects.filter(pk=survey_round.pk).update(state=SurveyRound.State.CLOSED)
+        survey_round.state = SurveyRound.State.CLOSED
+        request_scoring(kind=ScoringJob.Kind.ROUND, round_id=survey_round.pk, requested_by=user)
+    return survey_round
 
 
 def create_round(

@@ -1,0 +1,86 @@
+from django.contrib import admin
+from django.utils.html import format_html
+
+from apps.scoring.models import ResponseScore, RoundAggregate, ScoringJob
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Computed rows: shown, never edited by hand."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ScoringJob)
+class ScoringJobAdmin(ReadOnlyAdmin):
+    list_display = [
+        "pk",
+        "kind",
+        "round",
+        "state",
+        "progress",
+        "attempts",
+        "created_at",
+        "finished_at",
+        "requested_by",
+    ]
+    list_filter = ["state", "kind"]
+    list_select_related = ["round", "requested_by"]
+    readonly_fields = ["progress", "summary", "error"]
+
+    @admin.display(description="progress")
+    def progress(self, job: ScoringJob) -> str:
+        return format_html(
+            '<progress max="100" value="{}" aria-label="{}% done"></progress> {}%',
+            job.percent,
+            job.percent,
+            job.percent,
+        )
+
+
+@admin.register(ResponseScore)
+class ResponseScoreAdmin(ReadOnlyAdmin):
+    list_display = [
+        "response",
+        "round",
+        "product",
+        "overall",
+        "band",
+        "binding_area",
+        "computed_at",
+    ]
+    list_filter = ["round", "rubric_version"]
+    list_select_related = [
+        "response__product",
+        "response__round",
+        "round",
+        "product",
+        "band",
+        "binding_area",
+    ]
+    search_fields = ["product__name", "product__slug"]
+    show_full_result_count = False
+
+
+@admin.register(RoundAggregate)
+class RoundAggregateAdmin(ReadOnlyAdmin):
+    list_display = [
+        "round",
+        "population",
+        "n",
+        "mean",
+        "median",
+        "p25",
+        "p75",
+        "minimum",
+        "maximum",
+        "computed_at",
+    ]
+    list_filter = ["rubric", "population"]
+    list_select_related = ["round"]

@@ -1,0 +1,135 @@
+"""Stored scores: one row per scored response, aggregates per round and population, and the
+state of scoring jobs (kept in the database so a lost or killed job can be restarted)."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from apps.rubrics.models import SCORE_FIELD
+
+
+class ResponseScore(models.Model):
+    """The score of one submitted, complete response under its round's rubric version."""
+
+    response = models.OneToOneField(
+        "surveys.Response", on_delete=models.CASCADE, related_name="score"
+    )
+    round = models.ForeignKey("surveys.SurveyRound", on_delete=models.CASCADE, related_name="+")
+    product = models.ForeignKey("products.Product", on_delete=models.CASCADE, related_name="+")
+    rubric_version = models.ForeignKey(
+        "rubrics.RubricVersion", on_delete=models.PROTECT, related_name="+"
+    )
+    # The rule used, copied so a score explains itself.
+    area_aggregation = models.CharField(max_length=10)
+    not_applicable_policy = models.CharField(max_length=10)
+    overall_rule = models.CharField(max_length=10)
+    area_scores = models.JSONField(help_text="area key → score as a decimal string, or null")
+    overall = models.DecimalField(null=True, blank=True, **SCORE_FIELD)
+    band = models.ForeignKey(
+        "rubrics.Band", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    binding_area = models.ForeignKey(
+        "rubrics.Area", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["round", "product"])]
+
+    def __str__(self) -> str:
+        return f"{self.response_id}: {self.overall}"
+
+
+class RoundAggregate(models.Model):
+    """Statistics of a round's scores for one population: all products, or the cohort."""
+
+    class Population(models.TextChoices):
+        ALL = "all", _("All products")
+        COHORT = "cohort", _("Continuous cohort")
+
+    round = models.ForeignKey(
+        "surveys.SurveyRound", on_delete=models.CASCADE, related_name="aggregates"
+    )
+    rubric = models.ForeignKey("rubrics.Rubric", on_delete=models.CASCADE, related_name="+")
+    population = models.CharField(max_length=10, choices=Population.choices)
+    n = models.PositiveIntegerField()
+    mean = models.DecimalField(null=True, **SCORE_FIELD)
+    median = models.DecimalField(null=True, **SCORE_FIELD)
+    p25 = models.DecimalField(null=True, **SCORE_FIELD)
+    p75 = models.DecimalField(null=True, **SCORE_FIELD)
+    minimum = models.DecimalField(null=True, **SCORE_FIELD)
+    maximum = models.DecimalField(null=True, **SCORE_FIELD)
+    area_means = models.JSONField(default=dict)  # area key → mean as a decimal string
+    band_counts = models.JSONField(default=list)  # [{order, label_en, label_ja, count}]
+    binding_counts = models.JSONField(default=dict)  # area key → number of products
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["round", "population"], name="roundaggregate_one_per_population"
+            ),
+            models.CheckConstraint(
+                condition=Q(population__in=["all", "cohort"]), name="roundaggregate_population"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.round_id} {self.population}: n={self.n}"
+
+
+class ScoringJob(models.Model):
+    """A request to (re)compute scores, with its progress; a stale job is restarted by beat."""
+
+    class Kind(models.TextChoices):
+        RESPONSE = "response", _("One response")
+        ROUND = "round", _("One round")
+        ALL = "all", _("Everything")
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    round = models.ForeignKey(
+        "surveys.SurveyRound", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    response = models.ForeignKey(
+        "surveys.Response", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    summary = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["state", "heartbeat_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind="response", response__isnull=False)
+                | Q(kind="round", round__isnull=False)
+                | Q(kind="all"),
+                name="scoringjob_target_matches_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        target = self.round_id or self.response_id or "all"
+        return f"{self.kind} {target} ({self.state})"
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.done / self.total) if self.total else 0

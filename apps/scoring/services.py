@@ -1,0 +1,299 @@
+"""Computing and storing scores and round aggregates, and running scoring jobs.
+
+Every number shown on a dashboard or exported comes from the rows written here. A round is
+recomputed in one transaction that replaces its rows, so readers never see half a round; a
+job's state lives in the database, so a job lost with a killed worker is restarted by the
+periodic sweep, and running any job twice gives the same rows.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from apps.scoring import rules, selectors
+from apps.scoring.models import ResponseScore, RoundAggregate, ScoringJob
+from apps.scoring.statistics import describe, mean
+from apps.surveys.models import Response, SurveyRound
+
+logger = logging.getLogger(__name__)
+
+STALE_RUNNING = timedelta(minutes=10)  # no heartbeat for this long: the worker is gone
+STALE_QUEUED = timedelta(minutes=2)  # still queued after this long: the enqueue was lost
+
+Progress = Callable[[int, int], None]
+
+
+def _score_rows(
+    shape: selectors.VersionShape,
+    survey_round: SurveyRound,
+    responses: list[tuple[int, int]],
+    tallies: dict[int, dict[str, rules.AreaTally]],
+) -> tuple[list[ResponseScore], int]:
+    """Score rows for (response id, product id) pairs; also the count left incomplete."""
+    now = timezone.now()
+    rows, incomplete = [], 0
+    for response_id, product_id in responses:
+        result = rules.score(shape.rule, tallies.get(response_id, _empty(shape)))
+        if result is None:
+            incomplete += 1
+            continue
+        rows.append(
+            ResponseScore(
+                response_id=response_id,
+                round_id=survey_round.pk,
+                product_id=product_id,
+                rubric_version_id=shape.version_id,
+                area_aggregation=shape.rule.area_aggregation,
+                not_applicable_policy=shape.rule.not_applicable,
+                overall_rule=shape.rule.overall,
+                area_scores={
+                    key: None if value is None else str(value)
+                    for key, value in result.areas.items()
+                },
+                overall=result.overall,
+                band_id=None if result.band is None else shape.band_ids[result.band],
+                binding_area_id=shape.area_ids.get(result.binding_area),
+                computed_at=now,
+            )
+        )
+    return rows, incomplete
+
+
+def _empty(shape: selectors.VersionShape) -> dict[str, rules.AreaTally]:
+    return {key: rules.AreaTally(questions=n) for key, n in shape.questions_per_area.items()}
+
+
+def score_round(*, round_id: int, refresh_rubric: bool = True) -> dict[str, int]:
+    """Recompute every submitted response of a round, replacing its scores in one transaction.
+
+    The round's aggregates are rebuilt in the same transaction; a closed round can change who
+    is in the cohort, so the rubric's other rounds follow (unless the caller does it once for
+    many rounds, as score_all does).
+    """
+    with transaction.atomic():
+        # Locking the round serialises recomputes of the same round (e.g. a retried job).
+        survey_round = (
+            SurveyRound.objects.select_for_update(of=("self",))
+            .select_related("rubric_version")
+            .get(pk=round_id)
+        )
+        shape = selectors.version_shape(survey_round.rubric_version_id)
+        responses = list(
+            Response.objects.filter(round=survey_round, status=Response.Status.SUBMITTED)
+            .order_by("pk")
+            .values_list("pk", "product_id")
+        )
+        tallies = selectors.answer_tallies(
+            shape, round_id=round_id, status=Response.Status.SUBMITTED
+        )
+        rows, incomplete = _score_rows(shape, survey_round, responses, tallies)
+        ResponseScore.objects.filter(round_id=round_id).delete()
+        ResponseScore.objects.bulk_create(rows)
+        whole_rubric = refresh_rubric and survey_round.state == SurveyRound.State.CLOSED
+        refresh_aggregates(
+            rubric_id=survey_round.rubric_version.rubric_id,
+            round_ids=None if whole_rubric else [survey_round.pk],
+            known=shape,
+        )
+    return {"round": survey_round.pk, "scored": len(rows), "incomplete": incomplete}
+
+
+def score_response(*, response_id: int) -> dict[str, int]:
+    """Score one response (after submit): its row is replaced or removed, aggregates follow."""
+    with transaction.atomic():
+        response = Response.objects.get(pk=response_id)
+        survey_round = (
+            SurveyRound.objects.select_for_update(of=("self",))
+            .select_related("rubric_version")
+            .get(pk=response.round_id)
+        )
+        shape = selectors.version_shape(survey_round.rubric_version_id)
+        rows: list[ResponseScore] = []
+        incomplete = 0
+        if response.status == Response.Status.SUBMITTED:
+            tallies = selectors.answer_tallies(shape, pk=response_id)
+            rows, incomplete = _score_rows(
+                shape, survey_round, [(response.pk, response.product_id)], tallies
+            )
+        ResponseScore.objects.filter(response_id=response_id).delete()
+        ResponseScore.objects.bulk_create(rows)
+        # An open round does not change who is in the cohort: refresh just its aggregates.
+        only = None if survey_round.state == SurveyRound.State.CLOSED else [survey_round.pk]
+        refresh_aggregates(
+            rubric_id=survey_round.rubric_version.rubric_id, round_ids=only, known=shape
+        )
+    return {"response": response_id, "scored": len(rows), "incomplete": incomplete}
+
+
+def score_all(*, progress: Progress | None = None) -> dict[str, int]:
+    """Recompute every round that has opened, one transaction per round (after a rule fix)."""
+    rounds = list(
+        SurveyRound.objects.exclude(state=SurveyRound.State.PLANNED)
+        .order_by("opens_at", "key")
+        .values_list("pk", "rubric_version__rubric_id")
+    )
+    totals: Counter[str] = Counter()
+    for done, (round_id, _rubric_id) in enumerate(rounds, start=1):
+        result = score_round(round_id=round_id, refresh_rubric=False)
+        totals.update(scored=result["scored"], incomplete=result["incomplete"])
+        if progress:
+            progress(done, len(rounds))
+    for rubric_id in sorted({rubric_id for _round_id, rubric_id in rounds}):
+        refresh_aggregates(rubric_id=rubric_id)
+    return {"rounds": len(rounds), **totals}
+
+
+def refresh_aggregates(
+    *,
+    rubric_id: int,
+    round_ids: list[int] | None = None,
+    known: selectors.VersionShape | None = None,
+) -> int:
+    """Rebuild the `all` and `cohort` aggregates of a rubric's rounds (or of some of them)."""
+    rounds = selectors.rubric_rounds(rubric_id)
+    cohort = selectors.cohort_product_ids(rounds)
+    targets = [r for r in rounds if round_ids is None or r.pk in round_ids]
+    shapes = {known.version_id: known} if known else {}
+    for version_id in {r.rubric_version_id for r in targets} - shapes.keys():
+        shapes[version_id] = selectors.version_shape(version_id)
+    scores_by_round: dict[int, list[tuple]] = {r.pk: [] for r in targets}
+    for row in ResponseScore.objects.filter(round_id__in=scores_by_round).values_list(
+        "round_id", "product_id", "overall", "area_scores", "band_id", "binding_area_id"
+    ):
+        scores_by_round[row[0]].append(row[1:])
+    now = timezone.now()
+    aggregates = []
+    for survey_round in targets:
+        shape = shapes[survey_round.rubric_version_id]
+        rows = scores_by_round[survey_round.pk]
+        for population, members in (
+            (RoundAggregate.Population.ALL, rows),
+            (RoundAggregate.Population.COHORT, [row for row in rows if row[0] in cohort]),
+        ):
+            aggregates.append(
+                RoundAggregate(
+                    round=survey_round,
+                    rubric_id=rubric_id,
+                    population=population,
+                    computed_at=now,
+                    **_summarize(shape, members),
+                )
+            )
+    with transaction.atomic():
+        RoundAggregate.objects.filter(round__in=targets).delete()
+        RoundAggregate.objects.bulk_create(aggregates)
+    return len(aggregates)
+
+
+def _summarize(shape: selectors.VersionShape, rows: list[tuple]) -> dict:
+    """Statistics of (product, overall, area scores, band, binding area) rows."""
+    overall = [row[1] for row in rows if row[1] is not None]
+    area_values: dict[str, list[Decimal]] = {key: [] for key in shape.area_ids}
+    for row in rows:
+        for key, value in row[2].items():
+            if value is not None and key in area_values:
+                area_values[key].append(Decimal(value))
+    bands = Counter(row[3] for row in rows if row[3] is not None)
+    binding = Counter(row[4] for row in rows if row[4] is not None)
+    keys = shape.area_keys_by_id
+    return {
+        **describe(overall),
+        "area_means": {key: str(mean(v)) if v else None for key, v in area_values.items()},
+        "band_counts": [
+            {
+                "order": band.order,
+                "label_en": band.label_en,
+                "label_ja": band.label_ja,
+                "count": bands.get(band.pk, 0),
+            }
+            for band in shape.bands
+        ],
+        "binding_counts": {keys[area_id]: binding.get(area_id, 0) for area_id in keys},
+    }
+
+
+# --- jobs ---------------------------------------------------------------------------------
+
+
+def request_scoring(
+    *,
+    kind: str,
+    round_id: int | None = None,
+    response_id: int | None = None,
+    requested_by=None,
+) -> ScoringJob:
+    """Record a scoring job and enqueue it once the caller's transaction commits."""
+    job = ScoringJob.objects.create(
+        kind=kind, round_id=round_id, response_id=response_id, requested_by=requested_by
+    )
+    transaction.on_commit(lambda: enqueue(job.pk), robust=True)
+    return job
+
+
+def enqueue(job_id: int) -> None:
+    """Hand a job to Celery; if the broker is down the job stays queued for the sweep."""
+    from apps.scoring.tasks import run_scoring_job
+
+    try:
+        run_scoring_job.delay(job_id)
+    except Exception:  # the broker's errors vary by transport; the sweep retries later
+        logger.warning("Could not enqueue scoring job %s; the sweep will retry", job_id)
+
+
+def run_job(*, job_id: int) -> ScoringJob:
+    """Run a job to completion (again, if it ran before: every job is idempotent)."""
+    with transaction.atomic():
+        job = ScoringJob.objects.select_for_update().get(pk=job_id)
+        if job.state == ScoringJob.State.DONE:
+            return job
+        now = timezone.now()
+        job.state, job.attempts, job.error = ScoringJob.State.RUNNING, job.attempts + 1, ""
+        job.started_at = job.heartbeat_at = now
+        job.total = 1 if job.kind != ScoringJob.Kind.ALL else job.total
+        job.save()
+
+    def progress(done: int, total: int) -> None:
+        ScoringJob.objects.filter(pk=job_id).update(
+            done=done, total=total, heartbeat_at=timezone.now()
+        )
+
+    try:
+        if job.kind == ScoringJob.Kind.RESPONSE:
+            summary = score_response(response_id=job.response_id)
+        elif job.kind == ScoringJob.Kind.ROUND:
+            summary = score_round(round_id=job.round_id)
+        else:
+            summary = score_all(progress=progress)
+    except Exception as error:
+        ScoringJob.objects.filter(pk=job_id).update(
+            state=ScoringJob.State.FAILED, error=repr(error), finished_at=timezone.now()
+        )
+        raise
+    job.refresh_from_db()
+    job.state, job.summary, job.finished_at = ScoringJob.State.DONE, summary, timezone.now()
+    job.done = job.total = max(job.total, 1)
+    job.save()
+    return job
+
+
+def restart_stale_jobs() -> list[int]:
+    """Re-enqueue jobs whose worker died (no heartbeat) or whose enqueue was lost."""
+    now = timezone.now()
+    stale = list(
+        ScoringJob.objects.filter(
+            Q(state=ScoringJob.State.RUNNING, heartbeat_at__lt=now - STALE_RUNNING)
+            | Q(state=ScoringJob.State.QUEUED, created_at__lt=now - STALE_QUEUED)
+        ).values_list("pk", flat=True)
+    )
+    ScoringJob.objects.filter(pk__in=stale).update(state=ScoringJob.State.QUEUED)
+    for job_id in stale:
+        enqueue(job_id)
+    return stale

@@ -1,0 +1,258 @@
+"""Stored scores and aggregates computed from real answers in PostgreSQL."""
+
+from decimal import Decimal
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.db import IntegrityError, connection, transaction
+
+from apps.scoring import services
+from apps.scoring.models import ResponseScore, RoundAggregate, ScoringJob
+from apps.surveys.models import Response
+from tests.factories import (
+    ProductFactory,
+    ResponseFactory,
+    SurveyRoundFactory,
+    answer_all,
+    make_version,
+)
+
+pytestmark = pytest.mark.django_db
+D = Decimal
+FULL = {"data-schema": 1, "data-features": 1, "monitoring-staleness": 1}
+
+
+@pytest.fixture
+def version():
+    return make_version()
+
+
+def make_round(version, key, state="closed", days=0):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    opens = timezone.now() - timedelta(days=400 - days)
+    return SurveyRoundFactory(
+        key=key,
+        rubric_version=version,
+        state=state,
+        opens_at=opens,
+        closes_at=opens + timedelta(days=30),
+    )
+
+
+def submit(survey_round, product, values, submitted=True):
+    return answer_all(ResponseFactory(round=survey_round, product=product), values, submitted)
+
+
+def test_round_scores_follow_the_rules(version):
+    survey_round = make_round(version, "2021-10")
+    a, b = ProductFactory(), ProductFactory()
+    submit(survey_round, a, {"data-schema": 1, "data-features": "na", "monitoring-staleness": 0.5})
+    submit(survey_round, b, {"data-schema": 0.5, "data-features": 0, "monitoring-staleness": 1})
+    result = services.score_round(round_id=survey_round.pk)
+    assert result == {"round": survey_round.pk, "scored": 2, "incomplete": 0}
+    score_a = ResponseScore.objects.get(product=a)
+    # data: 1 of 1 applicable, rescaled to 2 questions = 2; monitoring 0.5 → overall 0.5
+    assert score_a.area_scores == {"data": "2.0000", "monitoring": "0.5000"}
+    assert score_a.overall == D("0.5") and score_a.binding_area.key == "monitoring"
+    assert score_a.band.label_en == "Basic"
+    assert (score_a.area_aggregation, score_a.not_applicable_policy, score_a.overall_rule) == (
+        "sum",
+        "rescale",
+        "min",
+    )
+    score_b = ResponseScore.objects.get(product=b)
+    assert score_b.overall == D("0.5") and score_b.binding_area.key == "data"
+
+
+def test_drafts_and_incomplete_responses_get_no_score(version):
+    survey_round = make_round(version, "2021-10")
+    submit(survey_round, ProductFactory(), FULL, submitted=False)
+    submit(survey_round, ProductFactory(), {"data-schema": 1})  # submitted, but incomplete
+    assert services.score_round(round_id=survey_round.pk) == {
+        "round": survey_round.pk,
+        "scored": 0,
+        "incomplete": 1,
+    }
+    assert not ResponseScore.objects.exists()
+
+
+def test_recompute_is_idempotent_and_replaces_the_rounds_rows(version):
+    survey_round = make_round(version, "2021-10")
+    response = submit(survey_round, ProductFactory(), FULL)
+    services.score_round(round_id=survey_round.pk)
+    first = list(ResponseScore.objects.values("response", "overall", "area_scores", "band"))
+    services.score_round(round_id=survey_round.pk)
+    assert list(ResponseScore.objects.values("response", "overall", "area_scores", "band")) == first
+    assert ResponseScore.objects.count() == 1
+    response.answers.filter(question__key="monitoring-staleness").update(value=0)
+    services.score_round(round_id=survey_round.pk)
+    assert ResponseScore.objects.get().overall == D(0)
+
+
+def test_a_failure_mid_recompute_leaves_the_old_rows(version):
+    survey_round = make_round(version, "2021-10")
+    submit(survey_round, ProductFactory(), FULL)
+    services.score_round(round_id=survey_round.pk)
+    before = list(ResponseScore.objects.values_list("pk", "overall"))
+    with connection.cursor() as cursor:  # make the aggregate write fail, as a dying worker
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute(
+            "ALTER TABLE scoring_roundaggregate ADD CONSTRAINT t_fail CHECK (n < 0) NOT VALID"
+        )
+    with pytest.raises(IntegrityError, match="t_fail"), transaction.atomic():
+        services.score_round(round_id=survey_round.pk)
+    assert list(ResponseScore.objects.values_list("pk", "overall")) == before
+
+
+def test_aggregates_for_all_and_the_continuous_cohort(version):
+    r1 = make_round(version, "2021-10", days=0)
+    r2 = make_round(version, "2022-04", days=180)
+    r3 = make_round(version, "2022-10", state="open", days=360)
+    stayer, leaver, joiner = ProductFactory(), ProductFactory(), ProductFactory()
+    low = {"data-schema": 0, "data-features": 0, "monitoring-staleness": 0}
+    submit(r1, stayer, low)
+    submit(r1, leaver, FULL)
+    submit(r2, stayer, {**low, "monitoring-staleness": 1, "data-schema": 1})
+    submit(r2, joiner, FULL)
+    submit(r3, stayer, FULL)
+    submit(r3, joiner, FULL)
+    services.score_all()
+    stats = {(a.round.key, a.population): a for a in RoundAggregate.objects.select_related("round")}
+    # The cohort: scored in every closed round (2021-10 and 2022-04) = the stayer only.
+    assert [stats[k, "cohort"].n for k in ("2021-10", "2022-04", "2022-10")] == [1, 1, 1]
+    assert [stats[k, "cohort"].mean for k in ("2021-10", "2022-04", "2022-10")] == [
+        D(0),
+        D(1),
+        D(1),
+    ]
+    assert [stats[k, "all"].n for k in ("2021-10", "2022-04", "2022-10")] == [2, 2, 2]
+    first = stats["2021-10", "all"]
+    assert (first.minimum, first.maximum, first.median, first.p25, first.p75) == (
+        D(0),
+        D(1),
+        D("0.5"),
+        D("0.25"),
+        D("0.75"),
+    )
+    assert first.area_means == {"data": "1.0000", "monitoring": "0.5000"}
+    assert first.binding_counts == {"data": 1, "monitoring": 1}  # a tie binds the first area
+    assert [band["count"] for band in first.band_counts] == [1, 1, 0]
+    assert first.band_counts[2]["label_ja"] == "十分"
+
+
+def test_quartiles_match_postgresqls_percentile_cont(version):
+    survey_round = make_round(version, "2021-10")
+    for values in ([0, 0, 0], [1, 0, 1], [1, 1, 0.5], [0.5, 1, 1], [1, 1, 1]):
+        keys = list(FULL)
+        submit(survey_round, ProductFactory(), dict(zip(keys, values, strict=True)))
+    services.score_round(round_id=survey_round.pk)
+    stored = RoundAggregate.objects.get(population="all")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT percentile_cont(ARRAY[0.25, 0.5, 0.75]) WITHIN GROUP (ORDER BY overall), "
+            "avg(overall) FROM scoring_responsescore"
+        )
+        quartiles, average = cursor.fetchone()
+    assert [stored.p25, stored.median, stored.p75] == [
+        D(str(q)).quantize(D("0.0001")) for q in quartiles
+    ]
+    assert stored.mean == D(average).quantize(D("0.0001"))
+
+
+@pytest.mark.parametrize("products", [3, 30])
+def test_round_recompute_runs_in_constant_queries(version, products, django_assert_max_num_queries):
+    survey_round = make_round(version, "2021-10")
+    for _ in range(products):
+        submit(survey_round, ProductFactory(), FULL)
+    with django_assert_max_num_queries(17):
+        services.score_round(round_id=survey_round.pk)
+    assert ResponseScore.objects.count() == products
+
+
+def test_submitted_response_is_scored_and_its_round_aggregated(
+    version, django_capture_on_commit_callbacks
+):
+    from apps.surveys.services import submit_response
+    from tests.factories import UserFactory
+
+    survey_round = make_round(version, "2021-10", state="open")
+    response = submit(survey_round, ProductFactory(), FULL, submitted=False)
+    # Scoring is queued on commit (and runs eagerly here: the tests have no broker).
+    with django_capture_on_commit_callbacks(execute=True):
+        submit_response(response=response, user=UserFactory())
+    response.refresh_from_db()
+    assert response.status == Response.Status.SUBMITTED
+    assert response.score.overall == D(1)
+    job = ScoringJob.objects.get()
+    assert (job.kind, job.state, job.attempts) == ("response", "done", 1)
+    assert RoundAggregate.objects.get(round=survey_round, population="all").n == 1
+
+
+def test_submit_lists_unanswered_questions_and_changes_nothing(version):
+    from apps.surveys.services import SubmitError, submit_response
+
+    survey_round = make_round(version, "2021-10", state="open")
+    response = submit(survey_round, ProductFactory(), {"data-schema": 1}, submitted=False)
+    with pytest.raises(SubmitError) as caught:
+        submit_response(response=response, user=None)
+    assert caught.value.unanswered == ["data-features", "monitoring-staleness"]
+    response.refresh_from_db()
+    assert response.status == "draft" and not ScoringJob.objects.exists()
+
+
+def test_closing_a_round_recomputes_it(version, django_capture_on_commit_callbacks):
+    from apps.surveys.services import close_round
+
+    survey_round = make_round(version, "2021-10", state="open")
+    submit(survey_round, ProductFactory(), FULL)
+    with django_capture_on_commit_callbacks(execute=True):
+        close_round(survey_round=survey_round)
+    survey_round.refresh_from_db()
+    assert survey_round.state == "closed"
+    assert ResponseScore.objects.count() == 1
+    assert RoundAggregate.objects.filter(round=survey_round, population="cohort").get().n == 1
+
+
+def test_stale_jobs_are_restarted_by_the_sweep(version):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    survey_round = make_round(version, "2021-10")
+    submit(survey_round, ProductFactory(), FULL)
+    long_ago = timezone.now() - timedelta(hours=1)
+    lost = ScoringJob.objects.create(kind="round", round=survey_round)
+    ScoringJob.objects.filter(pk=lost.pk).update(created_at=long_ago)
+    dead = ScoringJob.objects.create(kind="all", state="running", heartbeat_at=long_ago, attempts=1)
+    fresh = ScoringJob.objects.create(kind="all", state="running", heartbeat_at=timezone.now())
+    restarted = services.restart_stale_jobs()
+    assert sorted(restarted) == sorted([lost.pk, dead.pk])
+    states = dict(ScoringJob.objects.values_list("pk", "state"))
+    assert states[lost.pk] == states[dead.pk] == "done"  # eager: re-run at once
+    assert states[fresh.pk] == "running"
+    assert ScoringJob.objects.get(pk=dead.pk).attempts == 2
+    assert ResponseScore.objects.count() == 1
+
+
+def test_compute_scores_command_sync_prints_a_summary(version):
+    survey_round = make_round(version, "2021-10")
+    submit(survey_round, ProductFactory(), FULL)
+    out = StringIO()
+    call_command("compute_scores", "--round", "2021-10", "--sync", stdout=out)
+    assert "done in" in out.getvalue() and "scored 1" in out.getvalue()
+    out = StringIO()
+    call_command("compute_scores", "--all", "--sync", stdout=out)
+    assert "rounds 1, scored 1, incomplete 0" in out.getvalue()
+    job = ScoringJob.objects.filter(kind="all").get()
+    assert (job.state, job.done, job.total, job.percent) == ("done", 1, 1, 100)
+
+
+def test_compute_scores_unknown_round_is_an_error():
+    from django.core.management import CommandError
+
+    with pytest.raises(CommandError, match="No round 'nope'"):
+        call_command("compute_scores", "--round", "nope")
