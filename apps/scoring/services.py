@@ -284,13 +284,15 @@ def run_job(*, job_id: int) -> ScoringJob:
     return job
 
 
-def restart_stale_jobs() -> list[int]:
+def restart_stale_jobs(
+    *, running_for: timedelta = STALE_RUNNING, queued_for: timedelta = STALE_QUEUED
+) -> list[int]:
     """Re-enqueue jobs whose worker died (no heartbeat) or whose enqueue was lost."""
     now = timezone.now()
     stale = list(
         ScoringJob.objects.filter(
-            Q(state=ScoringJob.State.RUNNING, heartbeat_at__lt=now - STALE_RUNNING)
-            | Q(state=ScoringJob.State.QUEUED, created_at__lt=now - STALE_QUEUED)
+            Q(state=ScoringJob.State.RUNNING, heartbeat_at__lte=now - running_for)
+            | Q(state=ScoringJob.State.QUEUED, created_at__lte=now - queued_for)
         ).values_list("pk", flat=True)
     )
     ScoringJob.objects.filter(pk__in=stale).update(state=ScoringJob.State.QUEUED)
