@@ -15,10 +15,25 @@ class ResponseScore(models.Model):
     response = models.OneToOneField(
         "surveys.Response", on_delete=models.CASCADE, related_name="score"
     )
-    round = models.ForeignKey("surveys.SurveyRound", on_delete=models.CASCADE, related_name="+")
-    product = models.ForeignKey("products.Product", on_delete=models.CASCADE, related_name="+")
+    # Copies of the response's round and product and of the version's parts, for fast reads.
+    # Only the scoring service writes them, from the response itself, so the database checks
+    # the response's key and not these: their deferred checks doubled a round's commit time.
+    round = models.ForeignKey(
+        "surveys.SurveyRound",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,  # the (round, product) index serves it; every index slows a recompute
+    )
+    product = models.ForeignKey(
+        "products.Product", on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
     rubric_version = models.ForeignKey(
-        "rubrics.RubricVersion", on_delete=models.PROTECT, related_name="+"
+        "rubrics.RubricVersion",
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     # The rule used, copied so a score explains itself.
     area_aggregation = models.CharField(max_length=10)
@@ -27,10 +42,22 @@ class ResponseScore(models.Model):
     area_scores = models.JSONField(help_text="area key → score as a decimal string, or null")
     overall = models.DecimalField(null=True, blank=True, **SCORE_FIELD)
     band = models.ForeignKey(
-        "rubrics.Band", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "rubrics.Band",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     binding_area = models.ForeignKey(
-        "rubrics.Area", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "rubrics.Area",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     computed_at = models.DateTimeField()
 
@@ -39,6 +66,32 @@ class ResponseScore(models.Model):
 
     def __str__(self) -> str:
         return f"{self.response_id}: {self.overall}"
+
+
+class CohortState(models.Model):
+    """Which rounds defined a rubric's stored cohort, to tell when it must be recomputed."""
+
+    rubric = models.OneToOneField("rubrics.Rubric", on_delete=models.CASCADE, related_name="+")
+    defining_round_ids = models.JSONField(default=list)
+    computed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.rubric_id}: {self.defining_round_ids}"
+
+
+class CohortMember(models.Model):
+    """A product of a rubric's continuous cohort (see selectors.cohort_product_ids)."""
+
+    rubric = models.ForeignKey("rubrics.Rubric", on_delete=models.CASCADE, related_name="+")
+    product = models.ForeignKey("products.Product", on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["rubric", "product"], name="cohortmember_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rubric_id}:{self.product_id}"
 
 
 class RoundAggregate(models.Model):

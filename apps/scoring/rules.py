@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
+from typing import NamedTuple
 
 PLACES = Decimal("0.0001")
 
@@ -24,9 +25,12 @@ class Rule:
     band_maxima: tuple[Decimal | None, ...]  # inclusive upper bounds; the last is None
 
 
-@dataclass(frozen=True)
-class AreaTally:
-    """What one response answered in one area: enough to score it."""
+class AreaTally(NamedTuple):
+    """What one response answered in one area: enough to score it.
+
+    (Named tuples: a round builds one per response and area, and frozen dataclasses are
+    several times slower to create.)
+    """
 
     questions: int  # questions in the area
     answered: int = 0  # answered with a value
@@ -43,8 +47,7 @@ class Answer:
     not_applicable: bool = False
 
 
-@dataclass(frozen=True)
-class Score:
+class Score(NamedTuple):
     areas: dict[str, Decimal | None]  # None: every question of the area is N/A
     overall: Decimal | None  # None: no area has a score
     band: int | None  # index into the rule's bands

@@ -8,18 +8,25 @@ periodic sweep, and running any job twice gives the same rows.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from apps.scoring import rules, selectors
-from apps.scoring.models import ResponseScore, RoundAggregate, ScoringJob
+from apps.scoring.models import (
+    CohortMember,
+    CohortState,
+    ResponseScore,
+    RoundAggregate,
+    ScoringJob,
+)
 from apps.scoring.statistics import describe, mean
 from apps.surveys.models import Response, SurveyRound
 
@@ -36,32 +43,31 @@ def _score_rows(
     survey_round: SurveyRound,
     responses: list[tuple[int, int]],
     tallies: dict[int, dict[str, rules.AreaTally]],
-) -> tuple[list[ResponseScore], int]:
-    """Score rows for (response id, product id) pairs; also the count left incomplete."""
+) -> tuple[list[tuple], int]:
+    """Score rows (tuples in SCORE_COLUMNS order) for (response, product) pairs, and the
+    number of responses left incomplete. Plain tuples: building models costs more than SQL."""
     now = timezone.now()
+    rule, band_ids, area_ids = shape.rule, shape.band_ids, shape.area_ids
     rows, incomplete = [], 0
     for response_id, product_id in responses:
-        result = rules.score(shape.rule, tallies.get(response_id, _empty(shape)))
+        result = rules.score(rule, tallies.get(response_id) or _empty(shape))
         if result is None:
             incomplete += 1
             continue
         rows.append(
-            ResponseScore(
-                response_id=response_id,
-                round_id=survey_round.pk,
-                product_id=product_id,
-                rubric_version_id=shape.version_id,
-                area_aggregation=shape.rule.area_aggregation,
-                not_applicable_policy=shape.rule.not_applicable,
-                overall_rule=shape.rule.overall,
-                area_scores={
-                    key: None if value is None else str(value)
-                    for key, value in result.areas.items()
-                },
-                overall=result.overall,
-                band_id=None if result.band is None else shape.band_ids[result.band],
-                binding_area_id=shape.area_ids.get(result.binding_area),
-                computed_at=now,
+            (
+                response_id,
+                survey_round.pk,
+                product_id,
+                shape.version_id,
+                rule.area_aggregation,
+                rule.not_applicable,
+                rule.overall,
+                {key: None if v is None else str(v) for key, v in result.areas.items()},
+                result.overall,
+                None if result.band is None else band_ids[result.band],
+                area_ids.get(result.binding_area),
+                now,
             )
         )
     return rows, incomplete
@@ -71,12 +77,11 @@ def _empty(shape: selectors.VersionShape) -> dict[str, rules.AreaTally]:
     return {key: rules.AreaTally(questions=n) for key, n in shape.questions_per_area.items()}
 
 
-def score_round(*, round_id: int, refresh_rubric: bool = True) -> dict[str, int]:
+def score_round(*, round_id: int, refresh: bool = True) -> dict[str, int]:
     """Recompute every submitted response of a round, replacing its scores in one transaction.
 
-    The round's aggregates are rebuilt in the same transaction; a closed round can change who
-    is in the cohort, so the rubric's other rounds follow (unless the caller does it once for
-    many rounds, as score_all does).
+    The round's aggregates are rebuilt in the same transaction (and every round's, when the
+    cohort changes); score_all passes refresh=False and rebuilds them once at the end.
     """
     with transaction.atomic():
         # Locking the round serialises recomputes of the same round (e.g. a retried job).
@@ -91,19 +96,67 @@ def score_round(*, round_id: int, refresh_rubric: bool = True) -> dict[str, int]
             .order_by("pk")
             .values_list("pk", "product_id")
         )
-        tallies = selectors.answer_tallies(
-            shape, round_id=round_id, status=Response.Status.SUBMITTED
-        )
+        tallies = selectors.answer_tallies(shape, round_id=round_id)
         rows, incomplete = _score_rows(shape, survey_round, responses, tallies)
-        ResponseScore.objects.filter(round_id=round_id).delete()
-        ResponseScore.objects.bulk_create(rows)
-        whole_rubric = refresh_rubric and survey_round.state == SurveyRound.State.CLOSED
-        refresh_aggregates(
-            rubric_id=survey_round.rubric_version.rubric_id,
-            round_ids=None if whole_rubric else [survey_round.pk],
-            known=shape,
+        before = set(
+            ResponseScore.objects.filter(round_id=round_id, overall__isnull=False).values_list(
+                "product_id", flat=True
+            )
         )
+        ResponseScore.objects.filter(round_id=round_id).delete()
+        _write_scores(rows)
+        if refresh:
+            refresh_aggregates(
+                rubric_id=survey_round.rubric_version.rubric_id,
+                round_ids=[survey_round.pk],
+                known=shape,
+                fresh={survey_round.pk: rows},
+                cohort_may_change=before != {row[2] for row in rows if row[8] is not None},
+            )
     return {"round": survey_round.pk, "scored": len(rows), "incomplete": incomplete}
+
+
+SCORE_COLUMNS = (
+    "response_id",
+    "round_id",
+    "product_id",
+    "rubric_version_id",
+    "area_aggregation",
+    "not_applicable_policy",
+    "overall_rule",
+    "area_scores",
+    "overall",
+    "band_id",
+    "binding_area_id",
+    "computed_at",
+)
+
+
+def _copy_text(value) -> str:
+    """A value in COPY's text format (the values written here never hold tabs or newlines)."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, dict):
+        value = json.dumps(value)
+    return str(value).replace("\\", "\\\\")
+
+
+def _write_scores(rows: list[tuple]) -> None:
+    """Insert score rows: with one COPY on PostgreSQL (the bulk of a round's write time)."""
+    if connection.vendor != "postgresql":
+        ResponseScore.objects.bulk_create(
+            ResponseScore(**dict(zip(SCORE_COLUMNS, row, strict=True))) for row in rows
+        )
+        return
+    text = "".join("\t".join(map(_copy_text, row)) + "\n" for row in rows)
+    with connection.cursor() as cursor:
+        # Scores can always be recomputed, so their commit need not wait for the disk; a later
+        # synchronous commit (the job's state) still flushes them first, WAL being sequential.
+        cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        columns = ", ".join(SCORE_COLUMNS)
+        table = ResponseScore._meta.db_table
+        with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            copy.write(text.encode())
 
 
 def score_response(*, response_id: int) -> dict[str, int]:
@@ -119,16 +172,17 @@ def score_response(*, response_id: int) -> dict[str, int]:
         rows: list[ResponseScore] = []
         incomplete = 0
         if response.status == Response.Status.SUBMITTED:
-            tallies = selectors.answer_tallies(shape, pk=response_id)
+            tallies = selectors.answer_tallies(shape, response_id=response_id)
             rows, incomplete = _score_rows(
                 shape, survey_round, [(response.pk, response.product_id)], tallies
             )
         ResponseScore.objects.filter(response_id=response_id).delete()
-        ResponseScore.objects.bulk_create(rows)
-        # An open round does not change who is in the cohort: refresh just its aggregates.
-        only = None if survey_round.state == SurveyRound.State.CLOSED else [survey_round.pk]
+        _write_scores(rows)
+        # The round's aggregates are rebuilt from its stored rows (all of them, not just this).
         refresh_aggregates(
-            rubric_id=survey_round.rubric_version.rubric_id, round_ids=only, known=shape
+            rubric_id=survey_round.rubric_version.rubric_id,
+            round_ids=[survey_round.pk],
+            known=shape,
         )
     return {"response": response_id, "scored": len(rows), "incomplete": incomplete}
 
@@ -142,7 +196,7 @@ def score_all(*, progress: Progress | None = None) -> dict[str, int]:
     )
     totals: Counter[str] = Counter()
     for done, (round_id, _rubric_id) in enumerate(rounds, start=1):
-        result = score_round(round_id=round_id, refresh_rubric=False)
+        result = score_round(round_id=round_id, refresh=False)
         totals.update(scored=result["scored"], incomplete=result["incomplete"])
         if progress:
             progress(done, len(rounds))
@@ -156,41 +210,73 @@ def refresh_aggregates(
     rubric_id: int,
     round_ids: list[int] | None = None,
     known: selectors.VersionShape | None = None,
+    fresh: dict[int, list[tuple]] | None = None,
+    cohort_may_change: bool = True,
 ) -> int:
-    """Rebuild the `all` and `cohort` aggregates of a rubric's rounds (or of some of them)."""
+    """Rebuild the `all` and `cohort` aggregates of a rubric's rounds (or of some of them).
+
+    When the cohort has changed (a round closed, a closed round was rescored), every round's
+    cohort point changes, so every round is rebuilt. `fresh` holds score rows just computed,
+    to save reading them back.
+    """
     rounds = selectors.rubric_rounds(rubric_id)
-    cohort = selectors.cohort_product_ids(rounds)
-    targets = [r for r in rounds if round_ids is None or r.pk in round_ids]
-    shapes = {known.version_id: known} if known else {}
-    for version_id in {r.rubric_version_id for r in targets} - shapes.keys():
-        shapes[version_id] = selectors.version_shape(version_id)
-    scores_by_round: dict[int, list[tuple]] = {r.pk: [] for r in targets}
-    for row in ResponseScore.objects.filter(round_id__in=scores_by_round).values_list(
-        "round_id", "product_id", "overall", "area_scores", "band_id", "binding_area_id"
-    ):
-        scores_by_round[row[0]].append(row[1:])
-    now = timezone.now()
-    aggregates = []
-    for survey_round in targets:
-        shape = shapes[survey_round.rubric_version_id]
-        rows = scores_by_round[survey_round.pk]
-        for population, members in (
-            (RoundAggregate.Population.ALL, rows),
-            (RoundAggregate.Population.COHORT, [row for row in rows if row[0] in cohort]),
-        ):
-            aggregates.append(
-                RoundAggregate(
-                    round=survey_round,
-                    rubric_id=rubric_id,
-                    population=population,
-                    computed_at=now,
-                    **_summarize(shape, members),
-                )
-            )
+    defining = selectors.defining_round_ids(rounds)
     with transaction.atomic():
+        state = CohortState.objects.select_for_update().filter(rubric_id=rubric_id).first()
+        cohort = selectors.stored_cohort(rubric_id)
+        if cohort_may_change or state is None or state.defining_round_ids != defining:
+            fresh_cohort = selectors.cohort_product_ids(defining)
+            if fresh_cohort != cohort:
+                CohortMember.objects.filter(rubric_id=rubric_id).delete()
+                CohortMember.objects.bulk_create(
+                    CohortMember(rubric_id=rubric_id, product_id=product_id)
+                    for product_id in fresh_cohort
+                )
+                cohort, round_ids = fresh_cohort, None
+            CohortState.objects.update_or_create(
+                rubric_id=rubric_id,
+                defaults={"defining_round_ids": defining, "computed_at": timezone.now()},
+            )
+        targets = [r for r in rounds if round_ids is None or r.pk in round_ids]
+        shapes = {known.version_id: known} if known else {}
+        for version_id in {r.rubric_version_id for r in targets} - shapes.keys():
+            shapes[version_id] = selectors.version_shape(version_id)
+        scores = _score_tuples(targets, fresh or {})
+        now = timezone.now()
+        aggregates = []
+        for survey_round in targets:
+            shape, rows = shapes[survey_round.rubric_version_id], scores[survey_round.pk]
+            for population, members in (
+                (RoundAggregate.Population.ALL, rows),
+                (RoundAggregate.Population.COHORT, [row for row in rows if row[0] in cohort]),
+            ):
+                aggregates.append(
+                    RoundAggregate(
+                        round=survey_round,
+                        rubric_id=rubric_id,
+                        population=population,
+                        computed_at=now,
+                        **_summarize(shape, members),
+                    )
+                )
         RoundAggregate.objects.filter(round__in=targets).delete()
         RoundAggregate.objects.bulk_create(aggregates)
     return len(aggregates)
+
+
+def _score_tuples(rounds: list[SurveyRound], fresh: dict[int, list[tuple]]) -> dict[int, list]:
+    """(product, overall, area scores, band, binding area) per round, read once."""
+    scores: dict[int, list[tuple]] = {
+        r.pk: [(row[2], row[8], row[7], row[9], row[10]) for row in fresh.get(r.pk, ())]
+        for r in rounds
+    }
+    to_read = [r.pk for r in rounds if r.pk not in fresh]
+    if to_read:
+        for row in ResponseScore.objects.filter(round_id__in=to_read).values_list(
+            "round_id", "product_id", "overall", "area_scores", "band_id", "binding_area_id"
+        ):
+            scores[row[0]].append(row[1:])
+    return scores
 
 
 def _summarize(shape: selectors.VersionShape, rows: list[tuple]) -> dict:

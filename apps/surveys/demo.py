@@ -201,6 +201,9 @@ def seed_demo(
         n_responses += responses
         n_answers += answers
         progress(f"round {survey_round.key}: {responses} responses, {answers} answers")
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:  # fresh statistics after a bulk load: good plans
+            cursor.execute("ANALYZE")
     return DemoSummary(
         teams=len(teams),
         products=len(demo_products),
