@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "apps.rubrics",
     "apps.surveys",
     "apps.scoring",
+    "apps.exchange",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ExchangeConfig(AppConfig):
+    name = "apps.exchange"
+    verbose_name = "CSV import and export"

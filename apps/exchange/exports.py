@@ -1,0 +1,217 @@
+"""Streaming CSV exports of round results, answers and trends (RFC 4180, UTF-8, optional BOM).
+
+Each export is a generator of encoded chunks read from the database in batches, so memory
+stays flat however large the round; the numbers come from the stored score rows.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from decimal import Decimal
+
+from django.db.models import Q, QuerySet
+
+from apps.rubrics.models import Area
+from apps.scoring.models import ResponseScore, RoundAggregate
+from apps.surveys.models import Answer, Response, SurveyRound
+
+BOM = "\ufeff"
+CHUNK = 2000
+
+
+class _Line:
+    """A file-like object whose write() returns the line, for csv.writer (Django docs)."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def number(value: Decimal | None) -> str:
+    """A decimal with up to 4 places and no trailing zeros ('' for none)."""
+    if value is None:
+        return ""
+    text = format(value.quantize(Decimal("0.0001")).normalize(), "f")
+    return "0" if text in ("-0", "") else text
+
+
+def stream(rows: Iterable[list], *, bom: bool) -> Iterator[bytes]:
+    """Encode rows as CSV lines (CRLF, minimal quoting as RFC 4180), UTF-8, with a BOM if asked."""
+    writer = csv.writer(_Line(), lineterminator="\r\n")
+    buffer: list[str] = [BOM] if bom else []
+    for row in rows:
+        buffer.append(writer.writerow(row))
+        if len(buffer) >= 500:
+            yield "".join(buffer).encode()
+            buffer = []
+    if buffer:
+        yield "".join(buffer).encode()
+
+
+def round_areas(survey_round: SurveyRound) -> list[str]:
+    return list(
+        Area.objects.filter(version_id=survey_round.rubric_version_id)
+        .order_by("order")
+        .values_list("key", flat=True)
+    )
+
+
+def result_rows(survey_round: SurveyRound, products: QuerySet | None = None) -> Iterator[list]:
+    """Header, then one row per product of the round: every response, then every product that
+    was active when the round opened but has not started."""
+    areas = round_areas(survey_round)
+    version = survey_round.rubric_version
+    yield [
+        "round",
+        "product",
+        "product_name",
+        "team",
+        "status",
+        "submitted_at",
+        "rubric",
+        "rubric_version",
+        *(f"area_{key}" for key in areas),
+        "overall",
+        "band",
+    ]
+    responses = Response.objects.filter(round=survey_round)
+    if products is not None:
+        responses = responses.filter(product__in=products)
+    scores = {
+        row[0]: row[1:]
+        for row in ResponseScore.objects.filter(round=survey_round)
+        .values_list("response_id", "area_scores", "overall", "band__label_en")
+        .iterator(chunk_size=CHUNK)
+    }
+    fixed = [survey_round.key]
+    tail = [version.rubric.slug, version.label]
+    for pk, slug, name, team, status, submitted_at in (
+        responses.order_by("product__slug")
+        .values_list(
+            "pk", "product__slug", "product__name", "product__team__name", "status", "submitted_at"
+        )
+        .iterator(chunk_size=CHUNK)
+    ):
+        area_scores, overall, band = scores.get(pk, ({}, None, ""))
+        yield [
+            *fixed,
+            slug,
+            name,
+            team,
+            status,
+            submitted_at.isoformat() if submitted_at else "",
+            *tail,
+            *(number(_decimal(area_scores.get(key))) for key in areas),
+            number(overall),
+            band or "",
+        ]
+    opened = survey_round.opens_at.date()
+    not_started = (
+        _products_of_round(opened)
+        .exclude(responses__round=survey_round)
+        .order_by("slug")
+        .values_list("slug", "name", "team__name")
+    )
+    if products is not None:
+        not_started = not_started.filter(pk__in=products)
+    blanks = [""] * (len(areas) + 2)
+    for slug, name, team in not_started.iterator(chunk_size=CHUNK):
+        yield [*fixed, slug, name, team, "not_started", "", *tail, *blanks]
+
+
+def _products_of_round(opened):
+    from apps.products.models import Product
+
+    return Product.objects.filter(active_from__lte=opened).filter(
+        Q(retired_at__isnull=True) | Q(retired_at__gt=opened)
+    )
+
+
+def _decimal(value: str | None) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+ANSWER_HEADER = [
+    "round",
+    "product",
+    "area",
+    "question",
+    "value",
+    "not_applicable",
+    "evidence",
+    "evidence_url",
+]
+
+
+def answer_rows(survey_round: SurveyRound, products: QuerySet | None = None) -> Iterator[list]:
+    """Header, then one row per answer of the round's submitted responses."""
+    yield ANSWER_HEADER
+    answers = Answer.objects.filter(
+        response__round=survey_round, response__status=Response.Status.SUBMITTED
+    )
+    if products is not None:
+        answers = answers.filter(response__product__in=products)
+    for slug, area, question, value, na, evidence, url in (
+        answers.order_by("response__product__slug", "question__area__order", "question__order")
+        .values_list(
+            "response__product__slug",
+            "question__area__key",
+            "question__key",
+            "value",
+            "not_applicable",
+            "evidence",
+            "evidence_url",
+        )
+        .iterator(chunk_size=CHUNK)
+    ):
+        yield [
+            survey_round.key,
+            slug,
+            area,
+            question,
+            number(value),
+            "true" if na else "false",
+            evidence,
+            url,
+        ]
+
+
+def trend_rows(rubric_id: int) -> Iterator[list]:
+    """Header, then one row per round (oldest first) and population of the rubric."""
+    aggregates = list(
+        RoundAggregate.objects.filter(rubric_id=rubric_id)
+        .select_related("round")
+        .order_by("round__opens_at", "round__key", "population")
+    )
+    version_ids = list(dict.fromkeys(a.round.rubric_version_id for a in aggregates))
+    keys_by_version = defaultdict(list)
+    for version_id, key in (
+        Area.objects.filter(version_id__in=version_ids)
+        .order_by("order")
+        .values_list("version_id", "key")
+    ):
+        keys_by_version[version_id].append(key)
+    # Areas in the order they first appear, oldest version first (a revision may add areas).
+    areas = list(dict.fromkeys(key for v in version_ids for key in keys_by_version[v]))
+    yield [
+        "round",
+        "population",
+        "n",
+        "overall_mean",
+        "overall_median",
+        "overall_p25",
+        "overall_p75",
+        *(f"area_{key}_mean" for key in areas),
+    ]
+    for a in aggregates:
+        yield [
+            a.round.key,
+            a.population,
+            a.n,
+            number(a.mean),
+            number(a.median),
+            number(a.p25),
+            number(a.p75),
+            *(number(_decimal(a.area_means.get(key))) for key in areas),
+        ]

@@ -1,0 +1,36 @@
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from apps.exchange.exports import answer_rows, result_rows, stream
+from apps.surveys.models import SurveyRound
+
+
+class Command(BaseCommand):
+    help = "Write a round's results (one row per product) or answers as CSV."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--round", dest="round_key", required=True)
+        parser.add_argument("--format", choices=["results", "answers"], required=True)
+        parser.add_argument("--bom", action="store_true", help="start with a UTF-8 BOM (Excel)")
+        parser.add_argument("-o", "--output", type=Path, help="file to write (default: stdout)")
+
+    def handle(self, *args, round_key, format, bom, output, **options):
+        survey_round = (
+            SurveyRound.objects.select_related("rubric_version__rubric")
+            .filter(key=round_key)
+            .first()
+        )
+        if survey_round is None:
+            raise CommandError(f"No round {round_key!r}.")
+        rows = (result_rows if format == "results" else answer_rows)(survey_round)
+        chunks = stream(rows, bom=bom)
+        if output:
+            with output.open("wb") as target:
+                target.writelines(chunks)
+        else:
+            # The bytes go to the binary stream under the command's stdout (UTF-8 whatever
+            # the terminal's locale), e.g. sys.stdout.buffer.
+            target = self.stdout._out.buffer
+            target.writelines(chunks)
+            target.flush()

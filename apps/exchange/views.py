@@ -1,0 +1,22 @@
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, StreamingHttpResponse
+from django.shortcuts import get_object_or_404
+
+from apps.accounts.roles import visible_product_ids
+from apps.exchange.exports import answer_rows, result_rows, stream
+from apps.surveys.models import SurveyRound
+
+EXPORTS = {"results": result_rows, "answers": answer_rows}
+
+
+@login_required
+def round_csv(request: HttpRequest, key: str, kind: str) -> StreamingHttpResponse:
+    """A round's results or answers as CSV (with a BOM, for Excel). Team members get the rows
+    of their own teams' products; viewers and administrators get every row."""
+    survey_round = get_object_or_404(
+        SurveyRound.objects.select_related("rubric_version__rubric"), key=key
+    )
+    rows = EXPORTS[kind](survey_round, products=visible_product_ids(request.user))
+    response = StreamingHttpResponse(stream(rows, bom=True), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{key}-{kind}.csv"'
+    return response
