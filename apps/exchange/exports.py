@@ -132,15 +132,16 @@ def _decimal(value: str | None) -> Decimal | None:
     return None if value is None else Decimal(value)
 
 
+# The documented columns, then extras that import_answers reads back (the URL, and the
+# product's name and team, used when an import creates the product): export → import is exact.
 ANSWER_HEADER = [
-    "round",
-    "product",
-    "area",
-    "question",
-    "value",
-    "not_applicable",
-    "evidence",
-    "evidence_url",
+    *("round", "product", "area", "question", "value", "not_applicable", "evidence"),
+    *("evidence_url", "product_name", "team"),
+]
+ANSWER_FIELDS = [
+    *("response__product__slug", "question__area__key", "question__key", "value"),
+    *("not_applicable", "evidence", "evidence_url", "response__product__name"),
+    "response__product__team__slug",
 ]
 
 
@@ -152,29 +153,13 @@ def answer_rows(survey_round: SurveyRound, products: QuerySet | None = None) -> 
     )
     if products is not None:
         answers = answers.filter(response__product__in=products)
-    for slug, area, question, value, na, evidence, url in (
-        answers.order_by("response__product__slug", "question__area__order", "question__order")
-        .values_list(
-            "response__product__slug",
-            "question__area__key",
-            "question__key",
-            "value",
-            "not_applicable",
-            "evidence",
-            "evidence_url",
-        )
-        .iterator(chunk_size=CHUNK)
+    ordered = answers.order_by(
+        "response__product__slug", "question__area__order", "question__order"
+    )
+    for slug, area, question, value, na, *texts in ordered.values_list(*ANSWER_FIELDS).iterator(
+        chunk_size=CHUNK
     ):
-        yield [
-            survey_round.key,
-            slug,
-            area,
-            question,
-            number(value),
-            "true" if na else "false",
-            evidence,
-            url,
-        ]
+        yield [survey_round.key, slug, area, question, number(value), str(na).lower(), *texts]
 
 
 def trend_rows(rubric_id: int) -> Iterator[list]:

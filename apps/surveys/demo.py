@@ -220,8 +220,17 @@ def seed_demo(
 
 
 def _wipe() -> None:
-    """Delete responses, rounds, products and teams in bulk (the history of answers too)."""
+    """Delete scores, responses, rounds, products and teams in bulk (answer history too)."""
+    from apps.scoring.models import (
+        CohortMember,
+        CohortState,
+        ResponseScore,
+        RoundAggregate,
+        ScoringJob,
+    )
+
     tables = [
+        *(ResponseScore, RoundAggregate, ScoringJob, CohortMember, CohortState),
         Answer.history.model,
         Answer,
         Response.history.model,

@@ -111,12 +111,15 @@ def test_answers_csv_quotes_evidence_and_marks_not_applicable(scored_round):
         "not_applicable",
         "evidence",
         "evidence_url",
+        "product_name",
+        "team",
     ]
     assert [row[3] for row in rows] == ["data-schema", "data-features", "monitoring-staleness"]
     schema, features, staleness = rows
     assert schema[4:6] == ["1", "false"]
     assert schema[6] == 'Checked in CI, see "schema.yml"\nand the wiki'
-    assert schema[7] == "https://x.example/a"
+    team = scored_round.responses.get(product__slug="a-ranker").product.team
+    assert schema[7:] == ["https://x.example/a", "検索ランキング", team.slug]
     assert features[4:6] == ["", "true"]
     assert staleness[4] == "0.5"
 

@@ -1,0 +1,310 @@
+"""Import a past round's answers from CSV (the answers export format), all or nothing.
+
+Every row is checked before anything is written; any problem (unknown product or question,
+value off the scale, N/A where not allowed, a duplicate, a missing column, bad encoding, an
+empty file, an incomplete product) is reported with its line, value and reason, and nothing is
+written. Imported responses are submitted responses of the round. A product that already has
+the same answers in the round is skipped, so importing a file twice changes nothing; a product
+with different answers there is refused.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from apps.accounts.models import Team
+from apps.products.models import Product
+from apps.rubrics.models import Question, ScaleLevel
+from apps.scoring.models import ScoringJob
+from apps.scoring.services import request_scoring
+from apps.surveys.models import Answer, Response, SurveyRound
+
+REQUIRED = ("round", "product", "area", "question", "value", "not_applicable", "evidence")
+OPTIONAL = ("evidence_url", "product_name", "team")
+TRUE, FALSE = {"true", "1", "yes", "y"}, {"false", "0", "no", "n", ""}
+IMPORTED_TEAM = ("imported", "Imported products")
+check_url = URLValidator(schemes=["http", "https"])
+
+
+@dataclass(frozen=True)
+class Problem:
+    line: int
+    column: str
+    value: str
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"line {self.line}" + (f", {self.column}" if self.column else "")
+        shown = f" {self.value!r}" if self.value else ""
+        return f"{where}:{shown} {self.reason}"
+
+
+class ImportRefused(Exception):
+    """The file was not imported; `problems` lists every reason."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(map(str, problems)))
+
+
+@dataclass
+class ImportResult:
+    responses: int = 0
+    answers: int = 0
+    products_created: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Row:
+    line: int
+    question: Question
+    value: Decimal | None
+    not_applicable: bool
+    evidence: str
+    evidence_url: str
+
+
+def _decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise ImportRefused(
+            [
+                Problem(
+                    line, "", "", f"not UTF-8 text (byte 0x{data[error.start]:02x}); save as UTF-8"
+                )
+            ]
+        ) from None
+
+
+def _records(text: str):
+    """(first line number, row dict) per CSV record, after checking the header."""
+    reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
+    header = reader.fieldnames or []
+    missing = [name for name in REQUIRED if name not in header]
+    unknown = [name for name in header if name not in REQUIRED + OPTIONAL]
+    problems = [Problem(1, name, "", "missing column") for name in missing]
+    problems += [
+        Problem(1, name, "", f"unknown column (expected {', '.join(REQUIRED + OPTIONAL)})")
+        for name in unknown
+    ]
+    if len(set(header)) != len(header):
+        problems.append(Problem(1, "", "", "a column name is repeated"))
+    if problems:
+        raise ImportRefused(problems)
+    line = 2
+    try:
+        for record in reader:
+            yield line, record
+            line = reader.line_num + 1
+    except csv.Error as error:
+        raise ImportRefused([Problem(reader.line_num, "", "", f"not valid CSV: {error}")]) from None
+
+
+def import_answers(
+    *, survey_round: SurveyRound, data: bytes, create_products: bool = False, user=None
+) -> ImportResult:
+    """Validate the whole file, then write it in one transaction (or nothing at all)."""
+    text = _decode(data)
+    if not text.strip():
+        raise ImportRefused([Problem(1, "", "", "the file is empty")])
+    version = survey_round.rubric_version
+    questions = {q.key: q for q in Question.objects.filter(version=version).select_related("area")}
+    scale = set(ScaleLevel.objects.filter(version=version).values_list("value", flat=True))
+    products = {p.slug: p for p in Product.objects.all()}
+    problems: list[Problem] = []
+    rows: dict[str, dict[str, _Row]] = defaultdict(dict)
+    new_products: dict[str, dict[str, str]] = {}
+    attempted: dict[str, set[str]] = defaultdict(set)  # question keys per product, even bad rows
+    for line, record in _records(text):
+        if None in record or any(value is None for value in record.values()):
+            problems.append(Problem(line, "", "", "wrong number of fields on this row"))
+            continue
+        row = _check_row(line, record, survey_round, questions, scale, problems)
+        slug = record["product"].strip()
+        attempted[slug].add(record["question"].strip())
+        if slug not in products and slug not in new_products:
+            if not create_products:
+                problems.append(
+                    Problem(line, "product", slug, "unknown product (use --create-products)")
+                )
+                continue
+            if not slug or slugify(slug) != slug:
+                problems.append(Problem(line, "product", slug, "not a valid product slug"))
+                continue
+            new_products[slug] = {
+                "name": record.get("product_name", "").strip() or slug,
+                "team": record.get("team", "").strip(),
+            }
+        if row is None:
+            continue
+        if row.question.key in rows[slug]:
+            first = rows[slug][row.question.key].line
+            problems.append(
+                Problem(line, "question", row.question.key, f"duplicate of line {first}")
+            )
+            continue
+        rows[slug][row.question.key] = row
+    if not rows and not problems:
+        problems.append(Problem(1, "", "", "the file has a header but no answers"))
+    for slug, answered in rows.items():
+        missing = [key for key in questions if key not in attempted[slug]]
+        if missing:
+            last = max(row.line for row in answered.values())
+            problems.append(
+                Problem(
+                    last, "product", slug, f"not every question is answered: {', '.join(missing)}"
+                )
+            )
+    existing = _existing_answers(survey_round, [s for s in rows if s in products])
+    unchanged = []
+    for slug, answered in rows.items():
+        if slug not in existing:
+            continue
+        if existing[slug] == {k: _comparable(r) for k, r in answered.items()}:
+            unchanged.append(slug)
+        else:
+            first = min(row.line for row in answered.values())
+            problems.append(
+                Problem(first, "product", slug, "already has different answers in this round")
+            )
+    if problems:
+        raise ImportRefused(sorted(problems, key=lambda p: p.line))
+    return _write(survey_round, rows, products, new_products, unchanged, user)
+
+
+def _check_row(line, record, survey_round, questions, scale, problems) -> _Row | None:
+    count = len(problems)
+    if record["round"].strip() != survey_round.key:
+        problems.append(
+            Problem(
+                line, "round", record["round"], f"this file is imported into {survey_round.key}"
+            )
+        )
+    key = record["question"].strip()
+    question = questions.get(key)
+    if question is None:
+        problems.append(
+            Problem(line, "question", key, f"not a question of {survey_round.rubric_version}")
+        )
+    elif record["area"].strip() != question.area.key:
+        problems.append(
+            Problem(line, "area", record["area"], f"{key} belongs to area {question.area.key}")
+        )
+    flag = record["not_applicable"].strip().lower()
+    if flag not in TRUE | FALSE:
+        problems.append(Problem(line, "not_applicable", flag, "expected true or false"))
+    not_applicable = flag in TRUE
+    raw = record["value"].strip()
+    value = None
+    if not_applicable:
+        if raw:
+            problems.append(Problem(line, "value", raw, "must be blank when not_applicable"))
+        elif question is not None and not question.na_allowed:
+            problems.append(Problem(line, "not_applicable", flag, f"{key} does not allow N/A"))
+    elif flag in FALSE:
+        try:
+            value = Decimal(raw)
+        except InvalidOperation:
+            problems.append(Problem(line, "value", raw, "expected a number (or not_applicable)"))
+        else:
+            if value not in scale:
+                levels = ", ".join(str(v.normalize()) for v in sorted(scale))
+                problems.append(Problem(line, "value", raw, f"not on the scale ({levels})"))
+    url = record.get("evidence_url", "").strip()
+    if url:
+        try:
+            check_url(url)
+            if len(url) > 500:
+                raise ValidationError("too long")
+        except ValidationError:
+            problems.append(Problem(line, "evidence_url", url, "not a valid http(s) URL"))
+    if len(problems) > count or question is None:
+        return None
+    return _Row(line, question, value, not_applicable, record["evidence"], url)
+
+
+def _comparable(row: _Row) -> tuple:
+    value = None if row.value is None else row.value.normalize()
+    return value, row.not_applicable, row.evidence, row.evidence_url
+
+
+def _existing_answers(survey_round: SurveyRound, slugs: list[str]) -> dict[str, dict]:
+    """Answers already in the round for these products: {slug: {question: comparable}}."""
+    existing: dict[str, dict] = {}
+    responses = Response.objects.filter(round=survey_round, product__slug__in=slugs)
+    for slug in responses.values_list("product__slug", flat=True):
+        existing[slug] = {}
+    for slug, key, value, na, evidence, url in Answer.objects.filter(
+        response__in=responses
+    ).values_list(
+        "response__product__slug",
+        "question__key",
+        "value",
+        "not_applicable",
+        "evidence",
+        "evidence_url",
+    ):
+        existing[slug][key] = (None if value is None else value.normalize(), na, evidence, url)
+    return existing
+
+
+def _write(survey_round, rows, products, new_products, unchanged, user) -> ImportResult:
+    result = ImportResult(unchanged=sorted(unchanged))
+    submitted_at = min(survey_round.closes_at, timezone.now())
+    with transaction.atomic():
+        for slug, details in sorted(new_products.items()):
+            products[slug] = Product.objects.create(
+                slug=slug,
+                name=details["name"][:200],
+                team=_team(details["team"]),
+                active_from=survey_round.opens_at.date(),
+            )
+            result.products_created.append(slug)
+        to_import = [slug for slug in sorted(rows) if slug not in unchanged]
+        responses = Response.objects.bulk_create(
+            Response(
+                round=survey_round,
+                product=products[slug],
+                status=Response.Status.SUBMITTED,
+                submitted_at=submitted_at,
+                submitted_by=user,
+            )
+            for slug in to_import
+        )
+        answers = Answer.objects.bulk_create(
+            Answer(
+                response=response,
+                question=row.question,
+                value=row.value,
+                not_applicable=row.not_applicable,
+                evidence=row.evidence,
+                evidence_url=row.evidence_url,
+                updated_by=user,
+            )
+            for response, slug in zip(responses, to_import, strict=True)
+            for row in rows[slug].values()
+        )
+        result.responses, result.answers = len(responses), len(answers)
+        if responses:
+            request_scoring(kind=ScoringJob.Kind.ROUND, round_id=survey_round.pk, requested_by=user)
+    return result
+
+
+def _team(name: str) -> Team:
+    """The team named (by slug or name) in the file, created if new; a default one if blank."""
+    slug, title = (slugify(name)[:64], name[:200]) if name else IMPORTED_TEAM
+    team = Team.objects.filter(slug=name).first() or Team.objects.filter(name=name).first()
+    return team or Team.objects.get_or_create(slug=slug, defaults={"name": title})[0]
