@@ -84,11 +84,11 @@ def answer_tallies(
         tallies[response_id_][key] = AreaTally(
             questions[key], answered, int(not_applicable), Decimal(total or 0)
         )
-    for per_area in tallies.values():
-        if len(per_area) < len(questions):
-            for key, count in questions.items():
-                per_area.setdefault(key, AreaTally(questions=count))
-    return tallies
+    # In the rubric's area order (SQL returns groups in any order): ties bind the first area.
+    return {
+        response: {key: found.get(key) or AreaTally(count) for key, count in questions.items()}
+        for response, found in tallies.items()
+    }
 
 
 def rubric_rounds(rubric_id: int) -> list[SurveyRound]:
