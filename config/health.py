@@ -1,8 +1,12 @@
 """Liveness/readiness endpoint used by the compose health checks and load balancers."""
 
+import logging
+
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
+
+logger = logging.getLogger(__name__)
 
 
 @never_cache
@@ -12,6 +16,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
-    except Exception as error:  # any database failure means "not ready"
-        return JsonResponse({"status": "error", "database": str(error)}, status=503)
+    except Exception:  # any database failure means "not ready"; details go to the log only
+        logger.exception("Health check: the database is not reachable")
+        return JsonResponse({"status": "error", "database": "error"}, status=503)
     return JsonResponse({"status": "ok", "database": "ok"})

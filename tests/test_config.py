@@ -85,7 +85,7 @@ def test_compose_file_is_valid_and_has_every_service_with_a_health_check():
     assert compose, "README command (2) installs Debian's docker-compose to validate this file"
     result = subprocess.run(
         [compose, "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
-        env={**os.environ, "SECRET_KEY": "x"},
+        env={**os.environ, "SECRET_KEY": "x", "POSTGRES_PASSWORD": "y"},
         capture_output=True,
         text=True,
         timeout=60,
@@ -95,6 +95,7 @@ def test_compose_file_is_valid_and_has_every_service_with_a_health_check():
     assert set(services) == {"postgres", "redis", "web", "worker", "beat"}
     assert all("healthcheck" in service for service in services.values())
     assert "gunicorn" in services["web"]["command"]
+    assert services["web"]["ports"] == ["127.0.0.1:8000:8000"]
     assert services["worker"]["command"][:4] == ["celery", "-A", "config", "worker"]
     assert services["beat"]["command"][:4] == ["celery", "-A", "config", "beat"]
 

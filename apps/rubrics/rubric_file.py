@@ -85,18 +85,36 @@ class RubricSpec:
 
 
 class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate mapping keys instead of keeping the last one."""
+    """SafeLoader that reports duplicate or non-text mapping keys instead of keeping the last
+    one, and refuses aliases (a rubric is plain text, and aliases can expand without end)."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self.problems: list[str] = []
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.events.AliasEvent):
+            mark = self.peek_event().start_mark
+            raise RubricFileError(
+                [f"line {mark.line + 1}: aliases (*name) are not supported; write the text out"]
+            )
+        return super().compose_node(parent, index)
 
     def construct_mapping(self, node, deep=False):
         seen: dict[Any, int] = {}
         for key_node, _value_node in node.value:
-            key = self.construct_object(key_node, deep=True)
             line = key_node.start_mark.line + 1
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.problems.append(f"line {line}: a key must be plain text")
+                continue
+            key = self.construct_object(key_node, deep=True)
             if key in seen:
-                raise RubricFileError(
-                    [f"line {line}: duplicate key '{key}' (first given on line {seen[key]})"]
+                self.problems.append(
+                    f"line {line}: duplicate key '{key}' (first given on line {seen[key]})"
                 )
             seen[key] = line
+        if any(not isinstance(k, yaml.ScalarNode) for k, _v in node.value):
+            return {}
         return super().construct_mapping(node, deep=deep)
 
 
@@ -129,6 +147,8 @@ def parse_rubric_text(text: str) -> RubricSpec:
         if node is None:
             raise RubricFileError(["the file is empty"])
         document = loader.construct_document(node)
+        if loader.problems:
+            raise RubricFileError(loader.problems)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -297,6 +317,8 @@ class _Checker:
         raw_scale = root.get("scale")
         scale_size = len(raw_scale) if isinstance(raw_scale, list) else 0
         areas = self.areas(root.get("areas", MISSING), scale_size) if "areas" in root else ()
+        if scale and areas:
+            self.check_score_range(scale[-1].value, areas)
         if self.problems or None in (slug, name, version, scoring):
             return None
         return RubricSpec(
@@ -310,6 +332,16 @@ class _Checker:
             bands=bands,
             areas=areas,
         )
+
+    def check_score_range(self, top: Decimal, areas: tuple[AreaSpec, ...]) -> None:
+        """An area's highest possible sum must fit the stored scores."""
+        for index, area in enumerate(areas):
+            if top * len(area.questions) >= MAX_SCORE:
+                self.fail(
+                    _join(_join("areas", index), "questions"),
+                    f"{len(area.questions)} questions × {top} can exceed the largest score "
+                    f"stored ({MAX_SCORE}); use a smaller scale",
+                )
 
     def version(self, value: Any) -> str | None:
         if isinstance(value, bool) or not isinstance(value, str | int):
@@ -441,8 +473,6 @@ class _Checker:
         not_applicable = None
         if "not_applicable" in item:
             not_applicable = self.text(item["not_applicable"], _join(path, "not_applicable"))
-            if not_applicable is None:
-                return None
         criteria_path = _join(path, "criteria")
         raw_criteria = self.sequence(item.get("criteria", MISSING), criteria_path, "criteria")
         if raw_criteria and scale_size and len(raw_criteria) != scale_size:
@@ -454,7 +484,10 @@ class _Checker:
             )
             return None
         criteria = [self.text(c, _join(criteria_path, i)) for i, c in enumerate(raw_criteria)]
-        if key is None or text is None or None in criteria or ("guidance" in item and not guidance):
+        invalid_na = "not_applicable" in item and not_applicable is None
+        if key is None or text is None or None in criteria or invalid_na:
+            return None
+        if "guidance" in item and not guidance:
             return None
         return QuestionSpec(
             key=key,

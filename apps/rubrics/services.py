@@ -66,7 +66,7 @@ def load_rubric(*, spec: RubricSpec, publish: bool = True) -> LoadResult:
                     "give the file a new version label to publish a revision."
                 )
             if same and (version.is_published or not publish):
-                _rename(rubric, spec)
+                # An old version's file must not rename the rubric: a no-op stays a no-op.
                 return LoadResult(version=version, outcome="unchanged")
             outcome = "unchanged"
             if not same:

@@ -72,8 +72,8 @@ class CohortState(models.Model):
     """Which rounds defined a rubric's stored cohort, to tell when it must be recomputed."""
 
     rubric = models.OneToOneField("rubrics.Rubric", on_delete=models.CASCADE, related_name="+")
-    defining_round_ids = models.JSONField(default=list)
-    computed_at = models.DateTimeField()
+    defining_round_ids = models.JSONField(null=True)  # None: never computed
+    computed_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
         return f"{self.rubric_id}: {self.defining_round_ids}"
@@ -163,13 +163,17 @@ class ScoringJob(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["state", "heartbeat_at"])]
+        indexes = [
+            models.Index(fields=["state", "heartbeat_at"]),
+            models.Index(fields=["state", "enqueued_at"]),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(kind="response", response__isnull=False)

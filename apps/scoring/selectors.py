@@ -56,10 +56,13 @@ def version_shape(version_id: int) -> VersionShape:
 
 
 # The same GROUP BY as a hand-written query would do: the scoring floor. Written in SQL that
-# PostgreSQL and SQLite both run, and read with a plain cursor (no ORM row overhead).
+# PostgreSQL and SQLite both run, and read with a plain cursor (no ORM row overhead). Values
+# are summed as integer ten-thousandths: SQLite would sum decimals as floats.
+TEN_THOUSAND = Decimal(10000)
 TALLY_SQL = """
 SELECT a.response_id, q.area_id, COUNT(a.value),
-       SUM(CASE WHEN a.not_applicable THEN 1 ELSE 0 END), SUM(a.value)
+       SUM(CASE WHEN a.not_applicable THEN 1 ELSE 0 END),
+       SUM(CAST(ROUND(a.value * 10000) AS BIGINT))
   FROM surveys_answer a
   JOIN surveys_response r ON r.id = a.response_id
   JOIN rubrics_question q ON q.id = a.question_id
@@ -82,7 +85,7 @@ def answer_tallies(
     for response_id_, area_id, answered, not_applicable, total in rows:
         key = keys[area_id]
         tallies[response_id_][key] = AreaTally(
-            questions[key], answered, int(not_applicable), Decimal(total or 0)
+            questions[key], answered, int(not_applicable), Decimal(total or 0) / TEN_THOUSAND
         )
     # In the rubric's area order (SQL returns groups in any order): ties bind the first area.
     return {

@@ -18,6 +18,7 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from apps.scoring import rules, selectors
 from apps.scoring.models import (
@@ -34,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 STALE_RUNNING = timedelta(minutes=10)  # no heartbeat for this long: the worker is gone
 STALE_QUEUED = timedelta(minutes=2)  # still queued after this long: the enqueue was lost
+MAX_ATTEMPTS = 5
 
 Progress = Callable[[int, int], None]
 
@@ -222,9 +224,11 @@ def refresh_aggregates(
     rounds = selectors.rubric_rounds(rubric_id)
     defining = selectors.defining_round_ids(rounds)
     with transaction.atomic():
-        state = CohortState.objects.select_for_update().filter(rubric_id=rubric_id).first()
+        # The state row exists before it is locked, so the first build is serialised too.
+        CohortState.objects.get_or_create(rubric_id=rubric_id)
+        state = CohortState.objects.select_for_update().get(rubric_id=rubric_id)
         cohort = selectors.stored_cohort(rubric_id)
-        if cohort_may_change or state is None or state.defining_round_ids != defining:
+        if cohort_may_change or state.defining_round_ids != defining:
             fresh_cohort = selectors.cohort_product_ids(defining)
             if fresh_cohort != cohort:
                 CohortMember.objects.filter(rubric_id=rubric_id).delete()
@@ -233,10 +237,8 @@ def refresh_aggregates(
                     for product_id in fresh_cohort
                 )
                 cohort, round_ids = fresh_cohort, None
-            CohortState.objects.update_or_create(
-                rubric_id=rubric_id,
-                defaults={"defining_round_ids": defining, "computed_at": timezone.now()},
-            )
+            state.defining_round_ids = defining
+            state.save()
         targets = [r for r in rounds if round_ids is None or r.pk in round_ids]
         shapes = {known.version_id: known} if known else {}
         for version_id in {r.rubric_version_id for r in targets} - shapes.keys():
@@ -327,23 +329,42 @@ def request_scoring(
 def enqueue(job_id: int) -> None:
     """Hand a job to Celery; if the broker is down the job stays queued for the sweep."""
     from apps.scoring.tasks import run_scoring_job
+    from config.celery import app
 
+    ScoringJob.objects.filter(pk=job_id).update(enqueued_at=timezone.now())
+    if app.conf.task_always_eager:
+        # No broker: the job runs here and now; a failure is recorded on the job itself.
+        try:
+            run_scoring_job.delay(job_id)
+        except Exception:
+            logger.exception("Scoring job %s failed", job_id)
+        return
     try:
         run_scoring_job.delay(job_id)
-    except Exception:  # the broker's errors vary by transport; the sweep retries later
+    except (KombuOperationalError, ConnectionError, OSError):
         logger.warning("Could not enqueue scoring job %s; the sweep will retry", job_id)
 
 
 def run_job(*, job_id: int) -> ScoringJob:
-    """Run a job to completion (again, if it ran before: every job is idempotent)."""
+    """Run a job to completion (again, if it ran before: every job is idempotent).
+
+    A copy delivered while another worker is visibly working on the job (fresh heartbeat)
+    is dropped; a job that keeps failing stops after MAX_ATTEMPTS.
+    """
     with transaction.atomic():
         job = ScoringJob.objects.select_for_update().get(pk=job_id)
-        if job.state == ScoringJob.State.DONE:
-            return job
         now = timezone.now()
+        busy = job.state == ScoringJob.State.RUNNING and job.heartbeat_at > now - STALE_RUNNING
+        if job.state in (ScoringJob.State.DONE, ScoringJob.State.FAILED) or busy:
+            return job
+        if job.attempts >= MAX_ATTEMPTS:
+            job.state, job.finished_at = ScoringJob.State.FAILED, now
+            job.error = f"gave up after {job.attempts} attempts"
+            job.save()
+            return job
         job.state, job.attempts, job.error = ScoringJob.State.RUNNING, job.attempts + 1, ""
         job.started_at = job.heartbeat_at = now
-        job.total = 1 if job.kind != ScoringJob.Kind.ALL else job.total
+        job.done, job.total = 0, 1 if job.kind != ScoringJob.Kind.ALL else job.total
         job.save()
 
     def progress(done: int, total: int) -> None:
@@ -370,18 +391,31 @@ def run_job(*, job_id: int) -> ScoringJob:
     return job
 
 
+def _stale(now, running_for: timedelta, queued_for: timedelta) -> Q:
+    queued_long_ago = Q(enqueued_at__lte=now - queued_for) | Q(
+        enqueued_at__isnull=True, created_at__lte=now - queued_for
+    )
+    return Q(state=ScoringJob.State.RUNNING, heartbeat_at__lte=now - running_for) | (
+        Q(state=ScoringJob.State.QUEUED) & queued_long_ago
+    )
+
+
 def restart_stale_jobs(
     *, running_for: timedelta = STALE_RUNNING, queued_for: timedelta = STALE_QUEUED
 ) -> list[int]:
-    """Re-enqueue jobs whose worker died (no heartbeat) or whose enqueue was lost."""
+    """Re-enqueue jobs whose worker died (no heartbeat) or whose enqueue was lost.
+
+    Each job is claimed with a conditional update, so a job that started or finished since
+    it was read is left alone, and two sweeps never enqueue the same job twice.
+    """
     now = timezone.now()
-    stale = list(
-        ScoringJob.objects.filter(
-            Q(state=ScoringJob.State.RUNNING, heartbeat_at__lte=now - running_for)
-            | Q(state=ScoringJob.State.QUEUED, created_at__lte=now - queued_for)
-        ).values_list("pk", flat=True)
-    )
-    ScoringJob.objects.filter(pk__in=stale).update(state=ScoringJob.State.QUEUED)
-    for job_id in stale:
-        enqueue(job_id)
-    return stale
+    stale = _stale(now, running_for, queued_for)
+    restarted = []
+    for job_id in ScoringJob.objects.filter(stale).values_list("pk", flat=True):
+        claimed = ScoringJob.objects.filter(stale, pk=job_id).update(
+            state=ScoringJob.State.QUEUED, enqueued_at=timezone.now()
+        )
+        if claimed:
+            restarted.append(job_id)
+            enqueue(job_id)
+    return restarted

@@ -106,15 +106,17 @@ class SurveyRoundAdmin(admin.ModelAdmin):
 
     @admin.action(description="Close the selected rounds (and compute their scores)")
     def close_rounds(self, request, queryset):
-        for survey_round in queryset.exclude(state=SurveyRound.State.CLOSED):
+        for survey_round in queryset.filter(state=SurveyRound.State.OPEN):
             services.close_round(survey_round=survey_round, user=request.user)
             self.message_user(request, f"Closed {survey_round}.", messages.SUCCESS)
 
     def get_readonly_fields(self, request, obj=None):
+        # Closing recomputes scores, so it goes through the "Close" action, not the form.
+        fixed = ["state"] if obj and obj.state == SurveyRound.State.CLOSED else []
         # Answers are tied to the round's questions: the version is fixed once responses exist.
         if obj and obj.responses.exists():
-            return ["rubric_version"]
-        return []
+            fixed.append("rubric_version")
+        return fixed
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "rubric_version":
@@ -125,8 +127,14 @@ class SurveyRoundAdmin(admin.ModelAdmin):
 
 
 class AnswerInline(admin.TabularInline):
+    """Read-only: answers change through the survey, whose saves and submits rescore."""
+
     model = Answer
     formfield_overrides = URL_FIELDS
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
     fields = [
         "question",
         "value",
@@ -154,11 +162,14 @@ class ResponseAdmin(SimpleHistoryAdmin):
     list_select_related = ["product", "round", "submitted_by"]
     search_fields = ["product__name", "product__slug", "product__team__name", "round__key"]
     raw_id_fields = ["product", "submitted_by"]
+    readonly_fields = ["status", "submitted_by", "submitted_at"]
     inlines = [AnswerInline]
 
 
 @admin.register(Answer)
 class AnswerAdmin(SimpleHistoryAdmin):
+    """Read-only, with history: answers change through the survey, which rescoring follows."""
+
     show_full_result_count = False  # millions of answers: skip the second COUNT(*)
     formfield_overrides = URL_FIELDS
     list_display = ["response", "question", "value", "not_applicable", "updated_by", "updated_at"]
@@ -166,3 +177,9 @@ class AnswerAdmin(SimpleHistoryAdmin):
     list_select_related = ["response__product", "response__round", "question", "updated_by"]
     search_fields = ["response__product__name", "question__key", "evidence"]
     raw_id_fields = ["response", "question", "updated_by"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_add_permission(self, request):
+        return False

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Count, Q
+from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from apps.rubrics.models import RubricVersion
@@ -29,18 +29,13 @@ class SubmitError(Exception):
 
 def unanswered_questions(response: Response) -> list[str]:
     """Keys of the questions of the response's version with no value and no N/A."""
-    return list(
-        response.round.rubric_version.questions.annotate(
-            done=Count(
-                "answers",
-                filter=Q(answers__response=response)
-                & (Q(answers__value__isnull=False) | Q(answers__not_applicable=True)),
-            )
+    answered = set(
+        response.answers.filter(Q(value__isnull=False) | Q(not_applicable=True)).values_list(
+            "question_id", flat=True
         )
-        .filter(done=0)
-        .order_by("area__order", "order")
-        .values_list("key", flat=True)
     )
+    questions = response.round.rubric_version.questions.order_by("area__order", "order")
+    return [key for pk, key in questions.values_list("pk", "key") if pk not in answered]
 
 
 def submit_response(*, response: Response, user) -> Response:
@@ -67,9 +62,13 @@ def submit_response(*, response: Response, user) -> Response:
 
 
 def close_round(*, survey_round: SurveyRound, user=None) -> SurveyRound:
-    """Close a round and queue the recompute of its scores (and of the cohort)."""
+    """Close an open round and queue the recompute of its scores (and of the cohort)."""
     with transaction.atomic():
-        SurveyRound.objects.filter(pk=survey_round.pk).update(state=SurveyRound.State.CLOSED)
+        closed = SurveyRound.objects.filter(
+            pk=survey_round.pk, state=SurveyRound.State.OPEN
+        ).update(state=SurveyRound.State.CLOSED)
+        if not closed:
+            raise RoundError(f"Round {survey_round} is not open.")
         survey_round.state = SurveyRound.State.CLOSED
         request_scoring(kind=ScoringJob.Kind.ROUND, round_id=survey_round.pk, requested_by=user)
     return survey_round
@@ -115,11 +114,15 @@ def create_round(
     with transaction.atomic():
         if SurveyRound.objects.select_for_update().filter(key=key).exists():
             raise RoundError(f"A round with key {key!r} already exists.")
-        return SurveyRound.objects.create(
-            key=key,
-            title=title or f"{version.rubric} {key}",
-            rubric_version=version,
-            opens_at=opens_at,
-            closes_at=closes_at,
-            state=state,
-        )
+        try:
+            with transaction.atomic():
+                return SurveyRound.objects.create(
+                    key=key,
+                    title=title or f"{version.rubric} {key}",
+                    rubric_version=version,
+                    opens_at=opens_at,
+                    closes_at=closes_at,
+                    state=state,
+                )
+        except IntegrityError:  # created by someone else meanwhile
+            raise RoundError(f"A round with key {key!r} already exists.") from None

@@ -173,6 +173,35 @@ def test_shipped_rubrics_are_the_expected_four():
     assert (maturity.area_aggregation, maturity.overall_rule) == ("mean", "mean")
 
 
+def test_reloading_an_old_versions_file_does_not_rename_the_rubric(tmp_path):
+    from apps.rubrics.models import Rubric
+
+    old = write(tmp_path, rubric_document(), "v1.yaml")
+    load(old)
+    load(write(tmp_path, rubric_document(version="2", name="Tiny, renamed"), "v2.yaml"))
+    assert "unchanged" in load(old)
+    assert Rubric.objects.get().name_en == "Tiny, renamed"
+
+
+def test_a_failure_while_writing_leaves_nothing(tmp_path):
+    from django.db import connection
+
+    from apps.rubrics.rubric_file import parse_rubric_document
+    from apps.rubrics.services import load_rubric
+
+    with connection.cursor() as cursor:  # the criteria insert will fail, after the others
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute(
+            "ALTER TABLE rubrics_criterion ADD CONSTRAINT t_fail CHECK (text_en = '') NOT VALID"
+        )
+    from django.db import IntegrityError
+
+    # No atomic() around the call: only the service's own transaction can undo its writes.
+    with pytest.raises(IntegrityError, match="t_fail"):
+        load_rubric(spec=parse_rubric_document(rubric_document()))
+    assert content_counts() == (0, 0, 0, 0, 0)
+
+
 def test_export_of_unknown_version_lists_known_ones(tmp_path):
     load(write(tmp_path, rubric_document()))
     expected = "No version '9' of rubric 'tiny'. Known versions: 1"

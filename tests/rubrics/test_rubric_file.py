@@ -162,8 +162,30 @@ def test_area_without_questions_is_refused():
 
 
 def test_invalid_yaml_names_line_and_column():
-    (problem,) = problems_of("rubric: tiny\nname: [unclosed\n")
-    assert problem.startswith("line 3, column 1: not valid YAML") or "line 2" in problem
+    assert problems_of("rubric: tiny\nname: [unclosed\n") == [
+        "line 3, column 1: not valid YAML: expected ',' or ']', but got '<stream end>'"
+    ]
+
+
+def test_every_duplicate_key_is_reported():
+    assert problems_of("a: 1\na: 2\nb: 1\nb: 3\n") == [
+        "line 2: duplicate key 'a' (first given on line 1)",
+        "line 4: duplicate key 'b' (first given on line 3)",
+    ]
+
+
+def test_aliases_and_complex_keys_are_refused():
+    assert problems_of("a: &x [1]\nb: *x\n") == [
+        "line 2: aliases (*name) are not supported; write the text out"
+    ]
+    assert problems_of("? [a, b]\n: 1\n") == ["line 1: a key must be plain text"]
+
+
+def test_an_area_whose_sum_could_overflow_the_stored_scores_is_refused():
+    document = rubric_document()
+    document["scale"][2]["value"] = 99999
+    (problem,) = problems_of(document)
+    assert "areas[0].questions" in problem and "can exceed the largest score" in problem
 
 
 def test_empty_file_is_refused():

@@ -5,7 +5,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection
 
 from apps.scoring import services
 from apps.scoring.models import ResponseScore, RoundAggregate, ScoringJob
@@ -103,7 +103,8 @@ def test_a_failure_mid_recompute_leaves_the_old_rows(version):
         cursor.execute(
             "ALTER TABLE scoring_roundaggregate ADD CONSTRAINT t_fail CHECK (n < 0) NOT VALID"
         )
-    with pytest.raises(IntegrityError, match="t_fail"), transaction.atomic():
+    # No atomic() around the call: only the service's own transaction can undo its writes.
+    with pytest.raises(IntegrityError, match="t_fail"):
         services.score_round(round_id=survey_round.pk)
     assert list(ResponseScore.objects.values_list("pk", "overall")) == before
 
@@ -142,6 +143,17 @@ def test_aggregates_for_all_and_the_continuous_cohort(version):
     assert first.binding_counts == {"data": 1, "monitoring": 1}  # a tie binds the first area
     assert [band["count"] for band in first.band_counts] == [1, 1, 0]
     assert first.band_counts[2]["label_ja"] == "十分"
+
+
+def test_tallies_come_in_the_rubrics_area_order(version):
+    from apps.scoring import selectors
+
+    survey_round = make_round(version, "2021-10")
+    for _ in range(30):
+        submit(survey_round, ProductFactory(), FULL)
+    shape = selectors.version_shape(version.pk)
+    tallies = selectors.answer_tallies(shape, round_id=survey_round.pk)
+    assert {tuple(per_area) for per_area in tallies.values()} == {("data", "monitoring")}
 
 
 def test_quartiles_match_postgresqls_percentile_cont(version):
@@ -235,13 +247,25 @@ def test_stale_jobs_are_restarted_by_the_sweep(version):
     ScoringJob.objects.filter(pk=lost.pk).update(created_at=long_ago)
     dead = ScoringJob.objects.create(kind="all", state="running", heartbeat_at=long_ago, attempts=1)
     fresh = ScoringJob.objects.create(kind="all", state="running", heartbeat_at=timezone.now())
+    waiting = ScoringJob.objects.create(kind="all", enqueued_at=timezone.now())  # in the queue
     restarted = services.restart_stale_jobs()
     assert sorted(restarted) == sorted([lost.pk, dead.pk])
     states = dict(ScoringJob.objects.values_list("pk", "state"))
     assert states[lost.pk] == states[dead.pk] == "done"  # eager: re-run at once
-    assert states[fresh.pk] == "running"
+    assert states[fresh.pk] == "running" and states[waiting.pk] == "queued"
     assert ScoringJob.objects.get(pk=dead.pk).attempts == 2
+    assert services.restart_stale_jobs() == []  # nothing is stale twice
     assert ResponseScore.objects.count() == 1
+
+
+def test_a_copy_of_a_job_another_worker_runs_is_dropped_and_attempts_are_capped(version):
+    from django.utils import timezone
+
+    busy = ScoringJob.objects.create(kind="all", state="running", heartbeat_at=timezone.now())
+    assert services.run_job(job_id=busy.pk).attempts == 0  # left to the worker running it
+    worn = ScoringJob.objects.create(kind="all", attempts=services.MAX_ATTEMPTS)
+    job = services.run_job(job_id=worn.pk)
+    assert (job.state, job.error) == ("failed", f"gave up after {services.MAX_ATTEMPTS} attempts")
 
 
 def test_compute_scores_command_sync_prints_a_summary(version):

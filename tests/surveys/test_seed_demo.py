@@ -125,6 +125,18 @@ def test_same_seed_same_data_and_other_seed_other_data():
     assert fingerprint() != first
 
 
+def test_demo_is_scored_and_can_be_reset():
+    from apps.scoring.models import ResponseScore, RoundAggregate
+
+    seed("--products", "20", "--rounds", "3")
+    submitted = Response.objects.filter(status="submitted").count()
+    assert ResponseScore.objects.count() == submitted > 0
+    assert RoundAggregate.objects.filter(population="cohort").count() == 3
+    seed("--products", "10", "--rounds", "2", "--reset")
+    assert Product.objects.count() == 10
+    assert ResponseScore.objects.count() == Response.objects.filter(status="submitted").count()
+
+
 def test_refuses_a_database_with_data_unless_reset():
     seed("--products", "5", "--rounds", "2")
     with pytest.raises(CommandError, match="--reset"):

@@ -28,9 +28,15 @@ class Command(BaseCommand):
         job = ScoringJob.objects.create(kind=kind, round_id=round_id)
         if not sync:
             services.enqueue(job.pk)
-            self.stdout.write(f"Queued scoring job {job.pk} ({job.kind}).")
-            return
-        job = services.run_job(job_id=job.pk)
+            job.refresh_from_db()
+            if job.state == ScoringJob.State.QUEUED:
+                self.stdout.write(f"Queued scoring job {job.pk} ({job.kind}).")
+                return
+            # Without a broker the job has already run here (the embedded default).
+        else:
+            job = services.run_job(job_id=job.pk)
+        if job.state == ScoringJob.State.FAILED:
+            raise CommandError(f"Scoring job {job.pk} failed: {job.error}")
         summary = ", ".join(f"{key} {value}" for key, value in job.summary.items())
         seconds = (job.finished_at - job.started_at).total_seconds()
         self.stdout.write(f"Scoring job {job.pk} done in {seconds:.2f} s: {summary}.")
