@@ -22,3 +22,10 @@ def visible_product_ids(user) -> QuerySet | None:
     if sees_everything(user):
         return None
     return Product.objects.filter(team__members=user).values("pk")
+
+
+def can_answer_for(user, product) -> bool:
+    """Members of the product's team (and superusers) fill in its survey; viewers do not."""
+    if not user.is_authenticated:
+        return False
+    return user.is_superuser or product.team.members.filter(pk=user.pk).exists()

@@ -1,18 +1,22 @@
-"""Writes of survey rounds and responses (the questionnaire's answer saving follows)."""
+"""Writes of survey rounds, responses and answers: the one place their rules live, called by
+the pages, the API, the admin and the commands alike."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from apps.rubrics.models import RubricVersion
+from apps.products.models import Product
+from apps.rubrics.models import Question, RubricVersion
 from apps.scoring.models import ScoringJob
 from apps.scoring.services import request_scoring
-from apps.surveys.models import Response, SurveyRound, round_key_validator
+from apps.surveys.models import Answer, Response, SurveyRound, round_key_validator
 
 
 class RoundError(Exception):
@@ -126,3 +130,99 @@ def create_round(
                 )
         except IntegrityError:  # created by someone else meanwhile
             raise RoundError(f"A round with key {key!r} already exists.") from None
+
+
+class AnswerError(Exception):
+    """An answer that cannot be saved; `field` names the offending input."""
+
+    def __init__(self, message: str, field: str = ""):
+        super().__init__(message)
+        self.field = field
+
+
+class AnswerConflict(Exception):
+    """Someone saved this answer after the revision the caller started from."""
+
+    def __init__(self, current: Answer):
+        super().__init__(
+            f"This answer was changed by {current.updated_by or 'someone'} meanwhile "
+            f"(revision {current.revision}); review it and save again."
+        )
+        self.current = current
+
+
+def start_response(*, survey_round: SurveyRound, product: Product) -> Response:
+    """The product's draft response to an open round, created on first use."""
+    if survey_round.state != SurveyRound.State.OPEN:
+        raise AnswerError(f"Round {survey_round} is not open.", "round")
+    response, _created = Response.objects.get_or_create(round=survey_round, product=product)
+    return response
+
+
+def save_answer(
+    *,
+    response: Response,
+    question_key: str,
+    value: Decimal | None,
+    not_applicable: bool = False,
+    evidence: str = "",
+    evidence_url: str = "",
+    base_revision: int | None = None,
+    user=None,
+) -> Answer:
+    """Save one answer of a draft response in an open round, on its own (teammates answering
+    other questions never collide). An existing answer changes only when the caller says
+    which revision it started from and nobody saved it since: nothing is silently lost."""
+    with transaction.atomic():
+        response = (
+            Response.objects.select_for_update(of=("self",))
+            .select_related("round__rubric_version")
+            .get(pk=response.pk)
+        )
+        survey_round = response.round
+        if survey_round.state != SurveyRound.State.OPEN or timezone.now() >= survey_round.closes_at:
+            raise AnswerError(f"Round {survey_round} is closed: answers can no longer change.")
+        if response.status != Response.Status.DRAFT:
+            raise AnswerError("This response is submitted: it is read-only.")
+        question = Question.objects.filter(
+            version_id=survey_round.rubric_version_id, key=question_key
+        ).first()
+        if question is None:
+            raise AnswerError(
+                f"{question_key!r} is not a question of {survey_round.rubric_version}.", "question"
+            )
+        _check_answer(question, value, not_applicable, evidence_url)
+        answer = Answer.objects.select_for_update().filter(response=response, question=question)
+        answer = answer.first()
+        if answer is not None and base_revision != answer.revision:
+            raise AnswerConflict(answer)
+        if answer is None:
+            answer = Answer(response=response, question=question, revision=0)
+        answer.value = None if not_applicable else value
+        answer.not_applicable = not_applicable
+        answer.evidence, answer.evidence_url = evidence, evidence_url
+        answer.revision += 1
+        answer.updated_by = user
+        answer._history_user = user
+        answer.save()
+        return answer
+
+
+def _check_answer(question, value: Decimal | None, not_applicable: bool, url: str) -> None:
+    if not_applicable:
+        if not question.na_allowed:
+            raise AnswerError(f"{question.key} cannot be answered N/A.", "not_applicable")
+        if value is not None:
+            raise AnswerError("An answer is either a value or N/A, not both.", "value")
+    elif value is not None:
+        levels = list(question.version.levels.values_list("value", flat=True))
+        if value not in levels:
+            shown = ", ".join(str(level.normalize()) for level in levels)
+            raise AnswerError(f"{value} is not on the scale ({shown}).", "value")
+    if url:
+        try:
+            URLValidator(schemes=["http", "https"])(url)
+        except ValidationError:
+            raise AnswerError("The evidence link must be an http(s) URL.", "evidence_url") from None
+        if len(url) > 500:
+            raise AnswerError("The evidence link is longer than 500 characters.", "evidence_url")
