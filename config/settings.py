@@ -33,6 +33,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "simple_history",
     "apps.accounts",
     "apps.products",
@@ -40,6 +44,7 @@ INSTALLED_APPS = [
     "apps.surveys",
     "apps.scoring",
     "apps.exchange",
+    "apps.api",
 ]
 
 MIDDLEWARE = [
@@ -154,10 +159,30 @@ CELERY_BEAT_SCHEDULE = {
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 
 REST_FRAMEWORK = {
+    # Token first: an anonymous call then gets 401 with WWW-Authenticate, not 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 100,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "ML maturity assessments API",
+    "DESCRIPTION": "Products, rubrics, rounds, responses, answers, results and trends.",
+    "VERSION": "1",
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SWAGGER_UI_DIST": "SIDECAR",  # served from static/, no CDN
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "RoundStateEnum": "apps.surveys.models.SurveyRound.State",
+        "VersionStateEnum": "apps.rubrics.models.RubricVersion.State",
+    },
 }
 
 # Production hardening: on whenever DEBUG is off (behind a TLS-terminating proxy).

@@ -1,0 +1,231 @@
+"""API shapes. Writes go through the same service functions as the pages and commands."""
+
+from decimal import Decimal
+
+from rest_framework import serializers
+
+from apps.accounts.models import Team
+from apps.products.models import Characteristic, Product
+from apps.rubrics.models import Area, Criterion, Question, Rubric, RubricVersion, ScaleLevel
+from apps.surveys.models import Answer, Response, SurveyRound
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    field = serializers.CharField(required=False)
+    unanswered = serializers.ListField(child=serializers.CharField(), required=False)
+    problems = serializers.ListField(child=serializers.CharField(), required=False)
+
+
+class TeamSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Team
+        fields = ["slug", "name", "description"]
+
+
+class ProductSerializer(serializers.ModelSerializer):
+    team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all())
+    characteristics = serializers.SlugRelatedField(
+        slug_field="key", many=True, queryset=Characteristic.objects.all(), required=False
+    )
+
+    class Meta:
+        model = Product
+        fields = [
+            "slug",
+            "name",
+            "team",
+            "description",
+            "characteristics",
+            "active_from",
+            "retired_at",
+        ]
+
+    def validate(self, attrs):
+        active_from = attrs.get("active_from", getattr(self.instance, "active_from", None))
+        retired_at = attrs.get("retired_at", getattr(self.instance, "retired_at", None))
+        if retired_at and active_from and retired_at < active_from:
+            raise serializers.ValidationError(
+                {"retired_at": "A product cannot retire before it became active."}
+            )
+        return attrs
+
+
+class LevelSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ScaleLevel
+        fields = ["value", "label_en", "label_ja"]
+
+
+class CriterionSerializer(serializers.ModelSerializer):
+    level = serializers.DecimalField(source="level.value", max_digits=9, decimal_places=4)
+
+    class Meta:
+        model = Criterion
+        fields = ["level", "text_en", "text_ja"]
+
+
+class QuestionSerializer(serializers.ModelSerializer):
+    criteria = CriterionSerializer(many=True)
+
+    class Meta:
+        model = Question
+        fields = [
+            "key",
+            "order",
+            "text_en",
+            "text_ja",
+            "guidance_en",
+            "guidance_ja",
+            "na_allowed",
+            "na_criterion_en",
+            "na_criterion_ja",
+            "criteria",
+        ]
+
+
+class AreaSerializer(serializers.ModelSerializer):
+    questions = QuestionSerializer(many=True)
+
+    class Meta:
+        model = Area
+        fields = ["key", "order", "title_en", "title_ja", "questions"]
+
+
+class RubricVersionSerializer(serializers.ModelSerializer):
+    rubric = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = RubricVersion
+        fields = [
+            "id",
+            "rubric",
+            "label",
+            "state",
+            "area_aggregation",
+            "not_applicable_policy",
+            "overall_rule",
+            "published_at",
+        ]
+
+
+class RubricVersionDetailSerializer(RubricVersionSerializer):
+    levels = LevelSerializer(many=True)
+    areas = AreaSerializer(many=True)
+
+    class Meta(RubricVersionSerializer.Meta):
+        fields = [*RubricVersionSerializer.Meta.fields, "levels", "areas"]
+
+
+class RubricVersionLoadSerializer(serializers.Serializer):
+    document = serializers.JSONField(help_text="A rubric file's content (see README)")
+    publish = serializers.BooleanField(default=True)
+
+
+class RubricSerializer(serializers.ModelSerializer):
+    versions = RubricVersionSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Rubric
+        fields = ["slug", "name_en", "name_ja", "versions"]
+
+
+class SurveyRoundSerializer(serializers.ModelSerializer):
+    rubric = serializers.CharField(source="rubric_version.rubric.slug", read_only=True)
+    rubric_version = serializers.CharField(source="rubric_version.label", read_only=True)
+
+    class Meta:
+        model = SurveyRound
+        fields = ["key", "title", "rubric", "rubric_version", "opens_at", "closes_at", "state"]
+
+
+class SurveyRoundCreateSerializer(serializers.Serializer):
+    key = serializers.CharField(max_length=32)
+    rubric = serializers.CharField(max_length=64)
+    rubric_version = serializers.CharField(max_length=50)
+    title = serializers.CharField(max_length=200, required=False, default="")
+    opens_at = serializers.DateTimeField()
+    closes_at = serializers.DateTimeField()
+    state = serializers.ChoiceField(choices=SurveyRound.State.choices, default="planned")
+
+
+class AnswerSerializer(serializers.ModelSerializer):
+    question = serializers.CharField(source="question.key", read_only=True)
+    area = serializers.CharField(source="question.area.key", read_only=True)
+    updated_by = serializers.CharField(source="updated_by.username", default=None, read_only=True)
+
+    class Meta:
+        model = Answer
+        fields = [
+            "question",
+            "area",
+            "value",
+            "not_applicable",
+            "evidence",
+            "evidence_url",
+            "revision",
+            "updated_by",
+            "updated_at",
+        ]
+
+
+class AnswerWriteSerializer(serializers.Serializer):
+    question = serializers.CharField(max_length=100)
+    value = serializers.DecimalField(
+        max_digits=9, decimal_places=4, allow_null=True, required=False, min_value=Decimal(0)
+    )
+    not_applicable = serializers.BooleanField(default=False)
+    evidence = serializers.CharField(allow_blank=True, required=False, default="")
+    evidence_url = serializers.CharField(
+        allow_blank=True, required=False, default="", max_length=500
+    )
+    revision = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=0,
+        help_text="The revision you started from (required to change an existing answer)",
+    )
+
+
+class ConflictSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    current = AnswerSerializer()
+
+
+class ResponseSerializer(serializers.ModelSerializer):
+    round = serializers.CharField(source="round.key", read_only=True)
+    product = serializers.CharField(source="product.slug", read_only=True)
+    submitted_by = serializers.CharField(
+        source="submitted_by.username", default=None, read_only=True
+    )
+
+    class Meta:
+        model = Response
+        fields = ["id", "round", "product", "status", "submitted_by", "submitted_at", "updated_at"]
+
+
+class ResponseCreateSerializer(serializers.Serializer):
+    round = serializers.CharField(max_length=32)
+    product = serializers.CharField(max_length=100)
+
+
+class ResultSerializer(serializers.Serializer):
+    product = serializers.CharField()
+    product_name = serializers.CharField()
+    team = serializers.CharField()
+    status = serializers.CharField()
+    submitted_at = serializers.CharField(allow_blank=True)
+    areas = serializers.DictField(child=serializers.CharField(allow_blank=True))
+    overall = serializers.CharField(allow_blank=True)
+    band = serializers.CharField(allow_blank=True)
+
+
+class TrendSerializer(serializers.Serializer):
+    round = serializers.CharField()
+    population = serializers.CharField()
+    n = serializers.IntegerField()
+    overall_mean = serializers.CharField(allow_blank=True)
+    overall_median = serializers.CharField(allow_blank=True)
+    overall_p25 = serializers.CharField(allow_blank=True)
+    overall_p75 = serializers.CharField(allow_blank=True)
+    areas = serializers.DictField(child=serializers.CharField(allow_blank=True))

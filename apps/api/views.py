@@ -1,0 +1,341 @@
+"""REST API views: thin wrappers over selectors and services, with the UI's permissions."""
+
+from django.db.models import Prefetch
+from django.http import StreamingHttpResponse
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRenderer
+from rest_framework.response import Response as ApiResponse
+
+from apps.accounts.models import Team
+from apps.accounts.roles import can_answer_for, visible_product_ids
+from apps.api import serializers as s
+from apps.api.permissions import ReadOrAdminWrite
+from apps.exchange.exports import result_rows, stream, trend_rows
+from apps.products.models import Product
+from apps.rubrics.models import (
+    Area,
+    Criterion,
+    PublishedVersionError,
+    Question,
+    Rubric,
+    RubricVersion,
+)
+from apps.rubrics.rubric_file import RubricFileError, parse_rubric_document
+from apps.rubrics.services import RubricContentError, load_rubric
+from apps.surveys import services
+from apps.surveys.models import Response, SurveyRound
+
+ERRORS = {
+    400: OpenApiResponse(s.ErrorSerializer, description="Invalid input; nothing changed"),
+    401: OpenApiResponse(description="Not signed in"),
+    403: OpenApiResponse(description="Not allowed for this user"),
+    404: OpenApiResponse(description="No such object, or not visible to this user"),
+}
+READ_ERRORS = {401: ERRORS[401], 404: ERRORS[404]}
+
+
+class CSVRenderer(BaseRenderer):
+    """Lets `Accept: text/csv` or `?format=csv` choose CSV; the views stream the file."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return b""
+
+
+class ProductFilter(filters.FilterSet):
+    team = filters.CharFilter(field_name="team__slug")
+    characteristic = filters.CharFilter(field_name="characteristics__key")
+    active = filters.BooleanFilter(field_name="retired_at", lookup_expr="isnull")
+
+    class Meta:
+        model = Product
+        fields = ["team", "characteristic", "active"]
+
+
+class ResponseFilter(filters.FilterSet):
+    round = filters.CharFilter(field_name="round__key")
+    product = filters.CharFilter(field_name="product__slug")
+    status = filters.ChoiceFilter(choices=Response.Status.choices)
+
+    class Meta:
+        model = Response
+        fields = ["round", "product", "status"]
+
+
+@extend_schema(responses={**READ_ERRORS, 400: ERRORS[400], 403: ERRORS[403]})
+class TeamViewSet(viewsets.ModelViewSet):
+    queryset = Team.objects.order_by("slug")
+    serializer_class = s.TeamSerializer
+    permission_classes = [ReadOrAdminWrite]
+    lookup_field = "slug"
+
+
+@extend_schema(responses={**READ_ERRORS, 400: ERRORS[400], 403: ERRORS[403]})
+class ProductViewSet(viewsets.ModelViewSet):
+    queryset = (
+        Product.objects.select_related("team").prefetch_related("characteristics").order_by("slug")
+    )
+    serializer_class = s.ProductSerializer
+    permission_classes = [ReadOrAdminWrite]
+    lookup_field = "slug"
+    filterset_class = ProductFilter
+
+
+class RubricViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = Rubric.objects.prefetch_related("versions").order_by("slug")
+    serializer_class = s.RubricSerializer
+    permission_classes = [IsAuthenticated]
+    lookup_field = "slug"
+
+    @extend_schema(
+        responses={200: s.TrendSerializer(many=True), **READ_ERRORS},
+        parameters=[OpenApiParameter("format", str, enum=["json", "csv"], required=False)],
+    )
+    @action(detail=True, renderer_classes=[JSONRenderer, BrowsableAPIRenderer, CSVRenderer])
+    def trends(self, request, slug=None):
+        """Per round and population (all, cohort): n, mean, median, quartiles, area means."""
+        rows = trend_rows(self.get_object().pk)
+        if request.accepted_renderer.format == "csv":
+            return _csv(rows, f"{slug}-trends.csv")
+        header = next(rows)
+        data = []
+        for row in rows:
+            record = dict(zip(header, row, strict=True))
+            data.append(
+                {
+                    **{k: record[k] for k in header[:7]},
+                    "areas": {k[5:-5]: record[k] for k in header[7:]},
+                }
+            )
+        return ApiResponse(data)
+
+
+class RubricVersionViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    permission_classes = [ReadOrAdminWrite]
+    filterset_fields = ["state"]
+
+    def get_queryset(self):
+        versions = RubricVersion.objects.select_related("rubric").order_by("rubric__slug", "id")
+        if self.action == "retrieve":
+            questions = Question.objects.order_by("order").prefetch_related(
+                Prefetch(
+                    "criteria", Criterion.objects.select_related("level").order_by("level__order")
+                )
+            )
+            versions = versions.prefetch_related(
+                "levels",
+                Prefetch(
+                    "areas",
+                    Area.objects.order_by("order").prefetch_related(
+                        Prefetch("questions", questions)
+                    ),
+                ),
+            )
+        return versions
+
+    def get_serializer_class(self):
+        if self.action == "retrieve":
+            return s.RubricVersionDetailSerializer
+        if self.action == "create":
+            return s.RubricVersionLoadSerializer
+        return s.RubricVersionSerializer
+
+    @extend_schema(
+        request=s.RubricVersionLoadSerializer,
+        responses={201: s.RubricVersionSerializer, 200: s.RubricVersionSerializer, **ERRORS},
+    )
+    def create(self, request, *args, **kwargs):
+        """Load a rubric document (the rubric file format as JSON); same rules as load_rubric."""
+        payload = s.RubricVersionLoadSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        try:
+            spec = parse_rubric_document(payload.validated_data["document"])
+            result = load_rubric(spec=spec, publish=payload.validated_data["publish"])
+        except RubricFileError as error:
+            return _error("The rubric document is not valid.", problems=error.problems)
+        except (PublishedVersionError, RubricContentError) as error:
+            return _error(str(error))
+        code = status.HTTP_200_OK if result.outcome == "unchanged" else status.HTTP_201_CREATED
+        return ApiResponse(s.RubricVersionSerializer(result.version).data, status=code)
+
+
+class SurveyRoundViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    queryset = SurveyRound.objects.select_related("rubric_version__rubric").order_by("opens_at")
+    serializer_class = s.SurveyRoundSerializer
+    permission_classes = [ReadOrAdminWrite]
+    lookup_field = "key"
+    filterset_fields = ["state"]
+
+    @extend_schema(
+        request=s.SurveyRoundCreateSerializer, responses={201: s.SurveyRoundSerializer, **ERRORS}
+    )
+    def create(self, request, *args, **kwargs):
+        payload = s.SurveyRoundCreateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        try:
+            survey_round = services.create_round(
+                key=data["key"],
+                rubric_slug=data["rubric"],
+                version_label=data["rubric_version"],
+                title=data["title"],
+                opens_at=data["opens_at"],
+                closes_at=data["closes_at"],
+                state=data["state"],
+            )
+        except services.RoundError as error:
+            return _error(str(error))
+        return ApiResponse(s.SurveyRoundSerializer(survey_round).data, status=201)
+
+    @extend_schema(
+        responses={200: s.ResultSerializer(many=True), **READ_ERRORS},
+        parameters=[OpenApiParameter("format", str, enum=["json", "csv"], required=False)],
+    )
+    @action(detail=True, renderer_classes=[JSONRenderer, BrowsableAPIRenderer, CSVRenderer])
+    def results(self, request, key=None):
+        """One row per product of the round (the rows this user may see), from stored scores."""
+        rows = result_rows(self.get_object(), products=visible_product_ids(request.user))
+        if request.accepted_renderer.format == "csv":
+            return _csv(rows, f"{key}-results.csv")
+        header = next(rows)
+        areas = [name for name in header if name.startswith("area_")]
+        data = []
+        for row in rows:
+            record = dict(zip(header, row, strict=True))
+            data.append(
+                {
+                    **{
+                        k: record[k]
+                        for k in (
+                            "product",
+                            "product_name",
+                            "team",
+                            "status",
+                            "submitted_at",
+                            "overall",
+                            "band",
+                        )
+                    },
+                    "areas": {name[5:]: record[name] for name in areas},
+                }
+            )
+        return ApiResponse(data)
+
+
+class ResponseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Responses this user may see: all for viewers and administrators, else their teams'."""
+
+    serializer_class = s.ResponseSerializer
+    permission_classes = [IsAuthenticated]
+    filterset_class = ResponseFilter
+
+    def get_queryset(self):
+        responses = Response.objects.select_related("round", "product__team", "submitted_by")
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no user
+            return responses.none()
+        visible = visible_product_ids(self.request.user)
+        if visible is not None:
+            responses = responses.filter(product__in=visible)
+        return responses.order_by("id")
+
+    def _editable(self, response: Response) -> Response:
+        if not can_answer_for(self.request.user, response.product):
+            raise PermissionDenied("Only the product's team members may change its response.")
+        return response
+
+    @extend_schema(
+        request=s.ResponseCreateSerializer,
+        responses={201: s.ResponseSerializer, 200: s.ResponseSerializer, **ERRORS},
+    )
+    def create(self, request):
+        """Start (or get) the draft response of one of your products in an open round."""
+        payload = s.ResponseCreateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        survey_round = SurveyRound.objects.filter(key=payload.validated_data["round"]).first()
+        product = Product.objects.filter(slug=payload.validated_data["product"]).first()
+        if survey_round is None or product is None:
+            raise NotFound("No such round or product.")
+        if not can_answer_for(request.user, product):
+            raise PermissionDenied("Only the product's team members may answer for it.")
+        try:
+            response = services.start_response(survey_round=survey_round, product=product)
+        except services.AnswerError as error:
+            return _error(str(error), field=error.field)
+        return ApiResponse(s.ResponseSerializer(response).data, status=201)
+
+    @extend_schema(request=None, responses={200: s.ResponseSerializer, **ERRORS})
+    @action(detail=True, methods=["post"])
+    def submit(self, request, pk=None):
+        """Submit a complete response; lists the unanswered questions otherwise."""
+        response = self._editable(self.get_object())
+        try:
+            response = services.submit_response(response=response, user=request.user)
+        except services.SubmitError as error:
+            return _error(str(error), unanswered=error.unanswered)
+        return ApiResponse(s.ResponseSerializer(response).data)
+
+    @extend_schema(methods=["get"], responses={200: s.AnswerSerializer(many=True), **READ_ERRORS})
+    @extend_schema(
+        methods=["post"],
+        request=s.AnswerWriteSerializer,
+        responses={200: s.AnswerSerializer, 409: s.ConflictSerializer, **ERRORS},
+    )
+    @action(detail=True, methods=["get", "post"])
+    def answers(self, request, pk=None):
+        """GET: the response's answers. POST: save one answer (send the revision you started
+        from to change an existing one; 409 with the current answer if someone saved first)."""
+        response = self.get_object()
+        if request.method == "GET":
+            answers = response.answers.select_related("question__area", "updated_by")
+            return ApiResponse(s.AnswerSerializer(answers, many=True).data)
+        self._editable(response)
+        payload = s.AnswerWriteSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        try:
+            answer = services.save_answer(
+                response=response,
+                question_key=data["question"],
+                value=data.get("value"),
+                not_applicable=data["not_applicable"],
+                evidence=data["evidence"],
+                evidence_url=data["evidence_url"],
+                base_revision=data.get("revision"),
+                user=request.user,
+            )
+        except services.AnswerConflict as conflict:
+            return ApiResponse(
+                {"detail": str(conflict), "current": s.AnswerSerializer(conflict.current).data},
+                status=status.HTTP_409_CONFLICT,
+            )
+        except services.AnswerError as error:
+            return _error(str(error), field=error.field)
+        return ApiResponse(s.AnswerSerializer(answer).data)
+
+
+def _error(detail: str, **extra) -> ApiResponse:
+    return ApiResponse({"detail": detail, **extra}, status=status.HTTP_400_BAD_REQUEST)
+
+
+def _csv(rows, filename: str) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(stream(rows, bom=True), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
