@@ -100,6 +100,12 @@ def test_compose_file_is_valid_and_has_every_service_with_a_health_check():
     assert services["beat"]["command"][:4] == ["celery", "-A", "config", "beat"]
 
 
+def test_openapi_schema_is_valid_without_warnings():
+    result = manage("spectacular", "--validate", "--fail-on-warn", env={"DEBUG": "true"})
+    assert result.returncode == 0, result.stderr
+    assert "/api/v1/responses/{id}/answers/" in result.stdout
+
+
 @pytest.mark.django_db
 def test_health_endpoint_reports_the_database(client):
     response = client.get("/healthz")

@@ -152,7 +152,9 @@ class SurveyRoundCreateSerializer(serializers.Serializer):
 class AnswerSerializer(serializers.ModelSerializer):
     question = serializers.CharField(source="question.key", read_only=True)
     area = serializers.CharField(source="question.area.key", read_only=True)
-    updated_by = serializers.CharField(source="updated_by.username", default=None, read_only=True)
+    updated_by = serializers.CharField(
+        source="updated_by.username", default=None, read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Answer
@@ -196,7 +198,7 @@ class ResponseSerializer(serializers.ModelSerializer):
     round = serializers.CharField(source="round.key", read_only=True)
     product = serializers.CharField(source="product.slug", read_only=True)
     submitted_by = serializers.CharField(
-        source="submitted_by.username", default=None, read_only=True
+        source="submitted_by.username", default=None, read_only=True, allow_null=True
     )
 
     class Meta:

@@ -3,7 +3,8 @@
 from django.db.models import Prefetch
 from django.http import StreamingHttpResponse
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied
@@ -30,13 +31,18 @@ from apps.rubrics.services import RubricContentError, load_rubric
 from apps.surveys import services
 from apps.surveys.models import Response, SurveyRound
 
-ERRORS = {
-    400: OpenApiResponse(s.ErrorSerializer, description="Invalid input; nothing changed"),
-    401: OpenApiResponse(description="Not signed in"),
-    403: OpenApiResponse(description="Not allowed for this user"),
-    404: OpenApiResponse(description="No such object, or not visible to this user"),
-}
-READ_ERRORS = {401: ERRORS[401], 404: ERRORS[404]}
+
+class JSONErrors:
+    """Errors are JSON even when the client asked for CSV."""
+
+    def handle_exception(self, exc):
+        response = super().handle_exception(exc)
+        if getattr(self.request, "accepted_renderer", None) and isinstance(
+            self.request.accepted_renderer, CSVRenderer
+        ):
+            self.request.accepted_renderer = JSONRenderer()
+            self.request.accepted_media_type = JSONRenderer.media_type
+        return response
 
 
 class CSVRenderer(BaseRenderer):
@@ -70,7 +76,6 @@ class ResponseFilter(filters.FilterSet):
         fields = ["round", "product", "status"]
 
 
-@extend_schema(responses={**READ_ERRORS, 400: ERRORS[400], 403: ERRORS[403]})
 class TeamViewSet(viewsets.ModelViewSet):
     queryset = Team.objects.order_by("slug")
     serializer_class = s.TeamSerializer
@@ -78,7 +83,6 @@ class TeamViewSet(viewsets.ModelViewSet):
     lookup_field = "slug"
 
 
-@extend_schema(responses={**READ_ERRORS, 400: ERRORS[400], 403: ERRORS[403]})
 class ProductViewSet(viewsets.ModelViewSet):
     queryset = (
         Product.objects.select_related("team").prefetch_related("characteristics").order_by("slug")
@@ -89,14 +93,17 @@ class ProductViewSet(viewsets.ModelViewSet):
     filterset_class = ProductFilter
 
 
-class RubricViewSet(viewsets.ReadOnlyModelViewSet):
+class RubricViewSet(JSONErrors, viewsets.ReadOnlyModelViewSet):
     queryset = Rubric.objects.prefetch_related("versions").order_by("slug")
     serializer_class = s.RubricSerializer
     permission_classes = [IsAuthenticated]
     lookup_field = "slug"
 
     @extend_schema(
-        responses={200: s.TrendSerializer(many=True), **READ_ERRORS},
+        responses={
+            (200, "application/json"): s.TrendSerializer(many=True),
+            (200, "text/csv"): OpenApiTypes.STR,
+        },
         parameters=[OpenApiParameter("format", str, enum=["json", "csv"], required=False)],
     )
     @action(detail=True, renderer_classes=[JSONRenderer, BrowsableAPIRenderer, CSVRenderer])
@@ -155,7 +162,7 @@ class RubricVersionViewSet(
 
     @extend_schema(
         request=s.RubricVersionLoadSerializer,
-        responses={201: s.RubricVersionSerializer, 200: s.RubricVersionSerializer, **ERRORS},
+        responses={201: s.RubricVersionSerializer, 200: s.RubricVersionSerializer},
     )
     def create(self, request, *args, **kwargs):
         """Load a rubric document (the rubric file format as JSON); same rules as load_rubric."""
@@ -173,6 +180,7 @@ class RubricVersionViewSet(
 
 
 class SurveyRoundViewSet(
+    JSONErrors,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -184,9 +192,7 @@ class SurveyRoundViewSet(
     lookup_field = "key"
     filterset_fields = ["state"]
 
-    @extend_schema(
-        request=s.SurveyRoundCreateSerializer, responses={201: s.SurveyRoundSerializer, **ERRORS}
-    )
+    @extend_schema(request=s.SurveyRoundCreateSerializer, responses={201: s.SurveyRoundSerializer})
     def create(self, request, *args, **kwargs):
         payload = s.SurveyRoundCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -206,7 +212,10 @@ class SurveyRoundViewSet(
         return ApiResponse(s.SurveyRoundSerializer(survey_round).data, status=201)
 
     @extend_schema(
-        responses={200: s.ResultSerializer(many=True), **READ_ERRORS},
+        responses={
+            (200, "application/json"): s.ResultSerializer(many=True),
+            (200, "text/csv"): OpenApiTypes.STR,
+        },
         parameters=[OpenApiParameter("format", str, enum=["json", "csv"], required=False)],
     )
     @action(detail=True, renderer_classes=[JSONRenderer, BrowsableAPIRenderer, CSVRenderer])
@@ -263,7 +272,7 @@ class ResponseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
     @extend_schema(
         request=s.ResponseCreateSerializer,
-        responses={201: s.ResponseSerializer, 200: s.ResponseSerializer, **ERRORS},
+        responses={201: s.ResponseSerializer, 200: s.ResponseSerializer},
     )
     def create(self, request):
         """Start (or get) the draft response of one of your products in an open round."""
@@ -281,7 +290,7 @@ class ResponseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             return _error(str(error), field=error.field)
         return ApiResponse(s.ResponseSerializer(response).data, status=201)
 
-    @extend_schema(request=None, responses={200: s.ResponseSerializer, **ERRORS})
+    @extend_schema(request=None, responses={200: s.ResponseSerializer})
     @action(detail=True, methods=["post"])
     def submit(self, request, pk=None):
         """Submit a complete response; lists the unanswered questions otherwise."""
@@ -292,11 +301,11 @@ class ResponseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             return _error(str(error), unanswered=error.unanswered)
         return ApiResponse(s.ResponseSerializer(response).data)
 
-    @extend_schema(methods=["get"], responses={200: s.AnswerSerializer(many=True), **READ_ERRORS})
+    @extend_schema(methods=["get"], responses={200: s.AnswerSerializer(many=True)})
     @extend_schema(
         methods=["post"],
         request=s.AnswerWriteSerializer,
-        responses={200: s.AnswerSerializer, 409: s.ConflictSerializer, **ERRORS},
+        responses={200: s.AnswerSerializer, 409: s.ConflictSerializer},
     )
     @action(detail=True, methods=["get", "post"])
     def answers(self, request, pk=None):
