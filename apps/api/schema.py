@@ -17,6 +17,8 @@ class AutoSchema(SpectacularAutoSchema):
         errors = dict(COMMON_ERRORS)
         if self.method in ("POST", "PUT", "PATCH"):
             errors["400"] = "Invalid input; nothing was changed"
+        if self.method == "DELETE":
+            errors["409"] = "Still in use by other records; nothing was deleted"
         for code, description in errors.items():
             if code not in bodies:
                 body = self._get_response_for_code(ErrorSerializer, code)

@@ -1,13 +1,13 @@
 """REST API views: thin wrappers over selectors and services, with the UI's permissions."""
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, ProtectedError
 from django.http import StreamingHttpResponse
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.exceptions import APIException, NotFound, PermissionDenied
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response as ApiResponse
@@ -76,14 +76,30 @@ class ResponseFilter(filters.FilterSet):
         fields = ["round", "product", "status"]
 
 
-class TeamViewSet(viewsets.ModelViewSet):
+class InUse(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "Still in use: other records refer to it."
+
+
+class ProtectedDelete:
+    """Deleting something still referred to is a 409 with a reason, not a server error."""
+
+    def perform_destroy(self, instance):
+        try:
+            instance.delete()
+        except ProtectedError as error:
+            count = len(error.protected_objects)
+            raise InUse(f"{instance} is still used by {count} record(s).") from None
+
+
+class TeamViewSet(ProtectedDelete, viewsets.ModelViewSet):
     queryset = Team.objects.order_by("slug")
     serializer_class = s.TeamSerializer
     permission_classes = [ReadOrAdminWrite]
     lookup_field = "slug"
 
 
-class ProductViewSet(viewsets.ModelViewSet):
+class ProductViewSet(ProtectedDelete, viewsets.ModelViewSet):
     queryset = (
         Product.objects.select_related("team").prefetch_related("characteristics").order_by("slug")
     )

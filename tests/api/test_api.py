@@ -169,7 +169,10 @@ def test_submit_through_the_api_scores_the_response(world, django_capture_on_com
     assert str(response.score.overall) == "1.0000"
 
 
-@pytest.mark.parametrize(("role", "expected"), [("member", 403), ("viewer", 403), ("admin", 201)])
+@pytest.mark.parametrize(
+    ("role", "expected"),
+    [("anonymous", 401), ("outsider", 403), ("member", 403), ("viewer", 403), ("admin", 201)],
+)
 def test_only_admins_write_products_teams_rounds_and_rubrics(world, role, expected):
     from tests.factories import rubric_document
 
@@ -188,10 +191,18 @@ def test_only_admins_write_products_teams_rounds_and_rubrics(world, role, expect
     document = rubric_document(version="2")
     reply = client.post("/api/v1/rubric-versions/", {"document": document}, format="json")
     assert reply.status_code == expected
+    changed = 200 if expected == 201 else expected
+    patch = client.patch("/api/v1/products/mine/", {"name": "Renamed"}, format="json")
+    assert patch.status_code == changed
+    assert client.delete("/api/v1/teams/elsewhere/").status_code in (
+        (204,) if expected == 201 else (expected,)
+    )
 
 
 def test_admin_write_errors_are_clear(world):
     client = client_for(world, "admin")
+    in_use = client.delete("/api/v1/teams/ours/")
+    assert in_use.status_code == 409 and "still used by 1 record" in in_use.json()["detail"]
     reply = client.post(
         "/api/v1/rounds/",
         {
