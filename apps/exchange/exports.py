@@ -10,6 +10,7 @@ import csv
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
+from pathlib import Path
 
 from django.db.models import Q, QuerySet
 
@@ -47,6 +48,18 @@ def stream(rows: Iterable[list], *, bom: bool) -> Iterator[bytes]:
             buffer = []
     if buffer:
         yield "".join(buffer).encode()
+
+
+def write(chunks: Iterable[bytes], output: Path | None, stdout) -> None:
+    """Write an export to a file, or as bytes to the binary stream under a command's stdout
+    (so the file is UTF-8 whatever the terminal's locale)."""
+    if output:
+        with output.open("wb") as target:
+            target.writelines(chunks)
+        return
+    target = stdout._out.buffer
+    target.writelines(chunks)
+    target.flush()
 
 
 def round_areas(survey_round: SurveyRound) -> list[str]:

@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.exchange.exports import answer_rows, result_rows, stream
+from apps.exchange.exports import answer_rows, result_rows, stream, write
 from apps.surveys.models import SurveyRound
 
 
@@ -24,13 +24,4 @@ class Command(BaseCommand):
         if survey_round is None:
             raise CommandError(f"No round {round_key!r}.")
         rows = (result_rows if format == "results" else answer_rows)(survey_round)
-        chunks = stream(rows, bom=bom)
-        if output:
-            with output.open("wb") as target:
-                target.writelines(chunks)
-        else:
-            # The bytes go to the binary stream under the command's stdout (UTF-8 whatever
-            # the terminal's locale), e.g. sys.stdout.buffer.
-            target = self.stdout._out.buffer
-            target.writelines(chunks)
-            target.flush()
+        write(stream(rows, bom=bom), output, self.stdout)

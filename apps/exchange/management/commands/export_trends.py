@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.exchange.exports import stream, trend_rows
+from apps.exchange.exports import stream, trend_rows, write
 from apps.rubrics.models import Rubric
 
 
@@ -18,13 +18,4 @@ class Command(BaseCommand):
         found = Rubric.objects.filter(slug=rubric).first()
         if found is None:
             raise CommandError(f"No rubric {rubric!r}.")
-        chunks = stream(trend_rows(found.pk), bom=bom)
-        if output:
-            with output.open("wb") as target:
-                target.writelines(chunks)
-        else:
-            # The bytes go to the binary stream under the command's stdout (UTF-8 whatever
-            # the terminal's locale), e.g. sys.stdout.buffer.
-            target = self.stdout._out.buffer
-            target.writelines(chunks)
-            target.flush()
+        write(stream(trend_rows(found.pk), bom=bom), output, self.stdout)
