@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "apps.scoring",
     "apps.exchange",
     "apps.api",
+    "apps.dashboards",
 ]
 
 MIDDLEWARE = [
@@ -121,6 +122,11 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "apps.dashboards.staticfiles.PlotlyFinder",
+]
 STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -136,6 +142,9 @@ STORAGES = {
 # Development serves static files from the app folders; production from collectstatic's copy.
 WHITENOISE_AUTOREFRESH = DEBUG
 WHITENOISE_USE_FINDERS = DEBUG
+
+# The organisation's goal line on the trend charts (MLOpsScore: above 2.0, "reasonably tested").
+DASHBOARD_TARGET = env.float("DASHBOARD_TARGET", default=2.0)
 
 # Celery: without a broker every task runs eagerly in the calling process (the embedded default).
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")

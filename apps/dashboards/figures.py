@@ -1,0 +1,242 @@
+"""One small builder per chart: plain data in, a plotly Figure out (rendered by plotly.js)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from itertools import pairwise
+
+import plotly.graph_objects as go
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from plotly.subplots import make_subplots
+
+from apps.dashboards.selectors import Point
+
+PALETTE = ["#2457c5", "#d9822b", "#1f7a4d", "#b3261e", "#7b4fb3", "#0f8b8d", "#8a6d3b"]
+SMALL_N = 5  # fewer products than this: a point means little, and the chart says so
+
+
+def _number(value) -> float | None:
+    return None if value is None else float(value)
+
+
+def _version_changes(points: Sequence[Point]) -> list[tuple[str, str]]:
+    """(round, new version) where the rubric version changed from the previous round."""
+    return [
+        (point.round, point.version)
+        for previous, point in pairwise(points)
+        if point.version != previous.version
+    ]
+
+
+def _mark_versions(figure: go.Figure, points: Sequence[Point], axis: str = "") -> None:
+    """A dotted line and a label where the rubric version changed (axis: "" or "2")."""
+    for round_key, version in _version_changes(points):
+        figure.add_shape(
+            type="line",
+            x0=round_key,
+            x1=round_key,
+            y0=0,
+            y1=1,
+            xref=f"x{axis}",
+            yref=f"y{axis} domain",
+            line={"dash": "dot", "color": "#888", "width": 1},
+        )
+        figure.add_annotation(
+            x=round_key,
+            y=1,
+            xref=f"x{axis}",
+            yref=f"y{axis} domain",
+            showarrow=False,
+            text=_("rubric %(version)s") % {"version": version},
+            xanchor="left",
+            yanchor="bottom",
+            font={"size": 11, "color": "#555"},
+        )
+
+
+def overall_trend(
+    all_points: Sequence[Point], cohort_points: Sequence[Point], target: float | None
+) -> go.Figure:
+    """Overall score per round: median, inter-quartile band and mean, with n, for all products
+    and for the continuous cohort side by side on one y axis, and the target line."""
+    figure = make_subplots(
+        rows=1,
+        cols=2,
+        shared_yaxes=True,
+        horizontal_spacing=0.04,
+        subplot_titles=(_("All products"), _("Continuous cohort")),
+    )
+    for column, points in ((1, all_points), (2, cohort_points)):
+        rounds = [p.round for p in points]
+        figure.add_trace(
+            go.Scatter(
+                x=rounds,
+                y=[_number(p.p75) for p in points],
+                mode="lines",
+                line={"width": 0},
+                showlegend=False,
+                hoverinfo="skip",
+                name=_("75th percentile"),
+            ),
+            row=1,
+            col=column,
+        )
+        figure.add_trace(
+            go.Scatter(
+                x=rounds,
+                y=[_number(p.p25) for p in points],
+                mode="lines",
+                line={"width": 0},
+                fill="tonexty",
+                fillcolor="rgba(36,87,197,0.15)",
+                name=_("Inter-quartile range"),
+                showlegend=column == 1,
+                legendgroup="iqr",
+                hoverinfo="skip",
+            ),
+            row=1,
+            col=column,
+        )
+        figure.add_trace(
+            go.Scatter(
+                x=rounds,
+                y=[_number(p.median) for p in points],
+                mode="lines+markers+text",
+                name=_("Median"),
+                line={"color": PALETTE[0], "width": 3},
+                text=[f"n={p.n}" + (" ⚠" if p.n < SMALL_N else "") for p in points],
+                textposition="bottom center",
+                showlegend=column == 1,
+                legendgroup="median",
+                customdata=[[p.n, _number(p.p25), _number(p.p75)] for p in points],
+                hovertemplate=_(
+                    "median %{y:.2f}, IQR %{customdata[1]:.2f}–%{customdata[2]:.2f},"
+                    " n=%{customdata[0]}"
+                )
+                + "<extra></extra>",
+            ),
+            row=1,
+            col=column,
+        )
+        figure.add_trace(
+            go.Scatter(
+                x=rounds,
+                y=[_number(p.mean) for p in points],
+                mode="lines",
+                name=_("Mean"),
+                line={"color": PALETTE[1], "dash": "dash"},
+                showlegend=column == 1,
+                legendgroup="mean",
+            ),
+            row=1,
+            col=column,
+        )
+        _mark_versions(figure, points, "" if column == 1 else "2")
+    if target is not None:
+        figure.add_hline(
+            y=target,
+            line_color=PALETTE[2],
+            line_dash="dash",
+            annotation_text=_("target %(target)s") % {"target": target},
+            annotation_position="top right",
+            row="all",
+            col="all",
+        )
+    figure.update_yaxes(title_text=_("Overall score"), rangemode="tozero", row=1, col=1)
+    return _layout(figure, _("Overall score per round"))
+
+
+def area_trends(
+    all_points: Sequence[Point], cohort_points: Sequence[Point], areas: Sequence[tuple[str, str]]
+) -> go.Figure:
+    """Mean score per area and round, a line per area; all products and the cohort."""
+    figure = make_subplots(
+        rows=1,
+        cols=2,
+        shared_yaxes=True,
+        horizontal_spacing=0.04,
+        subplot_titles=(_("All products"), _("Continuous cohort")),
+    )
+    for column, points in ((1, all_points), (2, cohort_points)):
+        for index, (key, title) in enumerate(areas):
+            figure.add_trace(
+                go.Scatter(
+                    x=[p.round for p in points],
+                    y=[_number(p.area_means.get(key)) for p in points],
+                    mode="lines+markers",
+                    name=title,
+                    legendgroup=key,
+                    line={"color": PALETTE[index % len(PALETTE)]},
+                    showlegend=column == 1,
+                ),
+                row=1,
+                col=column,
+            )
+        _mark_versions(figure, points, "" if column == 1 else "2")
+    figure.update_yaxes(title_text=_("Mean area score"), rangemode="tozero", row=1, col=1)
+    return _layout(figure, _("Areas per round"))
+
+
+def binding_areas(points: Sequence[Point], areas: Sequence[tuple[str, str]]) -> go.Figure:
+    """Share of products whose weakest (binding) area is each area, per round."""
+    figure = go.Figure()
+    for index, (key, title) in enumerate(areas):
+        figure.add_trace(
+            go.Bar(
+                x=[p.round for p in points],
+                y=[p.binding.get(key, 0) / p.n if p.n else 0 for p in points],
+                name=title,
+                marker_color=PALETTE[index % len(PALETTE)],
+                customdata=[p.binding.get(key, 0) for p in points],
+                hovertemplate="%{y:.0%} (%{customdata})<extra>" + title + "</extra>",
+            )
+        )
+    figure.update_layout(barmode="stack", yaxis={"tickformat": ".0%", "range": [0, 1]})
+    _mark_versions(figure, points)
+    return _layout(figure, _("Which area holds products back (binding area)"))
+
+
+def band_distribution(points: Sequence[Point]) -> go.Figure:
+    """Products per interpretation band and round, stacked; bands named in the legend."""
+    language = (get_language() or "en").split("-")[0]
+    figure = go.Figure()
+    labels: list[str] = []
+    for point in points:
+        for band in point.bands:
+            label = band.get(f"label_{language}") or band["label_en"]
+            if label not in labels:
+                labels.append(label)
+    for index, label in enumerate(labels):
+        counts = []
+        for point in points:
+            found = [
+                b["count"]
+                for b in point.bands
+                if (b.get(f"label_{language}") or b["label_en"]) == label
+            ]
+            counts.append(sum(found))
+        figure.add_trace(
+            go.Bar(
+                x=[p.round for p in points],
+                y=counts,
+                name=label,
+                marker_color=PALETTE[index % len(PALETTE)],
+            )
+        )
+    figure.update_layout(barmode="stack")
+    figure.update_yaxes(title_text=_("Products"))
+    _mark_versions(figure, points)
+    return _layout(figure, _("Bands per round"))
+
+
+def _layout(figure: go.Figure, title: str) -> go.Figure:
+    figure.update_layout(
+        title={"text": title, "x": 0},
+        template="plotly_white",
+        margin={"l": 50, "r": 20, "t": 60, "b": 40},
+        legend={"orientation": "h", "y": -0.15},
+        height=380,
+        font={"family": "system-ui, 'Hiragino Sans', 'Noto Sans JP', sans-serif"},
+    )
+    return figure

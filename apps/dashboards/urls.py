@@ -1,0 +1,7 @@
+from django.urls import path
+
+from apps.dashboards import views
+
+urlpatterns = [
+    path("dashboard/", views.overview, name="dashboard"),
+]

@@ -1,0 +1,76 @@
+"""The dashboard page renders from stored aggregates, for every role, in constant queries."""
+
+import json
+
+import pytest
+from django.contrib.auth.models import Group
+from django.urls import reverse
+
+from apps.accounts.models import VIEWERS_GROUP
+from apps.surveys.demo import seed_demo
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo():
+    seed_demo(products=30, rounds=5, seed=3)
+
+
+def figure(page, name):
+    html = page.content.decode()
+    start = html.index(f'<script id="{name}" type="application/json">') + len(
+        f'<script id="{name}" type="application/json">'
+    )
+    return json.loads(html[start : html.index("</script>", start)])
+
+
+def test_anonymous_is_sent_to_login(client):
+    response = client.get(reverse("dashboard"))
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+@pytest.mark.parametrize("role", ["member", "viewer", "admin"])
+def test_every_role_sees_the_overview(client, demo, role):
+    user = UserFactory(username=role, is_staff=role == "admin", is_superuser=role == "admin")
+    if role == "viewer":
+        user.groups.add(Group.objects.get_or_create(name=VIEWERS_GROUP)[0])
+    client.force_login(user)
+    page = client.get(reverse("dashboard"))
+    assert page.status_code == 200
+    overall = figure(page, "overall")
+    medians = [t for t in overall["data"] if t["name"] == "Median"]
+    assert [len(t["x"]) for t in medians] == [5, 5]
+    assert b"vendor/plotly.min.js" in page.content and b"cdn" not in page.content.lower()
+
+
+def test_queries_do_not_grow_with_rounds_or_products(client, django_assert_max_num_queries):
+    seed_demo(products=40, rounds=6, seed=1)
+    client.force_login(UserFactory(username="v"))
+    with django_assert_max_num_queries(8):
+        page = client.get(reverse("dashboard"))
+    assert page.status_code == 200
+    cohort = [t for t in figure(page, "overall")["data"] if t["name"] == "Median"][1]
+    assert len(cohort["x"]) == 6
+
+
+def test_rubric_selector_and_target(client, demo):
+    client.force_login(UserFactory(username="v"))
+    page = client.get(reverse("dashboard"), {"rubric": "mlopsscore", "target": "3"})
+    overall = figure(page, "overall")
+    assert any(s.get("y0") == 3.0 for s in overall["layout"]["shapes"])
+    assert client.get(reverse("dashboard"), {"target": "x"}).status_code == 200
+
+
+def test_empty_database_says_there_is_nothing_yet(client):
+    client.force_login(UserFactory(username="v"))
+    page = client.get(reverse("dashboard"))
+    assert page.status_code == 200 and b"No scores yet" in page.content
+
+
+def test_plotly_js_is_served_from_the_installed_package(client):
+    from django.contrib.staticfiles import finders
+
+    path = finders.find("vendor/plotly.min.js")
+    assert path and path.endswith("plotly/package_data/plotly.min.js")
