@@ -12,7 +12,9 @@ def sees_everything(user) -> bool:
         return False
     if user.is_superuser or user.is_staff:
         return True
-    return user.groups.filter(name=VIEWERS_GROUP).exists()
+    if not hasattr(user, "_sees_everything"):  # asked several times per request
+        user._sees_everything = user.groups.filter(name=VIEWERS_GROUP).exists()
+    return user._sees_everything
 
 
 def visible_product_ids(user) -> QuerySet | None:

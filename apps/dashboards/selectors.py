@@ -73,3 +73,118 @@ def rubric_trend(rubric: Rubric) -> Trend:
             )
         )
     return Trend(rubric=rubric, all=points["all"], cohort=points["cohort"])
+
+
+@dataclass(frozen=True)
+class TeamParticipation:
+    team: str
+    active: int
+    not_started: int
+    draft: int
+    submitted: int
+    members: list[str]
+
+
+def round_participation(survey_round) -> list[TeamParticipation]:
+    """Per team: products active when the round opened, and how far their responses are."""
+    from collections import Counter, defaultdict
+
+    from django.db.models import Q
+
+    from apps.accounts.models import Team
+    from apps.products.models import Product
+    from apps.surveys.models import Response
+
+    opened = survey_round.opens_at.date()
+    active = Counter(
+        Product.objects.filter(active_from__lte=opened)
+        .filter(Q(retired_at__isnull=True) | Q(retired_at__gt=opened))
+        .values_list("team_id", flat=True)
+    )
+    statuses: dict[int, Counter] = defaultdict(Counter)
+    for team_id, status in Response.objects.filter(round=survey_round).values_list(
+        "product__team_id", "status"
+    ):
+        statuses[team_id][status] += 1
+    teams = Team.objects.filter(pk__in=set(active) | set(statuses)).prefetch_related("members")
+    rows = []
+    for team in teams.order_by("name"):
+        counts = statuses[team.pk]
+        started = counts["draft"] + counts["submitted"]
+        rows.append(
+            TeamParticipation(
+                team=team.name,
+                active=active[team.pk],
+                not_started=max(active[team.pk] - started, 0),
+                draft=counts["draft"],
+                submitted=counts["submitted"],
+                members=sorted(member.email or member.username for member in team.members.all()),
+            )
+        )
+    return rows
+
+
+@dataclass(frozen=True)
+class ResultRow:
+    product: str
+    product_name: str
+    team: str
+    areas: dict[str, Decimal | None]
+    overall: Decimal | None
+    band: str
+    change: Decimal | None
+
+
+SORTS = {"product", "team", "overall", "change"}
+
+
+def round_results(
+    survey_round, *, products=None, team: str = "", sort: str = "overall", descending: bool = True
+) -> list[ResultRow]:
+    """Scored responses of the round with the change since the product's previous round."""
+    from apps.scoring.models import ResponseScore
+    from apps.surveys.models import SurveyRound
+
+    scores = ResponseScore.objects.filter(round=survey_round).select_related(
+        "product__team", "band"
+    )
+    if products is not None:
+        scores = scores.filter(product__in=products)
+    if team:
+        scores = scores.filter(product__team__slug=team)
+    previous = (
+        SurveyRound.objects.filter(
+            rubric_version__rubric_id=survey_round.rubric_version.rubric_id,
+            opens_at__lt=survey_round.opens_at,
+        )
+        .order_by("-opens_at")
+        .first()
+    )
+    before = {}
+    if previous is not None:
+        before = dict(
+            ResponseScore.objects.filter(round=previous).values_list("product_id", "overall")
+        )
+    rows = [
+        ResultRow(
+            product=score.product.slug,
+            product_name=score.product.name,
+            team=score.product.team.name,
+            areas={k: None if v is None else Decimal(v) for k, v in score.area_scores.items()},
+            overall=score.overall,
+            band=score.band.tr("label") if score.band else "",
+            change=(
+                score.overall - before[score.product_id]
+                if score.overall is not None and before.get(score.product_id) is not None
+                else None
+            ),
+        )
+        for score in scores
+    ]
+    sort = sort if sort in SORTS else "overall"
+    missing = Decimal("-1e9") if descending else Decimal("1e9")
+    rows.sort(
+        key=lambda row: getattr(row, sort) if getattr(row, sort) is not None else missing,
+        reverse=descending,
+    )
+    return rows

@@ -4,4 +4,5 @@ from apps.dashboards import views
 
 urlpatterns = [
     path("dashboard/", views.overview, name="dashboard"),
+    path("rounds/<str:key>/", views.round_page, name="round"),
 ]

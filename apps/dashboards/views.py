@@ -3,10 +3,13 @@ import json
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 
+from apps.accounts.models import Team
+from apps.accounts.roles import sees_everything, visible_product_ids
 from apps.dashboards import figures, selectors
 from apps.rubrics.models import Area
+from apps.surveys.models import SurveyRound
 
 
 @login_required
@@ -46,3 +49,33 @@ def _target(request: HttpRequest) -> float | None:
         return float(request.GET.get("target", settings.DASHBOARD_TARGET))
     except ValueError:
         return settings.DASHBOARD_TARGET
+
+
+@login_required
+def round_page(request: HttpRequest, key: str) -> HttpResponse:
+    """A round: participation by team (with whom to remind, for the MLOps team) and results."""
+    survey_round = get_object_or_404(
+        SurveyRound.objects.select_related("rubric_version__rubric"), key=key
+    )
+    everything = sees_everything(request.user)
+    sort = request.GET.get("sort", "overall")
+    descending = request.GET.get("dir", "desc") != "asc"
+    results = selectors.round_results(
+        survey_round,
+        products=visible_product_ids(request.user),
+        team=request.GET.get("team", ""),
+        sort=sort,
+        descending=descending,
+    )
+    areas = list(Area.objects.filter(version=survey_round.rubric_version).order_by("order"))
+    context = {
+        "round": survey_round,
+        "participation": selectors.round_participation(survey_round) if everything else [],
+        "results": results,
+        "areas": areas,
+        "sort": sort,
+        "descending": descending,
+        "team": request.GET.get("team", ""),
+        "teams": Team.objects.order_by("name").values_list("slug", "name"),
+    }
+    return render(request, "dashboards/round.html", context)
