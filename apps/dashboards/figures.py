@@ -231,6 +231,7 @@ def band_distribution(points: Sequence[Point]) -> go.Figure:
 
 
 def _layout(figure: go.Figure, title: str) -> go.Figure:
+    figure.update_xaxes(type="category")  # round keys such as 2021-10 are not dates
     figure.update_layout(
         title={"text": title, "x": 0},
         template="plotly_white",
