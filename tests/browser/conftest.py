@@ -10,10 +10,10 @@ DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
 @pytest.fixture
-def browser():
+def browser(monkeypatch):
     # Playwright's sync API runs an event loop in this thread; the test's ORM calls are still
-    # plain synchronous calls, made before or after the browser acts.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    # plain synchronous calls, made before or after the browser acts. (Undone after the test.)
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     from playwright.sync_api import sync_playwright
 
     assert Path(CHROMIUM).exists(), "README command (2) installs Debian's chromium"
