@@ -46,6 +46,16 @@ def rubrics_with_rounds() -> list[Rubric]:
     )
 
 
+def aggregates_stamp(rubric: Rubric) -> str:
+    """When the rubric's aggregates last changed (part of the dashboard's cache key)."""
+    from django.db.models import Count, Max
+
+    stamp = RoundAggregate.objects.filter(rubric=rubric).aggregate(
+        latest=Max("computed_at"), n=Count("id")
+    )
+    return f"{stamp['latest'] and stamp['latest'].timestamp()}-{stamp['n']}"
+
+
 def rubric_trend(rubric: Rubric) -> Trend:
     """Both populations' points, oldest round first, in one query."""
     rows = (

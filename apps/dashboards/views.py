@@ -1,9 +1,10 @@
-import json
-
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils.translation import get_language
 
 from apps.accounts.models import Team
 from apps.accounts.roles import sees_everything, visible_product_ids
@@ -21,27 +22,42 @@ def overview(request: HttpRequest) -> HttpResponse:
     chosen = chosen or (rubrics[0] if rubrics else None)
     context = {"rubrics": rubrics, "rubric": chosen, "charts": []}
     if chosen is not None:
-        trend = selectors.rubric_trend(chosen)
-        # Area titles in the active language; a later version's wording wins.
-        titles = {
-            area.key: area.tr("title")
-            for area in Area.objects.filter(version__rubric=chosen).order_by("version_id")
-        }
-        areas = [(key, titles.get(key, key)) for key in trend.area_keys]
         target = _target(request)
-        charts = [
-            ("overall", figures.overall_trend(trend.all, trend.cohort, target)),
-            ("areas", figures.area_trends(trend.all, trend.cohort, areas)),
-            ("binding", figures.binding_areas(trend.all, areas)),
-            ("bands", figures.band_distribution(trend.all)),
-        ]
-        context.update(
-            trend=trend,
-            target=target,
-            small_n=figures.SMALL_N,
-            charts=[(name, json.loads(figure.to_json())) for name, figure in charts],
+        # Figures change only when scores do: the key carries the aggregates' timestamp.
+        key = (
+            f"dashboard:{chosen.pk}:{get_language()}:{target}:{selectors.aggregates_stamp(chosen)}"
         )
+        charts = cache.get(key)
+        if charts is None:
+            charts = _charts(chosen, target)
+            cache.set(key, charts, timeout=24 * 3600)
+        context.update(target=target, small_n=figures.SMALL_N, charts=charts)
     return render(request, "dashboards/overview.html", context)
+
+
+def _charts(rubric, target: float | None) -> list[tuple[str, str, str]]:
+    """(name, title, figure JSON safe to embed in a script element) for each chart."""
+    trend = selectors.rubric_trend(rubric)
+    # Area titles in the active language; a later version's wording wins.
+    titles = {
+        area.key: area.tr("title")
+        for area in Area.objects.filter(version__rubric=rubric).order_by("version_id")
+    }
+    areas = [(key, titles.get(key, key)) for key in trend.area_keys]
+    built = [
+        ("overall", figures.overall_trend(trend.all, trend.cohort, target)),
+        ("areas", figures.area_trends(trend.all, trend.cohort, areas)),
+        ("binding", figures.binding_areas(trend.all, areas)),
+        ("bands", figures.band_distribution(trend.all)),
+    ]
+    return [
+        (name, figure.layout.title.text, figure.to_json().translate(SCRIPT_SAFE))
+        for name, figure in built
+    ]
+
+
+# As Django's json_script: JSON stays valid and cannot close the <script> element.
+SCRIPT_SAFE = {ord("<"): "\\u003C", ord(">"): "\\u003E", ord("&"): "\\u0026"}
 
 
 def _target(request: HttpRequest) -> float | None:
@@ -71,7 +87,7 @@ def round_page(request: HttpRequest, key: str) -> HttpResponse:
     context = {
         "round": survey_round,
         "participation": selectors.round_participation(survey_round) if everything else [],
-        "results": results,
+        "results": Paginator(results, 100).get_page(request.GET.get("page")),
         "areas": areas,
         "sort": sort,
         "descending": descending,

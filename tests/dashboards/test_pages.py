@@ -74,3 +74,28 @@ def test_plotly_js_is_served_from_the_installed_package(client):
 
     path = finders.find("vendor/plotly.min.js")
     assert path and path.endswith("plotly/package_data/plotly.min.js")
+
+
+def test_texts_from_the_database_cannot_break_out_of_the_chart_data(client, demo):
+    from apps.scoring.models import RoundAggregate
+
+    aggregate = RoundAggregate.objects.filter(population="all").first()
+    aggregate.band_counts[0]["label_en"] = "</script><script>alert(1)</script>"
+    aggregate.save()
+    client.force_login(UserFactory(username="v"))
+    page = client.get(reverse("dashboard"))
+    assert b"<script>alert(1)" not in page.content
+    bands = figure(page, "bands")
+    assert "</script><script>alert(1)</script>" in [trace["name"] for trace in bands["data"]]
+
+
+def test_figures_are_cached_until_the_scores_change(client, demo, django_assert_max_num_queries):
+    from apps.scoring.services import score_all
+
+    client.force_login(UserFactory(username="v"))
+    first = figure(client.get(reverse("dashboard")), "overall")
+    with django_assert_max_num_queries(5):  # session, user, rubrics, stamp: no figure queries
+        again = figure(client.get(reverse("dashboard")), "overall")
+    assert again == first
+    score_all()  # new aggregates, new stamp: rebuilt
+    assert figure(client.get(reverse("dashboard")), "overall")["data"] == first["data"]

@@ -1,0 +1,66 @@
+"""Server time of /dashboard/ on the seeded benchmark database (benchmarks/seed_demo.sh).
+
+.venv/bin/python benchmarks/dashboard.py      # DATABASE_URL defaults to maturity_bench
+"""
+
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("DEBUG", "true")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/maturity_bench")
+
+import django
+
+django.setup()
+
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.core.cache import cache  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
+
+from apps.scoring.models import ResponseScore  # noqa: E402
+from apps.surveys.models import Answer  # noqa: E402
+
+REPEAT = 30
+
+
+def main() -> None:
+    setup_test_environment()
+    client = Client()
+    client.force_login(get_user_model().objects.get(username="demo-viewer"))
+    print(
+        f"database: {connection.settings_dict['NAME']}, {Answer.objects.count():,} answers, "
+        f"{ResponseScore.objects.count():,} scored responses"
+    )
+    cold = []
+    for _ in range(10):  # figures rebuilt from the aggregates (after scores change)
+        cache.clear()
+        started = time.perf_counter()
+        client.get("/dashboard/")
+        cold.append((time.perf_counter() - started) * 1000)
+    print(f"/dashboard/ with an empty cache: median {statistics.median(cold):.1f} ms")
+    for path in ("/dashboard/", "/rounds/2026-10/"):
+        client.get(path)  # warm up
+        timings = []
+        for _ in range(REPEAT):
+            started = time.perf_counter()
+            response = client.get(path)
+            timings.append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 200
+        with CaptureQueriesContext(connection) as queries:
+            client.get(path)
+        print(
+            f"{path}: median {statistics.median(timings):.1f} ms, p90 "
+            f"{statistics.quantiles(timings, n=10)[-1]:.1f} ms over {REPEAT} requests, "
+            f"{len(queries)} queries (target for /dashboard/: median <= 50 ms)"
+        )
+
+
+if __name__ == "__main__":
+    main()
