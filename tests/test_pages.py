@@ -19,13 +19,22 @@ def test_home_requires_login(client):
     assert response["Location"].startswith(reverse("login"))
 
 
-def test_demo_member_logs_in_and_sees_the_rounds(client, demo, django_assert_max_num_queries):
+def test_demo_member_logs_in_and_sees_their_assessments(
+    client, demo, django_assert_max_num_queries
+):
     response = client.post(reverse("login"), {"username": "demo-member", "password": "demo"})
     assert response.status_code == 302
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(10):
         page = client.get("/")
     html = page.content.decode()
-    assert page.status_code == 200
+    assert page.status_code == 200 and "My assessments" in html
+    assert page.context["assignments"]  # products of their two teams in the open round
+    assert not page.context["rounds"]  # the rounds table is for the MLOps team
+
+
+def test_viewer_sees_every_round(client, demo):
+    client.login(username="demo-viewer", password="demo")
+    html = client.get("/").content.decode()
     for key in ("2021-10", "2022-04", "2022-10", "2023-04"):
         assert key in html
     assert "MLOpsScore v2" in html and "Open" in html

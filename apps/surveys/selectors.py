@@ -1,7 +1,11 @@
 """Read queries for survey pages."""
 
-from django.db.models import Count, Q, QuerySet
+from dataclasses import dataclass
 
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from apps.products.models import Product
 from apps.surveys.models import Response, SurveyRound
 
 
@@ -15,3 +19,102 @@ def rounds_with_progress() -> QuerySet[SurveyRound]:
         )
         .order_by("-opens_at", "-key")
     )
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """One of my products in an open round, with how far its response is."""
+
+    round: SurveyRound
+    product: Product
+    status: str  # not_started | draft | submitted
+    answered: int
+    total: int
+
+    @property
+    def days_left(self) -> int:
+        return (self.round.closes_at - timezone.now()).days
+
+
+def my_assignments(user) -> list[Assignment]:
+    """Each product of the user's teams × each open round it takes part in (constant queries)."""
+    rounds = list(
+        SurveyRound.objects.filter(state=SurveyRound.State.OPEN)
+        .select_related("rubric_version__rubric")
+        .annotate(total=Count("rubric_version__questions", distinct=True))
+        .order_by("closes_at")
+    )
+    products = list(
+        Product.objects.filter(team__members=user).select_related("team").order_by("name")
+    )
+    responses = {
+        (r.round_id, r.product_id): r
+        for r in Response.objects.filter(round__in=rounds, product__in=products).annotate(
+            answered=Count(
+                "answers", filter=Q(answers__value__isnull=False) | Q(answers__not_applicable=True)
+            )
+        )
+    }
+    assignments = []
+    for survey_round in rounds:
+        opened = survey_round.opens_at.date()
+        for product in products:
+            if product.active_from > opened or (
+                product.retired_at and product.retired_at <= opened
+            ):
+                continue
+            response = responses.get((survey_round.pk, product.pk))
+            assignments.append(
+                Assignment(
+                    round=survey_round,
+                    product=product,
+                    status=response.status if response else "not_started",
+                    answered=response.answered if response else 0,
+                    total=survey_round.total,
+                )
+            )
+    return assignments
+
+
+def my_past_scores(user, limit: int = 50):
+    """My teams' scored responses in closed rounds, newest first."""
+    from apps.scoring.models import ResponseScore
+
+    return (
+        ResponseScore.objects.filter(product__team__members=user, round__state="closed")
+        .select_related("round", "product", "band")
+        .order_by("-round__opens_at", "product__name")[:limit]
+    )
+
+
+def questionnaire(response: Response) -> list[dict]:
+    """The response's version, area by area: each question with its criteria and answer."""
+    from django.db.models import Prefetch
+
+    from apps.rubrics.models import Area, Criterion, Question
+
+    answers = {a.question_id: a for a in response.answers.select_related("updated_by")}
+    areas = (
+        Area.objects.filter(version_id=response.round.rubric_version_id)
+        .order_by("order")
+        .prefetch_related(
+            Prefetch(
+                "questions",
+                Question.objects.order_by("order").prefetch_related(
+                    Prefetch(
+                        "criteria",
+                        Criterion.objects.select_related("level").order_by("level__order"),
+                    )
+                ),
+            )
+        )
+    )
+    sections = []
+    for area in areas:
+        questions = [
+            {"question": q, "criteria": list(q.criteria.all()), "answer": answers.get(q.pk)}
+            for q in area.questions.all()
+        ]
+        answered = sum(1 for item in questions if item["answer"] and item["answer"].is_answered)
+        sections.append({"area": area, "questions": questions, "answered": answered})
+    return sections

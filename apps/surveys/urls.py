@@ -4,4 +4,7 @@ from apps.surveys import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("assess/<str:key>/<slug:slug>/", views.questionnaire, name="questionnaire"),
+    path("assess/<str:key>/<slug:slug>/answer", views.save_answer, name="save-answer"),
+    path("assess/<str:key>/<slug:slug>/submit", views.submit, name="submit-response"),
 ]

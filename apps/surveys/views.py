@@ -1,10 +1,151 @@
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+"""The survey pages: my assessments, the questionnaire (autosaving each answer), submit."""
 
-from apps.surveys.selectors import rounds_with_progress
+from decimal import Decimal, InvalidOperation
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from apps.accounts.roles import can_answer_for, sees_everything
+from apps.products.models import Product
+from apps.scoring.models import ResponseScore
+from apps.surveys import selectors, services
+from apps.surveys.models import Response, SurveyRound
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "surveys/home.html", {"rounds": rounds_with_progress()})
+    """My products × open rounds, my past scores, and (for the MLOps team) every round."""
+    context = {
+        "assignments": selectors.my_assignments(request.user),
+        "past": selectors.my_past_scores(request.user),
+        "rounds": selectors.rounds_with_progress() if sees_everything(request.user) else [],
+    }
+    return render(request, "surveys/home.html", context)
+
+
+def _target(request: HttpRequest, key: str, slug: str) -> tuple[SurveyRound, Product, bool]:
+    """The round and product, and whether the user may edit; 404 for anyone who may not see."""
+    survey_round = get_object_or_404(
+        SurveyRound.objects.select_related("rubric_version__rubric"), key=key
+    )
+    product = get_object_or_404(Product.objects.select_related("team"), slug=slug)
+    editor = can_answer_for(request.user, product)
+    if not editor and not sees_everything(request.user):
+        raise Http404
+    return survey_round, product, editor
+
+
+@login_required
+def questionnaire(request: HttpRequest, key: str, slug: str) -> HttpResponse:
+    survey_round, product, editor = _target(request, key, slug)
+    response = Response.objects.filter(round=survey_round, product=product).first()
+    if response is None:
+        if not editor or survey_round.state != SurveyRound.State.OPEN:
+            raise Http404
+        response = services.start_response(survey_round=survey_round, product=product)
+    sections = selectors.questionnaire(response)
+    editable = (
+        editor
+        and response.status == Response.Status.DRAFT
+        and survey_round.state == SurveyRound.State.OPEN
+    )
+    context = {
+        "round": survey_round,
+        "product": product,
+        "response": response,
+        "sections": sections,
+        "editable": editable,
+        "answered": sum(section["answered"] for section in sections),
+        "total": sum(len(section["questions"]) for section in sections),
+        "score": ResponseScore.objects.filter(response=response)
+        .select_related("band", "binding_area")
+        .first(),
+    }
+    return render(request, "surveys/questionnaire.html", context)
+
+
+@login_required
+@require_POST
+def save_answer(request: HttpRequest, key: str, slug: str) -> HttpResponse:
+    """Save one answer (JSON for the autosaving page; a redirect for a plain form post)."""
+    survey_round, product, editor = _target(request, key, slug)
+    wants_json = "application/json" in request.headers.get("Accept", "")
+    if not editor:
+        return _answer_error(request, wants_json, _("Only the product's team can answer."), 403)
+    response = get_object_or_404(Response, round=survey_round, product=product)
+    choice = request.POST.get("value", "")
+    revision = request.POST.get("revision", "")
+    try:
+        value = None if choice in ("", "na") else Decimal(choice)
+        base = int(revision) if revision else None
+    except (InvalidOperation, ValueError):
+        return _answer_error(request, wants_json, _("That is not a valid answer."), 400)
+    try:
+        answer = services.save_answer(
+            response=response,
+            question_key=request.POST.get("question", ""),
+            value=value,
+            not_applicable=choice == "na",
+            evidence=request.POST.get("evidence", ""),
+            evidence_url=request.POST.get("evidence_url", "").strip(),
+            base_revision=base,
+            user=request.user,
+        )
+    except services.AnswerConflict as conflict:
+        current = conflict.current
+        payload = {
+            "error": str(conflict),
+            "current": {
+                "value": "na" if current.not_applicable else _plain(current.value),
+                "evidence": current.evidence,
+                "evidence_url": current.evidence_url,
+                "revision": current.revision,
+                "updated_by": str(current.updated_by or ""),
+            },
+        }
+        if wants_json:
+            return JsonResponse(payload, status=409)
+        messages.error(request, payload["error"])
+        return redirect("questionnaire", key=key, slug=slug)
+    except services.AnswerError as error:
+        return _answer_error(request, wants_json, str(error), 400, field=error.field)
+    if not wants_json:
+        messages.success(request, _("Saved."))
+        return redirect("questionnaire", key=key, slug=slug)
+    answered = sum(1 for a in response.answers.all() if a.is_answered)
+    return JsonResponse(
+        {"revision": answer.revision, "answered": answered, "saved_at": answer.updated_at}
+    )
+
+
+@login_required
+@require_POST
+def submit(request: HttpRequest, key: str, slug: str) -> HttpResponse:
+    survey_round, product, editor = _target(request, key, slug)
+    if not editor:
+        raise Http404
+    response = get_object_or_404(Response, round=survey_round, product=product)
+    try:
+        services.submit_response(response=response, user=request.user)
+    except services.SubmitError as error:
+        messages.error(request, str(error))
+        if error.unanswered:
+            messages.info(request, _("Not answered yet: %s") % ", ".join(error.unanswered))
+    else:
+        messages.success(request, _("Submitted. The scores appear here once computed."))
+    return redirect("questionnaire", key=key, slug=slug)
+
+
+def _answer_error(request, wants_json: bool, message: str, status: int, field: str = ""):
+    if wants_json:
+        return JsonResponse({"error": message, "field": field}, status=status)
+    messages.error(request, message)
+    return redirect(request.path.rsplit("/answer", 1)[0] + "/")
+
+
+def _plain(value: Decimal | None) -> str:
+    return "" if value is None else format(value.normalize(), "f")

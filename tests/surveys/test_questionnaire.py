@@ -1,0 +1,130 @@
+"""The questionnaire pages: who may see and answer, autosave, conflicts, submit, read-only."""
+
+import pytest
+from django.contrib.auth.models import Group
+from django.urls import reverse
+
+from apps.accounts.models import VIEWERS_GROUP
+from apps.surveys.models import Answer, Response
+from tests.factories import ProductFactory, SurveyRoundFactory, TeamFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+JSON = {"HTTP_ACCEPT": "application/json"}
+
+
+@pytest.fixture
+def setup():
+    survey_round = SurveyRoundFactory(key="2030-01")
+    team = TeamFactory()
+    product = ProductFactory(slug="ranker", team=team)
+    member = UserFactory(username="member")
+    team.members.add(member)
+    return survey_round, product, member
+
+
+def urls(name):
+    return reverse(name, args=["2030-01", "ranker"])
+
+
+def test_member_opens_the_questionnaire_with_criteria(client, setup, django_assert_max_num_queries):
+    client.force_login(setup[2])
+    page = client.get(urls("questionnaire"))
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "Is there a schema?" in html and "Schema checked in CI" in html
+    assert 'value="na"' in html  # only data-features allows N/A
+    assert html.count('value="na"') == 1
+    with django_assert_max_num_queries(14):
+        client.get(urls("questionnaire"))
+
+
+@pytest.mark.parametrize("role", ["outsider", "anonymous"])
+def test_others_get_404_or_login(client, setup, role):
+    if role == "outsider":
+        client.force_login(UserFactory(username="outsider"))
+        assert client.get(urls("questionnaire")).status_code == 404
+        reply = client.post(urls("save-answer"), {"question": "data-schema", "value": "1"}, **JSON)
+        assert reply.status_code == 404
+    else:
+        assert client.get(urls("questionnaire")).status_code == 302
+    assert not Answer.objects.exists()
+
+
+def test_viewer_reads_but_cannot_write(client, setup):
+    from apps.surveys.services import start_response
+
+    start_response(survey_round=setup[0], product=setup[1])
+    viewer = UserFactory(username="viewer")
+    viewer.groups.add(Group.objects.get_or_create(name=VIEWERS_GROUP)[0])
+    client.force_login(viewer)
+    page = client.get(urls("questionnaire"))
+    assert page.status_code == 200 and "Read-only" in page.content.decode()
+    reply = client.post(urls("save-answer"), {"question": "data-schema", "value": "1"}, **JSON)
+    assert reply.status_code == 403 and not Answer.objects.exists()
+
+
+def test_autosave_saves_each_answer_and_reports_progress(client, setup):
+    client.force_login(setup[2])
+    client.get(urls("questionnaire"))
+    reply = client.post(
+        urls("save-answer"),
+        {"question": "data-schema", "value": "0.5", "evidence": "weekly"},
+        **JSON,
+    )
+    assert reply.status_code == 200 and reply.json()["revision"] == 1
+    assert reply.json()["answered"] == 1
+    na = client.post(urls("save-answer"), {"question": "data-features", "value": "na"}, **JSON)
+    assert na.status_code == 200
+    assert Answer.objects.get(question__key="data-features").not_applicable
+
+
+def test_stale_save_is_a_conflict_showing_the_other_answer(client, setup):
+    client.force_login(setup[2])
+    client.get(urls("questionnaire"))
+    client.post(urls("save-answer"), {"question": "data-schema", "value": "0"}, **JSON)
+    client.post(
+        urls("save-answer"), {"question": "data-schema", "value": "1", "revision": "1"}, **JSON
+    )
+    stale = client.post(
+        urls("save-answer"), {"question": "data-schema", "value": "0.5", "revision": "1"}, **JSON
+    )
+    assert stale.status_code == 409 and stale.json()["current"]["value"] == "1"
+    assert Answer.objects.get().value == 1
+
+
+def test_bad_values_are_refused_with_a_message(client, setup):
+    client.force_login(setup[2])
+    client.get(urls("questionnaire"))
+    for value in ("0.7", "na", "abc"):
+        reply = client.post(
+            urls("save-answer"), {"question": "data-schema", "value": value}, **JSON
+        )
+        assert reply.status_code == 400 and reply.json()["error"]
+    assert not Answer.objects.exists()
+
+
+def test_plain_form_post_works_without_javascript(client, setup):
+    client.force_login(setup[2])
+    client.get(urls("questionnaire"))
+    reply = client.post(urls("save-answer"), {"question": "data-schema", "value": "1"})
+    assert reply.status_code == 302 and Answer.objects.get().value == 1
+
+
+def test_submit_lists_unanswered_then_submits_and_locks(
+    client, setup, django_capture_on_commit_callbacks
+):
+    client.force_login(setup[2])
+    client.get(urls("questionnaire"))
+    client.post(urls("save-answer"), {"question": "data-schema", "value": "1"}, **JSON)
+    page = client.post(urls("submit-response"), follow=True)
+    assert "data-features, monitoring-staleness" in page.content.decode()
+    client.post(urls("save-answer"), {"question": "data-features", "value": "na"}, **JSON)
+    client.post(urls("save-answer"), {"question": "monitoring-staleness", "value": "0.5"}, **JSON)
+    with django_capture_on_commit_callbacks(execute=True):  # scoring is queued on commit
+        client.post(urls("submit-response"))
+    html = client.get(urls("questionnaire")).content.decode()
+    assert Response.objects.get().status == "submitted"
+    assert "Overall" in html and "0.5" in html  # the score, computed on submit
+    assert "Read-only" in html
+    late = client.post(urls("save-answer"), {"question": "data-schema", "value": "0"}, **JSON)
+    assert late.status_code == 400 and "read-only" in late.json()["error"]
