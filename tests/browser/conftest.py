@@ -35,10 +35,10 @@ def browser(monkeypatch):
         browser.close()
 
 
-def screenshot(page, name: str) -> None:
+def screenshot(page, name: str, full_page: bool = True) -> None:
     """Refresh docs/<name>.png when asked (SCREENSHOTS=1), e.g. for the README."""
     if os.environ.get("SCREENSHOTS") == "1":
-        page.screenshot(path=str(DOCS / f"{name}.png"), full_page=True)
+        page.screenshot(path=str(DOCS / f"{name}.png"), full_page=full_page)
 
 
 def log_in(page, live_server, username: str, password: str = "demo") -> None:

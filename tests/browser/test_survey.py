@@ -1,0 +1,61 @@
+"""A team member answers in Chromium: autosave survives a reload; a teammate's stale save of
+the same question is caught and shown instead of overwriting."""
+
+import pytest
+
+from apps.products.models import Product
+from apps.surveys.demo import seed_demo
+from apps.surveys.models import Answer, SurveyRound
+from tests.browser.conftest import log_in, screenshot
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+def choose(page, question: str, value: str) -> None:
+    form = page.locator(f'form[data-question="{question}"]')
+    form.locator(f'input[name=value][value="{value}"]').check()
+    form.locator(".save-state", has_text="Saved").wait_for()
+
+
+def test_autosave_reload_and_conflict(live_server, browser):
+    seed_demo(products=20, rounds=2, seed=6)
+    open_round = SurveyRound.objects.get(state="open")
+    product = (
+        Product.objects.filter(team__members__username="demo-member")
+        .exclude(responses__round=open_round)
+        .order_by("slug")
+        .first()
+    )
+    url = f"{live_server.url}/assess/{open_round.key}/{product.slug}/"
+    alice = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    log_in(alice, live_server, "demo-member")
+    alice.goto(url)
+    choose(alice, "data-schema", "0.5")
+    choose(alice, "monitoring-staleness", "1")
+    evidence = alice.locator('form[data-question="data-schema"] textarea[name=evidence]')
+    evidence.fill("Checked by hand, see the wiki")
+    alice.locator('form[data-question="data-schema"] .save-state', has_text="Saved").wait_for()
+    alice.wait_for_timeout(1200)
+    assert alice.locator("#overall-count").inner_text() == "2"
+    alice.locator('form[data-question="data-schema"]').scroll_into_view_if_needed()
+    screenshot(alice, "questionnaire", full_page=False)
+
+    alice.reload()  # everything is still there
+    form = alice.locator('form[data-question="data-schema"]')
+    assert form.locator('input[value="0.5"]').is_checked()
+    assert form.locator("textarea[name=evidence]").input_value() == "Checked by hand, see the wiki"
+
+    bob = browser.new_context().new_page()  # a teammate with the page open from before
+    log_in(bob, live_server, "demo-member")
+    bob.goto(url)
+    choose(alice, "data-schema", "1")  # Alice changes it after Bob loaded the page
+    bob_form = bob.locator('form[data-question="data-schema"]')
+    bob_form.locator('input[name=value][value="0"]').check()
+    bob_form.locator(".conflict").wait_for()
+    assert "changed by" in bob_form.locator(".conflict").inner_text()
+    stored = Answer.objects.get(
+        response__round=open_round, response__product=product, question__key="data-schema"
+    )
+    assert stored.value == 1
+    bob_form.get_by_role("button", name="Keep their answer").click()
+    assert bob_form.locator('input[value="1"]').is_checked()
