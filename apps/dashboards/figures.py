@@ -55,18 +55,23 @@ def _mark_versions(figure: go.Figure, points: Sequence[Point], axis: str = "") -
         )
 
 
-def overall_trend(
-    all_points: Sequence[Point], cohort_points: Sequence[Point], target: float | None
-) -> go.Figure:
-    """Overall score per round: median, inter-quartile band and mean, with n, for all products
-    and for the continuous cohort side by side on one y axis, and the target line."""
-    figure = make_subplots(
+def _two_panels() -> go.Figure:
+    """All products on the left, the continuous cohort on the right, on one y axis."""
+    return make_subplots(
         rows=1,
         cols=2,
         shared_yaxes=True,
         horizontal_spacing=0.04,
         subplot_titles=(_("All products"), _("Continuous cohort")),
     )
+
+
+def overall_trend(
+    all_points: Sequence[Point], cohort_points: Sequence[Point], target: float | None
+) -> go.Figure:
+    """Overall score per round: median, inter-quartile band and mean, with n, for all products
+    and for the continuous cohort side by side on one y axis, and the target line."""
+    figure = _two_panels()
     for column, points in ((1, all_points), (2, cohort_points)):
         rounds = [p.round for p in points]
         figure.add_trace(
@@ -151,13 +156,7 @@ def area_trends(
     all_points: Sequence[Point], cohort_points: Sequence[Point], areas: Sequence[tuple[str, str]]
 ) -> go.Figure:
     """Mean score per area and round, a line per area; all products and the cohort."""
-    figure = make_subplots(
-        rows=1,
-        cols=2,
-        shared_yaxes=True,
-        horizontal_spacing=0.04,
-        subplot_titles=(_("All products"), _("Continuous cohort")),
-    )
+    figure = _two_panels()
     for column, points in ((1, all_points), (2, cohort_points)):
         for index, (key, title) in enumerate(areas):
             figure.add_trace(
