@@ -3,6 +3,7 @@ the pages, the API, the admin and the commands alike."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -226,3 +227,85 @@ def _check_answer(question, value: Decimal | None, not_applicable: bool, url: st
             raise AnswerError("The evidence link must be an http(s) URL.", "evidence_url") from None
         if len(url) > 500:
             raise AnswerError("The evidence link is longer than 500 characters.", "evidence_url")
+
+
+@dataclass(frozen=True)
+class Prefill:
+    copied: int
+    flagged: list[str]  # question keys to review: new, reworded, or not copyable
+
+
+def previous_response(response: Response) -> Response | None:
+    """The product's latest response in an earlier round of the same rubric."""
+    return (
+        Response.objects.filter(
+            product_id=response.product_id,
+            round__rubric_version__rubric_id=response.round.rubric_version.rubric_id,
+            round__opens_at__lt=response.round.opens_at,
+        )
+        .select_related("round__rubric_version")
+        .order_by("-round__opens_at")
+        .first()
+    )
+
+
+def review_flags(response: Response) -> dict[str, str]:
+    """Questions to review after a prefill: new in this version, or whose criteria changed
+    since the previous response's version ({key: reason})."""
+    previous = previous_response(response)
+    if previous is None or previous.round.rubric_version_id == response.round.rubric_version_id:
+        return {}
+    old = _criteria_by_key(previous.round.rubric_version_id)
+    new = _criteria_by_key(response.round.rubric_version_id)
+    flags = {}
+    for key, criteria in new.items():
+        if key not in old:
+            flags[key] = "new"
+        elif criteria != old[key]:
+            flags[key] = "changed"
+    return flags
+
+
+def _criteria_by_key(version_id: int) -> dict[str, tuple]:
+    from apps.rubrics.models import Criterion
+
+    criteria: dict[str, list] = {}
+    for key, level, text, na in (
+        Criterion.objects.filter(question__version_id=version_id)
+        .order_by("question_id", "level__order")
+        .values_list("question__key", "level__value", "text_en", "question__na_criterion_en")
+    ):
+        criteria.setdefault(key, [na]).append((level, text))
+    return {key: tuple(items) for key, items in criteria.items()}
+
+
+def prefill_from_previous(*, response: Response, user=None) -> Prefill:
+    """Copy the previous round's answers into a draft, question by question where the key
+    exists in both versions and the old answer is valid in the new one; questions already
+    answered here are kept. New or reworded questions are flagged for review, not trusted."""
+    previous = previous_response(response)
+    if previous is None:
+        raise AnswerError("There is no earlier response of this product to copy from.")
+    flags = review_flags(response)
+    done = set(response.answers.values_list("question__key", flat=True))
+    copied, flagged = 0, set(flags)
+    for answer in previous.answers.select_related("question"):
+        key = answer.question.key
+        if key in done or not (answer.value is not None or answer.not_applicable):
+            continue
+        try:
+            save_answer(
+                response=response,
+                question_key=key,
+                value=answer.value,
+                not_applicable=answer.not_applicable,
+                evidence=answer.evidence,
+                evidence_url=answer.evidence_url,
+                user=user,
+            )
+        except AnswerError:  # gone from this version, or no longer a valid answer
+            flagged.add(key)
+            continue
+        copied += 1
+    current = set(response.round.rubric_version.questions.values_list("key", flat=True))
+    return Prefill(copied=copied, flagged=sorted(flagged & current))

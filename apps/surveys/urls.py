@@ -7,4 +7,5 @@ urlpatterns = [
     path("assess/<str:key>/<slug:slug>/", views.questionnaire, name="questionnaire"),
     path("assess/<str:key>/<slug:slug>/answer", views.save_answer, name="save-answer"),
     path("assess/<str:key>/<slug:slug>/submit", views.submit, name="submit-response"),
+    path("assess/<str:key>/<slug:slug>/prefill", views.prefill, name="prefill-response"),
 ]

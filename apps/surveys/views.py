@@ -60,6 +60,8 @@ def questionnaire(request: HttpRequest, key: str, slug: str) -> HttpResponse:
         "sections": sections,
         "editable": editable,
         "answered": sum(section["answered"] for section in sections),
+        "flags": services.review_flags(response) if editable else {},
+        "can_prefill": editable and services.previous_response(response) is not None,
         "total": sum(len(section["questions"]) for section in sections),
         "score": ResponseScore.objects.filter(response=response)
         .select_related("band", "binding_area")
@@ -149,3 +151,27 @@ def _answer_error(request, wants_json: bool, message: str, status: int, field: s
 
 def _plain(value: Decimal | None) -> str:
     return "" if value is None else format(value.normalize(), "f")
+
+
+@login_required
+@require_POST
+def prefill(request: HttpRequest, key: str, slug: str) -> HttpResponse:
+    """Copy the previous round's answers into this draft; flag what needs a fresh look."""
+    survey_round, product, editor = _target(request, key, slug)
+    if not editor:
+        raise Http404
+    response = get_object_or_404(Response, round=survey_round, product=product)
+    try:
+        result = services.prefill_from_previous(response=response, user=request.user)
+    except services.AnswerError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request,
+            _(
+                "Copied %(copied)d answers from the previous round. Please review the %(flagged)d "
+                "questions marked “review”."
+            )
+            % {"copied": result.copied, "flagged": len(result.flagged)},
+        )
+    return redirect("questionnaire", key=key, slug=slug)
