@@ -249,10 +249,10 @@ def previous_response(response: Response) -> Response | None:
     )
 
 
-def review_flags(response: Response) -> dict[str, str]:
+def review_flags(response: Response, previous: Response | None = None) -> dict[str, str]:
     """Questions to review after a prefill: new in this version, or whose criteria changed
     since the previous response's version ({key: reason})."""
-    previous = previous_response(response)
+    previous = previous or previous_response(response)
     if previous is None or previous.round.rubric_version_id == response.round.rubric_version_id:
         return {}
     old = _criteria_by_key(previous.round.rubric_version_id)

@@ -53,6 +53,7 @@ def questionnaire(request: HttpRequest, key: str, slug: str) -> HttpResponse:
         and response.status == Response.Status.DRAFT
         and survey_round.state == SurveyRound.State.OPEN
     )
+    previous = services.previous_response(response) if editable else None
     context = {
         "round": survey_round,
         "product": product,
@@ -60,8 +61,8 @@ def questionnaire(request: HttpRequest, key: str, slug: str) -> HttpResponse:
         "sections": sections,
         "editable": editable,
         "answered": sum(section["answered"] for section in sections),
-        "flags": services.review_flags(response) if editable else {},
-        "can_prefill": editable and services.previous_response(response) is not None,
+        "flags": services.review_flags(response, previous) if previous else {},
+        "can_prefill": previous is not None,
         "total": sum(len(section["questions"]) for section in sections),
         "score": ResponseScore.objects.filter(response=response)
         .select_related("band", "binding_area")
