@@ -164,6 +164,17 @@ class ResponseAdmin(SimpleHistoryAdmin):
     raw_id_fields = ["product", "submitted_by"]
     readonly_fields = ["status", "submitted_by", "submitted_at"]
     inlines = [AnswerInline]
+    actions = ["reopen"]
+
+    @admin.action(description="Reopen the selected submitted responses (back to draft)")
+    def reopen(self, request, queryset):
+        for response in queryset.select_related("round", "product"):
+            try:
+                services.reopen_response(response=response, user=request.user)
+            except services.SubmitError as error:
+                self.message_user(request, f"{response}: {error}", messages.ERROR)
+            else:
+                self.message_user(request, f"Reopened {response}.", messages.SUCCESS)
 
 
 @admin.register(Answer)

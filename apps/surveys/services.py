@@ -309,3 +309,24 @@ def prefill_from_previous(*, response: Response, user=None) -> Prefill:
         copied += 1
     current = set(response.round.rubric_version.questions.values_list("key", flat=True))
     return Prefill(copied=copied, flagged=sorted(flagged & current))
+
+
+def reopen_response(*, response: Response, user=None) -> Response:
+    """An administrator reopens a submitted response of an open round: it becomes an editable
+    draft again and its score is withdrawn (the rescoring job removes it and updates the
+    aggregates)."""
+    with transaction.atomic():
+        response = (
+            Response.objects.select_for_update(of=("self",))
+            .select_related("round")
+            .get(pk=response.pk)
+        )
+        if response.status != Response.Status.SUBMITTED:
+            raise SubmitError("Only a submitted response can be reopened.")
+        if response.round.state != SurveyRound.State.OPEN:
+            raise SubmitError(f"Round {response.round} is not open: reopen the round first.")
+        response.status, response.submitted_at, response.submitted_by = "draft", None, None
+        response._history_user = user
+        response.save(update_fields=["status", "submitted_at", "submitted_by", "updated_at"])
+        request_scoring(kind=ScoringJob.Kind.RESPONSE, response_id=response.pk, requested_by=user)
+    return response

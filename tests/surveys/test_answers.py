@@ -98,3 +98,37 @@ def test_closed_round_and_submitted_response_are_read_only(response):
 def test_responses_start_only_in_open_rounds():
     with pytest.raises(AnswerError, match="is not open"):
         start_response(survey_round=SurveyRoundFactory(state="planned"), product=ProductFactory())
+
+
+def test_admin_reopens_a_submitted_response_and_its_score_is_withdrawn(
+    admin_client, django_capture_on_commit_callbacks
+):
+    from django.urls import reverse
+
+    from apps.scoring.models import ResponseScore
+    from apps.surveys.services import submit_response
+    from tests.factories import answer_all
+
+    response = start_response(survey_round=SurveyRoundFactory(), product=ProductFactory())
+    answer_all(
+        response, {"data-schema": 1, "data-features": 0, "monitoring-staleness": 1}, submitted=False
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        submit_response(response=response, user=None)
+    assert ResponseScore.objects.filter(response=response).exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(
+            reverse("admin:surveys_response_changelist"),
+            {"action": "reopen", "_selected_action": [response.pk], "index": 0},
+        )
+    response.refresh_from_db()
+    assert response.status == "draft" and response.submitted_at is None
+    assert not ResponseScore.objects.filter(response=response).exists()
+    save(response, value=D(0), base_revision=1)  # editable again
+
+
+def test_only_submitted_responses_of_open_rounds_reopen(response):
+    from apps.surveys.services import SubmitError, reopen_response
+
+    with pytest.raises(SubmitError, match="Only a submitted response"):
+        reopen_response(response=response)
