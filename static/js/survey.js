@@ -3,6 +3,8 @@
 // and the user chooses. Without JavaScript each question has its own Save button.
 (() => {
   const csrf = () => document.querySelector("[name=csrfmiddlewaretoken]").value;
+  // Messages in the page's language, from the template.
+  const text = document.getElementById("survey-text").dataset;
 
   function state(form, text, kind) {
     const element = form.querySelector(".save-state");
@@ -25,7 +27,7 @@
   }
 
   async function save(form) {
-    state(form, "Saving…", "saving");
+    state(form, text.saving, "saving");
     const body = new FormData(form);
     if (!form.querySelector("input[name=value]:checked")) body.set("value", "");
     let reply;
@@ -37,18 +39,18 @@
         credentials: "same-origin",
       });
     } catch {
-      state(form, "Not saved: the server cannot be reached. Your text is still here.", "error");
+      state(form, text.offline, "error");
       return;
     }
     const data = await reply.json();
     if (reply.ok) {
       form.querySelector("[name=revision]").value = data.revision;
-      state(form, "Saved", "saved");
+      state(form, text.saved, "saved");
       refreshCounts();
     } else if (reply.status === 409) {
       conflict(form, data);
     } else {
-      state(form, `Not saved: ${data.error}`, "error");
+      state(form, `${text.failed} ${data.error}`, "error");
     }
   }
 
@@ -58,14 +60,16 @@
     box.className = "conflict";
     box.setAttribute("role", "alert");
     box.innerHTML = `<p></p><p class="muted"></p>
-      <button type="button" data-keep="theirs">Keep their answer</button>
-      <button type="button" data-keep="mine">Save mine over it</button>`;
+      <button type="button" data-keep="theirs"></button>
+      <button type="button" data-keep="mine"></button>`;
+    box.querySelector("[data-keep=theirs]").textContent = text.keepTheirs;
+    box.querySelector("[data-keep=mine]").textContent = text.keepMine;
     box.querySelector("p").textContent = data.error;
     box.querySelector(".muted").textContent =
-      `Their answer: ${theirs.value || "none"} — ${theirs.evidence || ""}`;
+      `${text.theirs} ${theirs.value || text.none} — ${theirs.evidence || ""}`;
     form.querySelector(".conflict")?.remove();
     form.append(box);
-    state(form, "Not saved: someone else changed this question.", "error");
+    state(form, text.conflict, "error");
     box.addEventListener("click", (event) => {
       const choice = event.target.dataset.keep;
       if (!choice) return;
@@ -76,7 +80,7 @@
         }
         form.querySelector("[name=evidence]").value = theirs.evidence;
         form.querySelector("[name=evidence_url]").value = theirs.evidence_url;
-        state(form, "Showing their answer", "saved");
+        state(form, text.showing, "saved");
         refreshCounts();
       } else {
         save(form);
@@ -93,7 +97,7 @@
     form.addEventListener("input", (event) => {
       if (event.target.name === "value") return;
       clearTimeout(timer);
-      state(form, "Unsaved changes…", "pending");
+      state(form, text.pending, "pending");
       timer = setTimeout(() => save(form), 700);
     });
     form.addEventListener("submit", (event) => {
