@@ -112,3 +112,28 @@ def test_health_endpoint_reports_the_database(client):
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "database": "ok"}
+
+
+def test_single_sign_on_is_off_by_default_and_on_when_configured():
+    script = (
+        "from django.test import Client; "
+        "page = Client().get('/accounts/login/').content.decode(); "
+        "print('SSO' in page, '/oidc/authenticate/' in page)"
+    )
+    base = {"DEBUG": "true", "ALLOWED_HOSTS": "testserver", "DATABASE_URL": "sqlite://:memory:"}
+    off = manage("shell", "-v", "0", "-c", script, env=base)
+    assert off.returncode == 0, off.stderr
+    assert off.stdout.split() == ["False", "False"]
+    sso = {
+        **base,
+        "OIDC_ENABLED": "true",
+        "OIDC_RP_CLIENT_ID": "maturity",
+        "OIDC_RP_CLIENT_SECRET": "secret",
+        "OIDC_OP_AUTHORIZATION_ENDPOINT": "https://sso.example.com/auth",
+        "OIDC_OP_TOKEN_ENDPOINT": "https://sso.example.com/token",
+        "OIDC_OP_USER_ENDPOINT": "https://sso.example.com/userinfo",
+        "OIDC_OP_JWKS_ENDPOINT": "https://sso.example.com/jwks",
+    }
+    on = manage("shell", "-v", "0", "-c", script, env=sso)
+    assert on.returncode == 0, on.stderr
+    assert on.stdout.split() == ["True", "True"]
