@@ -240,3 +240,53 @@ def _layout(figure: go.Figure, title: str) -> go.Figure:
         font={"family": "system-ui, 'Hiragino Sans', 'Noto Sans JP', sans-serif"},
     )
     return figure
+
+
+def product_history(history: Sequence, product_name: str) -> go.Figure:
+    """The product's overall score per round against the organisation's median."""
+    rounds = [h.round for h in history]
+    figure = go.Figure()
+    figure.add_trace(
+        go.Scatter(
+            x=rounds,
+            y=[_number(h.overall) for h in history],
+            mode="lines+markers",
+            name=product_name,
+            line={"color": PALETTE[0], "width": 3},
+        )
+    )
+    figure.add_trace(
+        go.Scatter(
+            x=rounds,
+            y=[_number(h.org_median) for h in history],
+            mode="lines",
+            name=_("Organisation median"),
+            line={"color": "#888", "dash": "dash"},
+        )
+    )
+    figure.update_yaxes(title_text=_("Overall score"), rangemode="tozero")
+    return _layout(figure, _("Overall score per round"))
+
+
+def area_profile(latest, areas: Sequence[tuple[str, str]]) -> go.Figure:
+    """The latest round's area scores beside the organisation's area means."""
+    titles = [title for _key, title in areas]
+    figure = go.Figure()
+    figure.add_trace(
+        go.Bar(
+            x=titles,
+            y=[_number(latest.areas.get(k)) for k, _t in areas],
+            name=_("This product"),
+            marker_color=PALETTE[0],
+        )
+    )
+    figure.add_trace(
+        go.Bar(
+            x=titles,
+            y=[_number(latest.org_area_means.get(k)) for k, _t in areas],
+            name=_("Organisation mean"),
+            marker_color="#bbb",
+        )
+    )
+    figure.update_layout(barmode="group")
+    return _layout(figure, _("Areas in %(round)s") % {"round": latest.round})

@@ -5,4 +5,5 @@ from apps.dashboards import views
 urlpatterns = [
     path("dashboard/", views.overview, name="dashboard"),
     path("rounds/<str:key>/", views.round_page, name="round"),
+    path("products/<slug:slug>/", views.product_page, name="product"),
 ]

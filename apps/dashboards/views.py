@@ -2,15 +2,17 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import get_language
 
 from apps.accounts.models import Team
-from apps.accounts.roles import sees_everything, visible_product_ids
+from apps.accounts.roles import can_answer_for, sees_everything, visible_product_ids
 from apps.dashboards import figures, selectors
+from apps.products.models import Product
 from apps.rubrics.models import Area
-from apps.surveys.models import SurveyRound
+from apps.scoring.advice import next_steps
+from apps.surveys.models import Response, SurveyRound
 
 
 @login_required
@@ -95,3 +97,47 @@ def round_page(request: HttpRequest, key: str) -> HttpResponse:
         "teams": Team.objects.order_by("name").values_list("slug", "name"),
     }
     return render(request, "dashboards/round.html", context)
+
+
+@login_required
+def product_page(request: HttpRequest, slug: str) -> HttpResponse:
+    """A product's history against the organisation, its area profile, what changed in its
+    answers, and the next steps. Its team, viewers and administrators may read it."""
+    product = get_object_or_404(Product.objects.select_related("team"), slug=slug)
+    if not (sees_everything(request.user) or can_answer_for(request.user, product)):
+        raise Http404
+    history = selectors.product_history(product)
+    responses = list(
+        Response.objects.filter(product=product, status=Response.Status.SUBMITTED)
+        .select_related("round__rubric_version")
+        .order_by("-round__opens_at")[:2]
+    )
+    context = {"product": product, "history": history, "charts": [], "steps": [], "changes": []}
+    if history:
+        keys = list(history[-1].areas)
+        titles = (
+            {
+                a.key: a.tr("title")
+                for a in Area.objects.filter(version=responses[0].round.rubric_version)
+            }
+            if responses
+            else {}
+        )
+        areas = [(key, titles.get(key, key)) for key in keys]
+        charts = [
+            ("history", figures.product_history(history, product.name)),
+            ("profile", figures.area_profile(history[-1], areas)),
+        ]
+        context["charts"] = [
+            (name, figure.layout.title.text, figure.to_json().translate(SCRIPT_SAFE))
+            for name, figure in charts
+        ]
+    if responses:
+        latest = responses[0]
+        questions = {q.key: q for q in latest.round.rubric_version.questions.select_related("area")}
+        context["steps"] = [(questions[step.question_key], step) for step in next_steps(latest)]
+        context["latest"] = latest
+        if len(responses) == 2:
+            context["changes"] = selectors.answer_changes(responses[1], latest)
+            context["previous"] = responses[1]
+    return render(request, "dashboards/product.html", context)

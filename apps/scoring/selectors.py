@@ -9,7 +9,7 @@ from decimal import Decimal
 from django.db import connection
 from django.db.models import Count
 
-from apps.rubrics.models import Area, Band, RubricVersion
+from apps.rubrics.models import Area, Band, RubricVersion, ScaleLevel
 from apps.scoring.models import CohortMember, ResponseScore
 from apps.scoring.rules import AreaTally, Rule
 from apps.surveys.models import SurveyRound
@@ -25,6 +25,7 @@ class VersionShape:
     questions_per_area: dict[str, int]  # key → number of questions
     band_ids: tuple[int, ...]  # band index → id
     bands: tuple[Band, ...]
+    top_value: Decimal = Decimal(1)  # the scale's highest level
 
     @property
     def area_keys_by_id(self) -> dict[int, str]:
@@ -52,6 +53,11 @@ def version_shape(version_id: int) -> VersionShape:
         questions_per_area={area.key: area.n_questions for area in areas},
         band_ids=tuple(band.pk for band in bands),
         bands=bands,
+        top_value=ScaleLevel.objects.filter(version_id=version_id)
+        .order_by("-order")
+        .values_list("value", flat=True)
+        .first()
+        or Decimal(1),
     )
 
 

@@ -1,0 +1,108 @@
+"""The product page: history against the organisation, answer changes, next steps."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import Group
+from django.urls import reverse
+from django.utils import timezone
+
+from apps.accounts.models import VIEWERS_GROUP
+from apps.dashboards import figures
+from apps.dashboards.selectors import ProductRound
+from apps.scoring import services
+from apps.scoring.advice import next_steps
+from tests.factories import (
+    ProductFactory,
+    ResponseFactory,
+    SurveyRoundFactory,
+    UserFactory,
+    answer_all,
+    make_version,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def product():
+    version = make_version()
+    now = timezone.now()
+    first = SurveyRoundFactory(
+        key="2030-01",
+        rubric_version=version,
+        state="closed",
+        opens_at=now - timedelta(days=200),
+        closes_at=now - timedelta(days=170),
+    )
+    second = SurveyRoundFactory(
+        key="2030-07",
+        rubric_version=version,
+        state="closed",
+        opens_at=now - timedelta(days=20),
+        closes_at=now - timedelta(days=1),
+    )
+    product = ProductFactory(slug="ranker")
+    answer_all(
+        ResponseFactory(round=first, product=product),
+        {"data-schema": 0, "data-features": 0, "monitoring-staleness": 0},
+    )
+    answer_all(
+        ResponseFactory(round=second, product=product),
+        {"data-schema": 0.5, "data-features": 0, "monitoring-staleness": 1},
+    )
+    answer_all(
+        ResponseFactory(round=second, product=ProductFactory()),
+        {"data-schema": 1, "data-features": 1, "monitoring-staleness": 1},
+    )
+    services.score_all()
+    return product
+
+
+def test_next_steps_rank_the_binding_areas_questions_by_lift(product):
+    latest = product.responses.get(round__key="2030-07")
+    steps = next_steps(latest)
+    # Binding area: data (0.5 + 0 = 0.5 < monitoring 1). Raising data-features to 1 → data 1.5,
+    # overall min(1.5, 1) = 1: +0.5; raising data-schema to 1 → data 1, overall 1: +0.5.
+    assert [(s.question_key, s.current, s.lift) for s in steps] == [
+        ("data-schema", Decimal("0.5"), Decimal("0.5")),
+        ("data-features", Decimal(0), Decimal("0.5")),
+    ]
+
+
+def test_team_member_sees_history_changes_and_steps(client, product):
+    member = UserFactory(username="member")
+    product.team.members.add(member)
+    client.force_login(member)
+    page = client.get(reverse("product", args=["ranker"]))
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert [h.round for h in page.context["history"]] == ["2030-01", "2030-07"]
+    assert page.context["history"][1].org_median == Decimal("0.75")  # median of 0.5 and 1
+    assert "Next steps" in html and "What changed from 2030-01 to 2030-07" in html
+    assert ("Is there a schema?", "0", "0.5") in page.context["changes"]
+
+
+@pytest.mark.parametrize(("role", "status"), [("outsider", 404), ("viewer", 200)])
+def test_others_and_viewers(client, product, role, status):
+    user = UserFactory(username=role)
+    if role == "viewer":
+        user.groups.add(Group.objects.get_or_create(name=VIEWERS_GROUP)[0])
+    client.force_login(user)
+    assert client.get(reverse("product", args=["ranker"])).status_code == status
+
+
+def test_product_figures_from_known_points():
+    history = [
+        ProductRound(
+            "2030-01", Decimal(0), {"data": Decimal(0)}, Decimal("0.5"), {"data": Decimal(1)}
+        ),
+        ProductRound(
+            "2030-07", Decimal(1), {"data": Decimal("1.5")}, Decimal("0.75"), {"data": Decimal(2)}
+        ),
+    ]
+    figure = figures.product_history(history, "Ranker")
+    assert [list(t.y) for t in figure.data] == [[0.0, 1.0], [0.5, 0.75]]
+    profile = figures.area_profile(history[-1], [("data", "Data")])
+    assert [list(t.y) for t in profile.data] == [[1.5], [2.0]]
