@@ -259,3 +259,57 @@ def answer_changes(previous, latest) -> list[tuple[str, str, str]]:
         if shown(old) != shown(answer):
             changes.append((answer.question.tr("text"), shown(old), shown(answer)))
     return changes
+
+
+def filtered_trend(rubric: Rubric, *, team: str = "", characteristic: str = "") -> Trend:
+    """The trend of a subset of products (a team, a use-case characteristic), summarised from
+    the stored score rows (one per response, never the answers), both populations."""
+    from apps.products.models import Product
+    from apps.scoring import selectors as scoring_selectors
+    from apps.scoring.models import CohortMember, ResponseScore
+    from apps.scoring.services import summarize
+
+    products = Product.objects.all()
+    if team:
+        products = products.filter(team__slug=team)
+    if characteristic:
+        products = products.filter(characteristics__key=characteristic)
+    rounds = scoring_selectors.rubric_rounds(rubric.pk)
+    chosen = set(products.values_list("pk", flat=True))
+    cohort = chosen & set(
+        CohortMember.objects.filter(rubric=rubric).values_list("product_id", flat=True)
+    )
+    rows: dict[int, list[tuple]] = {r.pk: [] for r in rounds}
+    for round_id, *row in ResponseScore.objects.filter(
+        round__in=rounds, product_id__in=chosen
+    ).values_list("round_id", "product_id", "overall", "area_scores", "band_id", "binding_area_id"):
+        rows[round_id].append(tuple(row))
+    shapes = {
+        version_id: scoring_selectors.version_shape(version_id)
+        for version_id in {r.rubric_version_id for r in rounds}
+    }
+    populations: dict[str, list[Point]] = {"all": [], "cohort": []}
+    for survey_round in rounds:
+        shape = shapes[survey_round.rubric_version_id]
+        for population, members in (
+            ("all", rows[survey_round.pk]),
+            ("cohort", [row for row in rows[survey_round.pk] if row[0] in cohort]),
+        ):
+            stats = summarize(shape, members)
+            populations[population].append(
+                Point(
+                    round=survey_round.key,
+                    version=survey_round.rubric_version.label,
+                    n=stats["n"],
+                    mean=stats["mean"],
+                    median=stats["median"],
+                    p25=stats["p25"],
+                    p75=stats["p75"],
+                    area_means={
+                        k: None if v is None else Decimal(v) for k, v in stats["area_means"].items()
+                    },
+                    bands=stats["band_counts"],
+                    binding=stats["binding_counts"],
+                )
+            )
+    return Trend(rubric=rubric, all=populations["all"], cohort=populations["cohort"])

@@ -9,7 +9,7 @@ from django.utils.translation import get_language
 from apps.accounts.models import Team
 from apps.accounts.roles import can_answer_for, sees_everything, visible_product_ids
 from apps.dashboards import figures, selectors
-from apps.products.models import Product
+from apps.products.models import Characteristic, Product
 from apps.rubrics.models import Area
 from apps.scoring.advice import next_steps
 from apps.surveys.models import Response, SurveyRound
@@ -23,23 +23,37 @@ def overview(request: HttpRequest) -> HttpResponse:
     chosen = chosen or next((r for r in rubrics if r.slug == "mlopsscore"), None)
     chosen = chosen or (rubrics[0] if rubrics else None)
     context = {"rubrics": rubrics, "rubric": chosen, "charts": []}
+    team = request.GET.get("team", "")
+    characteristic = request.GET.get("characteristic", "")
+    context.update(
+        team=team,
+        characteristic=characteristic,
+        teams=Team.objects.order_by("name").values_list("slug", "name"),
+        characteristics=Characteristic.objects.order_by("order"),
+    )
     if chosen is not None:
         target = _target(request)
         # Figures change only when scores do: the key carries the aggregates' timestamp.
         key = (
-            f"dashboard:{chosen.pk}:{get_language()}:{target}:{selectors.aggregates_stamp(chosen)}"
+            f"dashboard:{chosen.pk}:{get_language()}:{target}:{team}:{characteristic}:"
+            f"{selectors.aggregates_stamp(chosen)}"
         )
-        charts = cache.get(key)
-        if charts is None:
-            charts = _charts(chosen, target)
-            cache.set(key, charts, timeout=24 * 3600)
-        context.update(target=target, small_n=figures.SMALL_N, charts=charts)
+        cached = cache.get(key)
+        if cached is None:
+            if team or characteristic:
+                trend = selectors.filtered_trend(chosen, team=team, characteristic=characteristic)
+            else:
+                trend = selectors.rubric_trend(chosen)
+            smallest = min((p.n for p in trend.all), default=0)
+            cached = (_charts(chosen, trend, target), smallest)
+            cache.set(key, cached, timeout=24 * 3600)
+        charts, smallest = cached
+        context.update(target=target, small_n=figures.SMALL_N, charts=charts, smallest=smallest)
     return render(request, "dashboards/overview.html", context)
 
 
-def _charts(rubric, target: float | None) -> list[tuple[str, str, str]]:
+def _charts(rubric, trend, target: float | None) -> list[tuple[str, str, str]]:
     """(name, title, figure JSON safe to embed in a script element) for each chart."""
-    trend = selectors.rubric_trend(rubric)
     # Area titles in the active language; a later version's wording wins.
     titles = {
         area.key: area.tr("title")

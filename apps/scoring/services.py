@@ -258,7 +258,7 @@ def refresh_aggregates(
                         rubric_id=rubric_id,
                         population=population,
                         computed_at=now,
-                        **_summarize(shape, members),
+                        **summarize(shape, members),
                     )
                 )
         RoundAggregate.objects.filter(round__in=targets).delete()
@@ -281,7 +281,7 @@ def _score_tuples(rounds: list[SurveyRound], fresh: dict[int, list[tuple]]) -> d
     return scores
 
 
-def _summarize(shape: selectors.VersionShape, rows: list[tuple]) -> dict:
+def summarize(shape: selectors.VersionShape, rows: list[tuple]) -> dict:
     """Statistics of (product, overall, area scores, band, binding area) rows."""
     overall = [row[1] for row in rows if row[1] is not None]
     area_values: dict[str, list[Decimal]] = {key: [] for key in shape.area_ids}

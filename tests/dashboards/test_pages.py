@@ -94,8 +94,41 @@ def test_figures_are_cached_until_the_scores_change(client, demo, django_assert_
 
     client.force_login(UserFactory(username="v"))
     first = figure(client.get(reverse("dashboard")), "overall")
-    with django_assert_max_num_queries(5):  # session, user, rubrics, stamp: no figure queries
+    # session, user, rubrics, stamp, filter choices: no figure queries
+    with django_assert_max_num_queries(7):
         again = figure(client.get(reverse("dashboard")), "overall")
     assert again == first
     score_all()  # new aggregates, new stamp: rebuilt
     assert figure(client.get(reverse("dashboard")), "overall")["data"] == first["data"]
+
+
+def test_team_filter_shows_that_teams_products_only(client, demo):
+    from apps.accounts.models import Team
+    from apps.scoring.models import ResponseScore
+
+    team = Team.objects.order_by("slug").first()
+    client.force_login(UserFactory(username="v"))
+    page = client.get(reverse("dashboard"), {"team": team.slug})
+    medians = [t for t in figure(page, "overall")["data"] if t["name"] == "Median"]
+    first_round = medians[0]["x"][0]
+    expected = ResponseScore.objects.filter(round__key=first_round, product__team=team).count()
+    assert medians[0]["text"][0].startswith(f"n={expected}")
+    assert "fewer than 5 products" in page.content.decode()  # one team: small n, said so
+
+
+def test_characteristic_filter(client, demo):
+    from apps.scoring.models import ResponseScore
+
+    client.force_login(UserFactory(username="v"))
+    page = client.get(reverse("dashboard"), {"characteristic": "online-serving"})
+    medians = [t for t in figure(page, "overall")["data"] if t["name"] == "Median"]
+    expected = ResponseScore.objects.filter(
+        round__key=medians[0]["x"][0], product__characteristics__key="online-serving"
+    ).count()
+    assert medians[0]["text"][0].startswith(f"n={expected}")
+    unfiltered = [
+        t
+        for t in figure(client.get(reverse("dashboard")), "overall")["data"]
+        if t["name"] == "Median"
+    ]
+    assert unfiltered[0]["text"][0] != medians[0]["text"][0]
