@@ -1,7 +1,6 @@
 """REST API views: thin wrappers over selectors and services, with the UI's permissions."""
 
 from django.db.models import Prefetch, ProtectedError
-from django.http import StreamingHttpResponse
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -16,7 +15,7 @@ from apps.accounts.models import Team
 from apps.accounts.roles import can_answer_for, visible_product_ids
 from apps.api import serializers as s
 from apps.api.permissions import ReadOrAdminWrite
-from apps.exchange.exports import result_rows, stream, trend_rows
+from apps.exchange.exports import download, result_rows, trend_rows
 from apps.products.models import Product
 from apps.rubrics.models import (
     Area,
@@ -127,7 +126,7 @@ class RubricViewSet(JSONErrors, viewsets.ReadOnlyModelViewSet):
         """Per round and population (all, cohort): n, mean, median, quartiles, area means."""
         rows = trend_rows(self.get_object().pk)
         if request.accepted_renderer.format == "csv":
-            return _csv(rows, f"{slug}-trends.csv")
+            return download(rows, f"{slug}-trends.csv")
         header = next(rows)
         data = []
         for row in rows:
@@ -239,7 +238,7 @@ class SurveyRoundViewSet(
         """One row per product of the round (the rows this user may see), from stored scores."""
         rows = result_rows(self.get_object(), products=visible_product_ids(request.user))
         if request.accepted_renderer.format == "csv":
-            return _csv(rows, f"{key}-results.csv")
+            return download(rows, f"{key}-results.csv")
         header = next(rows)
         areas = [name for name in header if name.startswith("area_")]
         data = []
@@ -358,9 +357,3 @@ class ResponseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
 def _error(detail: str, **extra) -> ApiResponse:
     return ApiResponse({"detail": detail, **extra}, status=status.HTTP_400_BAD_REQUEST)
-
-
-def _csv(rows, filename: str) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(stream(rows, bom=True), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response

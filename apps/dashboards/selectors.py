@@ -46,6 +46,25 @@ def rubrics_with_rounds() -> list[Rubric]:
     )
 
 
+def _point(survey_round, stats: dict) -> Point:
+    """A chart point from round statistics (stored aggregates or scoring's summarize)."""
+    return Point(
+        round=survey_round.key,
+        version=survey_round.rubric_version.label,
+        n=stats["n"],
+        mean=stats["mean"],
+        median=stats["median"],
+        p25=stats["p25"],
+        p75=stats["p75"],
+        area_means={
+            key: None if value is None else Decimal(value)
+            for key, value in stats["area_means"].items()
+        },
+        bands=stats["band_counts"],
+        binding=stats["binding_counts"],
+    )
+
+
 def aggregates_stamp(rubric: Rubric) -> str:
     """When the rubric's aggregates last changed (part of the dashboard's cache key)."""
     from django.db.models import Count, Max
@@ -65,23 +84,17 @@ def rubric_trend(rubric: Rubric) -> Trend:
     )
     points: dict[str, list[Point]] = {"all": [], "cohort": []}
     for row in rows:
-        points[row.population].append(
-            Point(
-                round=row.round.key,
-                version=row.round.rubric_version.label,
-                n=row.n,
-                mean=row.mean,
-                median=row.median,
-                p25=row.p25,
-                p75=row.p75,
-                area_means={
-                    key: None if value is None else Decimal(value)
-                    for key, value in row.area_means.items()
-                },
-                bands=row.band_counts,
-                binding=row.binding_counts,
-            )
-        )
+        stats = {
+            "n": row.n,
+            "mean": row.mean,
+            "median": row.median,
+            "p25": row.p25,
+            "p75": row.p75,
+            "area_means": row.area_means,
+            "band_counts": row.band_counts,
+            "binding_counts": row.binding_counts,
+        }
+        points[row.population].append(_point(row.round, stats))
     return Trend(rubric=rubric, all=points["all"], cohort=points["cohort"])
 
 
@@ -296,20 +309,5 @@ def filtered_trend(rubric: Rubric, *, team: str = "", characteristic: str = "") 
             ("cohort", [row for row in rows[survey_round.pk] if row[0] in cohort]),
         ):
             stats = summarize(shape, members)
-            populations[population].append(
-                Point(
-                    round=survey_round.key,
-                    version=survey_round.rubric_version.label,
-                    n=stats["n"],
-                    mean=stats["mean"],
-                    median=stats["median"],
-                    p25=stats["p25"],
-                    p75=stats["p75"],
-                    area_means={
-                        k: None if v is None else Decimal(v) for k, v in stats["area_means"].items()
-                    },
-                    bands=stats["band_counts"],
-                    binding=stats["binding_counts"],
-                )
-            )
+            populations[population].append(_point(survey_round, stats))
     return Trend(rubric=rubric, all=populations["all"], cohort=populations["cohort"])

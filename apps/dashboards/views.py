@@ -66,6 +66,11 @@ def _charts(rubric, trend, target: float | None) -> list[tuple[str, str, str]]:
         ("binding", figures.binding_areas(trend.all, areas)),
         ("bands", figures.band_distribution(trend.all)),
     ]
+    return embed(built)
+
+
+def embed(built: list[tuple[str, object]]) -> list[tuple[str, str, str]]:
+    """(name, title, figure JSON safe inside a <script> element) for the chart template."""
     return [
         (name, figure.layout.title.text, figure.to_json().translate(SCRIPT_SAFE))
         for name, figure in built
@@ -142,10 +147,7 @@ def product_page(request: HttpRequest, slug: str) -> HttpResponse:
             ("history", figures.product_history(history, product.name)),
             ("profile", figures.area_profile(history[-1], areas)),
         ]
-        context["charts"] = [
-            (name, figure.layout.title.text, figure.to_json().translate(SCRIPT_SAFE))
-            for name, figure in charts
-        ]
+        context["charts"] = embed(charts)
     if responses:
         latest = responses[0]
         questions = {q.key: q for q in latest.round.rubric_version.questions.select_related("area")}

@@ -62,6 +62,15 @@ def write(chunks: Iterable[bytes], output: Path | None, stdout) -> None:
     target.flush()
 
 
+def download(rows: Iterable[list], filename: str):
+    """A streamed CSV download with a BOM (Excel), for the pages and the API alike."""
+    from django.http import StreamingHttpResponse
+
+    response = StreamingHttpResponse(stream(rows, bom=True), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
 def round_areas(survey_round: SurveyRound) -> list[str]:
     return list(
         Area.objects.filter(version_id=survey_round.rubric_version_id)

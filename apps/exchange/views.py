@@ -3,7 +3,7 @@ from django.http import HttpRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 
 from apps.accounts.roles import visible_product_ids
-from apps.exchange.exports import answer_rows, result_rows, stream
+from apps.exchange.exports import answer_rows, download, result_rows
 from apps.surveys.models import SurveyRound
 
 EXPORTS = {"results": result_rows, "answers": answer_rows}
@@ -17,6 +17,4 @@ def round_csv(request: HttpRequest, key: str, kind: str) -> StreamingHttpRespons
         SurveyRound.objects.select_related("rubric_version__rubric"), key=key
     )
     rows = EXPORTS[kind](survey_round, products=visible_product_ids(request.user))
-    response = StreamingHttpResponse(stream(rows, bom=True), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{key}-{kind}.csv"'
-    return response
+    return download(rows, f"{key}-{kind}.csv")
