@@ -76,7 +76,11 @@ def tally(questions_per_area: dict[str, int], answers: Iterable[Answer]) -> dict
 
 def is_complete(tallies: dict[str, AreaTally]) -> bool:
     """Every question answered, with a value or N/A."""
-    return all(t.answered + t.not_applicable == t.questions for t in tallies.values())
+    return all(map(is_area_complete, tallies.values()))
+
+
+def is_area_complete(tally: AreaTally) -> bool:
+    return tally.answered + tally.not_applicable == tally.questions
 
 
 def area_score(rule: Rule, tally: AreaTally) -> Decimal | None:
@@ -104,7 +108,15 @@ def score(rule: Rule, tallies: dict[str, AreaTally]) -> Score | None:
     """Score one response; None when it is incomplete (drafts are never scored)."""
     if not is_complete(tallies):
         return None
-    areas = {key: area_score(rule, t) for key, t in tallies.items()}
+    return combine(rule, {key: area_score(rule, t) for key, t in tallies.items()})
+
+
+def combine(rule: Rule, areas: dict[str, Decimal | None]) -> Score:
+    """The overall score, band and binding area of a complete response's area scores.
+
+    (Scoring a whole round, the area scores of its few distinct tallies are computed once and
+    combined per response here.)
+    """
     scored = [(key, value) for key, value in areas.items() if value is not None]
     if not scored:
         return Score(areas=areas, overall=None, band=None, binding_area=None)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.db import connection
 from django.db.models import Count
@@ -61,43 +61,111 @@ def version_shape(version_id: int) -> VersionShape:
     )
 
 
-# The same GROUP BY as a hand-written query would do: the scoring floor. Written in SQL that
-# PostgreSQL and SQLite both run, and read with a plain cursor (no ORM row overhead). Values
-# are summed as integer ten-thousandths: SQLite would sum decimals as floats.
+# The same GROUP BY as a hand-written query would do: the scoring floor, read with a plain
+# cursor (no ORM row overhead). PostgreSQL sums the numeric values exactly; SQLite would sum
+# decimals as floats, so there they are summed as integer ten-thousandths.
 TEN_THOUSAND = Decimal(10000)
 TALLY_SQL = """
-SELECT a.response_id, q.area_id, COUNT(a.value),
-       SUM(CASE WHEN a.not_applicable THEN 1 ELSE 0 END),
-       SUM(CAST(ROUND(a.value * 10000) AS BIGINT))
+SELECT a.response_id, q.area_id, COUNT(a.value), COUNT(*) FILTER (WHERE a.not_applicable),
+       {total}
   FROM surveys_answer a
   JOIN surveys_response r ON r.id = a.response_id
   JOIN rubrics_question q ON q.id = a.question_id
  WHERE r.status = 'submitted' AND {where}
  GROUP BY a.response_id, q.area_id
 """
+EXACT_SUM = "SUM(a.value)"
+INTEGER_SUM = "SUM(CAST(ROUND(a.value * 10000) AS INTEGER))"
+
+
+class RoundTallies(NamedTuple):
+    """A round's tallies, compactly: its responses repeat the same few tallies per area."""
+
+    distinct: list[AreaTally]  # each distinct tally once; index i < len(areas): area i's empty one
+    areas: list[int]  # the area (its position in the rubric) of each distinct tally
+    responses: dict[int, list[int]]  # response → index into `distinct` per area, in area order
+
+
+def compact_tallies(
+    shape: VersionShape, *, round_id: int | None = None, response_id: int | None = None
+) -> RoundTallies:
+    """Per submitted response and area: answered count, N/A count and sum of the values."""
+    where, params = ("r.round_id = %s", [round_id]) if round_id else ("r.id = %s", [response_id])
+    exact = connection.vendor == "postgresql"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            TALLY_SQL.format(where=where, total=EXACT_SUM if exact else INTEGER_SUM), params
+        )
+        rows = cursor.fetchall()
+    position = {area_id: i for i, area_id in enumerate(shape.area_ids.values())}
+    distinct = [AreaTally(n) for n in shape.questions_per_area.values()]
+    areas = list(range(len(distinct)))
+    index: dict[tuple, tuple[int, int]] = {}  # SQL row without the response → (area, tally)
+    responses: dict[int, list[int]] = {}
+    empty = list(range(len(distinct)))
+    for row in rows:
+        tally = row[1:]
+        if tally not in index:
+            area_id, answered, not_applicable, total = tally
+            total = Decimal(total or 0) if exact else Decimal(total or 0) / TEN_THOUSAND
+            index[tally] = position[area_id], len(distinct)
+            areas.append(position[area_id])
+            distinct.append(
+                AreaTally(distinct[position[area_id]].questions, answered, not_applicable, total)
+            )
+        area, found = index[tally]
+        if row[0] not in responses:
+            responses[row[0]] = empty.copy()
+        responses[row[0]][area] = found
+    return RoundTallies(distinct, areas, responses)
 
 
 def answer_tallies(
     shape: VersionShape, *, round_id: int | None = None, response_id: int | None = None
 ) -> dict[int, dict[str, AreaTally]]:
-    """Per submitted response and area: answered count, N/A count and sum of the values."""
-    where, params = ("r.round_id = %s", [round_id]) if round_id else ("r.id = %s", [response_id])
-    with connection.cursor() as cursor:
-        cursor.execute(TALLY_SQL.format(where=where), params)
-        rows = cursor.fetchall()
-    keys = shape.area_keys_by_id
-    questions = shape.questions_per_area
-    tallies: dict[int, dict[str, AreaTally]] = defaultdict(dict)
-    for response_id_, area_id, answered, not_applicable, total in rows:
-        key = keys[area_id]
-        tallies[response_id_][key] = AreaTally(
-            questions[key], answered, int(not_applicable), Decimal(total or 0) / TEN_THOUSAND
-        )
-    # In the rubric's area order (SQL returns groups in any order): ties bind the first area.
+    """Per submitted response: its tally in each area, in the rubric's area order."""
+    distinct, _areas, responses = compact_tallies(shape, round_id=round_id, response_id=response_id)
+    keys = list(shape.area_ids)
     return {
-        response: {key: found.get(key) or AreaTally(count) for key, count in questions.items()}
-        for response, found in tallies.items()
+        response: {key: distinct[i] for key, i in zip(keys, slots, strict=True)}
+        for response, slots in responses.items()
     }
+
+
+def submitted_responses(round_id: int) -> list[tuple[int, int]]:
+    """(response, product) of the round's submitted responses."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, product_id FROM surveys_response"
+            " WHERE round_id = %s AND status = 'submitted' ORDER BY id",
+            [round_id],
+        )
+        return cursor.fetchall()
+
+
+class Outcome(NamedTuple):
+    """A response's score as stored, compared with a fresh computation to write only changes."""
+
+    area_json: str  # area key → decimal string or null, as PostgreSQL prints the jsonb
+    overall: Decimal | None
+    band_id: int | None
+    binding_area_id: int | None
+
+
+def stored_outcomes(round_id: int, shape: VersionShape) -> dict[int, tuple]:
+    """The round's stored scores as response → (product, outcome), comparable with freshly
+    computed rows. A row stored under another version or rule compares unequal."""
+    rule = shape.rule
+    current = (shape.version_id, rule.area_aggregation, rule.not_applicable, rule.overall)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT response_id, product_id, CAST(area_scores AS TEXT), overall, band_id,"
+            " binding_area_id, rubric_version_id, area_aggregation, not_applicable_policy,"
+            " overall_rule FROM scoring_responsescore WHERE round_id = %s",
+            [round_id],
+        )
+        rows = cursor.fetchall()
+    return {row[0]: (row[1] if row[6:] == current else None, Outcome(*row[2:6])) for row in rows}
 
 
 def rubric_rounds(rubric_id: int) -> list[SurveyRound]:

@@ -8,12 +8,15 @@ periodic sweep, and running any job twice gives the same rows.
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.db import connection, transaction
 from django.db.models import Q
@@ -28,6 +31,7 @@ from apps.scoring.models import (
     RoundAggregate,
     ScoringJob,
 )
+from apps.scoring.selectors import Outcome
 from apps.scoring.statistics import describe, mean
 from apps.surveys.models import Response, SurveyRound
 
@@ -40,43 +44,65 @@ MAX_ATTEMPTS = 5
 Progress = Callable[[int, int], None]
 
 
+class ScoreRow(NamedTuple):
+    response_id: int
+    product_id: int
+    outcome: Outcome  # what is compared with the stored row
+    area_scores: dict[str, str | None]  # area key → score as a decimal string, or None
+
+
 def _score_rows(
     shape: selectors.VersionShape,
-    survey_round: SurveyRound,
     responses: list[tuple[int, int]],
-    tallies: dict[int, dict[str, rules.AreaTally]],
-) -> tuple[list[tuple], int]:
-    """Score rows (tuples in SCORE_COLUMNS order) for (response, product) pairs, and the
-    number of responses left incomplete. Plain tuples: building models costs more than SQL."""
-    now = timezone.now()
-    rule, band_ids, area_ids = shape.rule, shape.band_ids, shape.area_ids
+    tallies: selectors.RoundTallies,
+) -> tuple[list[ScoreRow], int]:
+    """Score rows for (response, product) pairs, and the number of responses left incomplete.
+
+    Each distinct area tally of the round is scored once; per response, its area scores are
+    combined (overall, band, binding area) by the same rules as `rules.score`.
+    """
+    rule, keys = shape.rule, list(shape.area_ids)
+    complete = [rules.is_area_complete(t) for t in tallies.distinct]
+    scores = [rules.area_score(rule, t) for t in tallies.distinct]
+    texts = [None if value is None else str(value) for value in scores]
+    # Each distinct tally's `"key": "score"` member of the JSON, and the order jsonb prints
+    # an object's keys in (shortest first, then bytewise), so the text compares with stored.
+    members = [
+        f"{json.dumps(keys[area])}: {json.dumps(texts[i])}" for i, area in enumerate(tallies.areas)
+    ]
+    order = sorted(range(len(keys)), key=lambda a: (len(keys[a].encode()), keys[a].encode()))
+    band_ids, area_ids = shape.band_ids, shape.area_ids
+    unanswered = list(range(len(keys)))  # a response without answers: the empty tallies
     rows, incomplete = [], 0
     for response_id, product_id in responses:
-        result = rules.score(rule, tallies.get(response_id) or _empty(shape))
-        if result is None:
+        slots = tallies.responses.get(response_id, unanswered)
+        if not all([complete[i] for i in slots]):
             incomplete += 1
             continue
-        rows.append(
-            (
-                response_id,
-                survey_round.pk,
-                product_id,
-                shape.version_id,
-                rule.area_aggregation,
-                rule.not_applicable,
-                rule.overall,
-                {key: None if v is None else str(v) for key, v in result.areas.items()},
-                result.overall,
-                None if result.band is None else band_ids[result.band],
-                area_ids.get(result.binding_area),
-                now,
-            )
+        result = rules.combine(rule, {key: scores[i] for key, i in zip(keys, slots, strict=True)})
+        outcome = Outcome(
+            "{" + ", ".join([members[slots[a]] for a in order]) + "}",
+            result.overall,
+            None if result.band is None else band_ids[result.band],
+            area_ids.get(result.binding_area),
         )
+        areas = {key: texts[i] for key, i in zip(keys, slots, strict=True)}
+        rows.append(ScoreRow(response_id, product_id, outcome, areas))
     return rows, incomplete
 
 
-def _empty(shape: selectors.VersionShape) -> dict[str, rules.AreaTally]:
-    return {key: rules.AreaTally(questions=n) for key, n in shape.questions_per_area.items()}
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector while a round's rows are built: they are tens of
+    thousands of small acyclic objects, and the full collections they trigger cost about a
+    sixth of a recompute. Reference counting still frees everything as usual."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def score_round(*, round_id: int, refresh: bool = True) -> dict[str, int]:
@@ -85,7 +111,7 @@ def score_round(*, round_id: int, refresh: bool = True) -> dict[str, int]:
     The round's aggregates are rebuilt in the same transaction (and every round's, when the
     cohort changes); score_all passes refresh=False and rebuilds them once at the end.
     """
-    with transaction.atomic():
+    with transaction.atomic(), _collector_paused():
         # Locking the round serialises recomputes of the same round (e.g. a retried job).
         survey_round = (
             SurveyRound.objects.select_for_update(of=("self",))
@@ -93,43 +119,60 @@ def score_round(*, round_id: int, refresh: bool = True) -> dict[str, int]:
             .get(pk=round_id)
         )
         shape = selectors.version_shape(survey_round.rubric_version_id)
-        responses = list(
-            Response.objects.filter(round=survey_round, status=Response.Status.SUBMITTED)
-            .order_by("pk")
-            .values_list("pk", "product_id")
-        )
-        tallies = selectors.answer_tallies(shape, round_id=round_id)
-        rows, incomplete = _score_rows(shape, survey_round, responses, tallies)
-        before = set(
-            ResponseScore.objects.filter(round_id=round_id, overall__isnull=False).values_list(
-                "product_id", flat=True
+        responses = selectors.submitted_responses(round_id)
+        tallies = selectors.compact_tallies(shape, round_id=round_id)
+        rows, incomplete = _score_rows(shape, responses, tallies)
+        # Only rows whose score differs are replaced: closing a round, retrying a job or
+        # recomputing on demand usually finds every stored score current and writes nothing.
+        stored = selectors.stored_outcomes(round_id, shape)
+        before = {product for product, outcome in stored.values() if outcome.overall is not None}
+        updated, added = [], []
+        for row in rows:
+            if row.response_id not in stored:
+                added.append(row)
+            elif stored.pop(row.response_id) != row[1:3]:
+                updated.append(row)
+        gone = list(stored)  # scored before, not now (reopened, or incomplete under a fix)
+        after = {row.product_id for row in rows if row.outcome.overall is not None}
+        changed = updated + added
+        if changed or gone:
+            _write_scores(
+                shape,
+                survey_round,
+                rows=changed,
+                replaced=[row.response_id for row in updated] + gone,
             )
-        )
-        ResponseScore.objects.filter(round_id=round_id).delete()
-        _write_scores(rows)
         if refresh:
             refresh_aggregates(
                 rubric_id=survey_round.rubric_version.rubric_id,
                 round_ids=[survey_round.pk],
                 known=shape,
                 fresh={survey_round.pk: rows},
-                cohort_may_change=before != {row[2] for row in rows if row[8] is not None},
+                scores_changed=bool(changed or gone),
+                cohort_may_change=before != after,
             )
-    return {"round": survey_round.pk, "scored": len(rows), "incomplete": incomplete}
+    return {
+        "round": survey_round.pk,
+        "scored": len(rows),
+        "incomplete": incomplete,
+        "changed": len(changed) + len(gone),
+    }
 
 
+# COPY's column order: the per-response columns, then the ones shared by a whole outcome,
+# then the ones constant over the round.
 SCORE_COLUMNS = (
     "response_id",
-    "round_id",
     "product_id",
-    "rubric_version_id",
-    "area_aggregation",
-    "not_applicable_policy",
-    "overall_rule",
     "area_scores",
     "overall",
     "band_id",
     "binding_area_id",
+    "round_id",
+    "rubric_version_id",
+    "area_aggregation",
+    "not_applicable_policy",
+    "overall_rule",
     "computed_at",
 )
 
@@ -143,22 +186,62 @@ def _copy_text(value) -> str:
     return str(value).replace("\\", "\\\\")
 
 
-def _write_scores(rows: list[tuple]) -> None:
-    """Insert score rows: with one COPY on PostgreSQL (the bulk of a round's write time)."""
+def _copy_lines(rows: list[ScoreRow], constant: str) -> Iterator[str]:
+    """Score rows as lines of COPY text, formatted by hand: this runs once per response."""
+    null = "\\N"
+    for response_id, product_id, (area_json, overall, band_id, binding_id), _ in rows:
+        yield (
+            f"{response_id}\t{product_id}\t{area_json}\t{null if overall is None else overall}"
+            f"\t{null if band_id is None else band_id}"
+            f"\t{null if binding_id is None else binding_id}\t{constant}\n"
+        )
+
+
+def _write_scores(
+    shape: selectors.VersionShape,
+    survey_round: SurveyRound,
+    *,
+    rows: Sequence[ScoreRow],
+    replaced: Sequence[int] = (),
+) -> None:
+    """Delete the score rows of the `replaced` responses and insert `rows` (with one COPY on
+    PostgreSQL, the bulk of the write time)."""
+    rule = shape.rule
+    constant = (
+        survey_round.pk,
+        shape.version_id,
+        rule.area_aggregation,
+        rule.not_applicable,
+        rule.overall,
+        timezone.now(),
+    )
     if connection.vendor != "postgresql":
+        ResponseScore.objects.filter(response_id__in=replaced).delete()
         ResponseScore.objects.bulk_create(
-            ResponseScore(**dict(zip(SCORE_COLUMNS, row, strict=True))) for row in rows
+            ResponseScore(
+                **dict(
+                    zip(
+                        SCORE_COLUMNS,
+                        (*row[:2], row.area_scores, *row.outcome[1:], *constant),
+                        strict=True,
+                    )
+                )
+            )
+            for row in rows
         )
         return
-    text = "".join("\t".join(map(_copy_text, row)) + "\n" for row in rows)
+    table = ResponseScore._meta.db_table
     with connection.cursor() as cursor:
         # Scores can always be recomputed, so their commit need not wait for the disk; a later
         # synchronous commit (the job's state) still flushes them first, WAL being sequential.
         cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        columns = ", ".join(SCORE_COLUMNS)
-        table = ResponseScore._meta.db_table
-        with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-            copy.write(text.encode())
+        if replaced:
+            cursor.execute(f"DELETE FROM {table} WHERE response_id = ANY(%s)", [list(replaced)])
+        if rows:
+            text = "".join(_copy_lines(rows, "\t".join(map(_copy_text, constant))))
+            columns = ", ".join(SCORE_COLUMNS)
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                copy.write(text.encode())
 
 
 def score_response(*, response_id: int) -> dict[str, int]:
@@ -171,15 +254,13 @@ def score_response(*, response_id: int) -> dict[str, int]:
             .get(pk=response.round_id)
         )
         shape = selectors.version_shape(survey_round.rubric_version_id)
-        rows: list[ResponseScore] = []
+        rows: list[ScoreRow] = []
         incomplete = 0
         if response.status == Response.Status.SUBMITTED:
-            tallies = selectors.answer_tallies(shape, response_id=response_id)
-            rows, incomplete = _score_rows(
-                shape, survey_round, [(response.pk, response.product_id)], tallies
-            )
+            tallies = selectors.compact_tallies(shape, response_id=response_id)
+            rows, incomplete = _score_rows(shape, [(response.pk, response.product_id)], tallies)
         ResponseScore.objects.filter(response_id=response_id).delete()
-        _write_scores(rows)
+        _write_scores(shape, survey_round, rows=rows)
         # The round's aggregates are rebuilt from its stored rows (all of them, not just this).
         refresh_aggregates(
             rubric_id=survey_round.rubric_version.rubric_id,
@@ -212,14 +293,16 @@ def refresh_aggregates(
     rubric_id: int,
     round_ids: list[int] | None = None,
     known: selectors.VersionShape | None = None,
-    fresh: dict[int, list[tuple]] | None = None,
+    fresh: dict[int, list[ScoreRow]] | None = None,
+    scores_changed: bool = True,
     cohort_may_change: bool = True,
 ) -> int:
     """Rebuild the `all` and `cohort` aggregates of a rubric's rounds (or of some of them).
 
     When the cohort has changed (a round closed, a closed round was rescored), every round's
-    cohort point changes, so every round is rebuilt. `fresh` holds score rows just computed,
-    to save reading them back.
+    cohort point changes, so every round is rebuilt; when neither the cohort nor the rounds'
+    scores changed (`scores_changed=False`), existing aggregates are kept. `fresh` holds
+    score rows just computed, to save reading them back.
     """
     rounds = selectors.rubric_rounds(rubric_id)
     defining = selectors.defining_round_ids(rounds)
@@ -227,8 +310,8 @@ def refresh_aggregates(
         # The state row exists before it is locked, so the first build is serialised too.
         CohortState.objects.get_or_create(rubric_id=rubric_id)
         state = CohortState.objects.select_for_update().get(rubric_id=rubric_id)
-        cohort = selectors.stored_cohort(rubric_id)
         if cohort_may_change or state.defining_round_ids != defining:
+            cohort = selectors.stored_cohort(rubric_id)
             fresh_cohort = selectors.cohort_product_ids(defining)
             if fresh_cohort != cohort:
                 CohortMember.objects.filter(rubric_id=rubric_id).delete()
@@ -236,9 +319,16 @@ def refresh_aggregates(
                     CohortMember(rubric_id=rubric_id, product_id=product_id)
                     for product_id in fresh_cohort
                 )
-                cohort, round_ids = fresh_cohort, None
+                cohort, round_ids, scores_changed = fresh_cohort, None, True
             state.defining_round_ids = defining
             state.save()
+        elif not scores_changed and round_ids is not None:
+            kept = RoundAggregate.objects.filter(round_id__in=round_ids).count()
+            if kept == len(round_ids) * len(RoundAggregate.Population):
+                return 0
+            cohort = selectors.stored_cohort(rubric_id)
+        else:
+            cohort = selectors.stored_cohort(rubric_id)
         targets = [r for r in rounds if round_ids is None or r.pk in round_ids]
         shapes = {known.version_id: known} if known else {}
         for version_id in {r.rubric_version_id for r in targets} - shapes.keys():
@@ -266,10 +356,15 @@ def refresh_aggregates(
     return len(aggregates)
 
 
-def _score_tuples(rounds: list[SurveyRound], fresh: dict[int, list[tuple]]) -> dict[int, list]:
+def _score_tuples(
+    rounds: list[SurveyRound], fresh: dict[int, list[ScoreRow]]
+) -> dict[int, list[tuple]]:
     """(product, overall, area scores, band, binding area) per round, read once."""
     scores: dict[int, list[tuple]] = {
-        r.pk: [(row[2], row[8], row[7], row[9], row[10]) for row in fresh.get(r.pk, ())]
+        r.pk: [
+            (row.product_id, row.outcome.overall, row.area_scores, *row.outcome[2:])
+            for row in fresh.get(r.pk, ())
+        ]
         for r in rounds
     }
     to_read = [r.pk for r in rounds if r.pk not in fresh]

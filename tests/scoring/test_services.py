@@ -5,7 +5,9 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.db import IntegrityError, connection
+from django.db import IntegrityError, connection, transaction
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from apps.scoring import services
 from apps.scoring.models import ResponseScore, RoundAggregate, ScoringJob
@@ -53,7 +55,7 @@ def test_round_scores_follow_the_rules(version):
     submit(survey_round, a, {"data-schema": 1, "data-features": "na", "monitoring-staleness": 0.5})
     submit(survey_round, b, {"data-schema": 0.5, "data-features": 0, "monitoring-staleness": 1})
     result = services.score_round(round_id=survey_round.pk)
-    assert result == {"round": survey_round.pk, "scored": 2, "incomplete": 0}
+    assert result == {"round": survey_round.pk, "scored": 2, "incomplete": 0, "changed": 2}
     score_a = ResponseScore.objects.get(product=a)
     # data: 1 of 1 applicable, rescaled to 2 questions = 2; monitoring 0.5 → overall 0.5
     assert score_a.area_scores == {"data": "2.0000", "monitoring": "0.5000"}
@@ -76,6 +78,7 @@ def test_drafts_and_incomplete_responses_get_no_score(version):
         "round": survey_round.pk,
         "scored": 0,
         "incomplete": 1,
+        "changed": 0,
     }
     assert not ResponseScore.objects.exists()
 
@@ -83,21 +86,28 @@ def test_drafts_and_incomplete_responses_get_no_score(version):
 def test_recompute_is_idempotent_and_replaces_the_rounds_rows(version):
     survey_round = make_round(version, "2021-10")
     response = submit(survey_round, ProductFactory(), FULL)
+    other = submit(survey_round, ProductFactory(), FULL)
     services.score_round(round_id=survey_round.pk)
-    first = list(ResponseScore.objects.values("response", "overall", "area_scores", "band"))
-    services.score_round(round_id=survey_round.pk)
-    assert list(ResponseScore.objects.values("response", "overall", "area_scores", "band")) == first
-    assert ResponseScore.objects.count() == 1
+    fields = ("pk", "response", "overall", "area_scores", "band", "computed_at")
+    first = list(ResponseScore.objects.order_by("response").values(*fields))
+    aggregates = list(RoundAggregate.objects.order_by("pk").values("pk", "computed_at"))
+    # A second run finds every stored score current: it writes nothing at all.
+    assert services.score_round(round_id=survey_round.pk)["changed"] == 0
+    assert list(ResponseScore.objects.order_by("response").values(*fields)) == first
+    assert list(RoundAggregate.objects.order_by("pk").values("pk", "computed_at")) == aggregates
     response.answers.filter(question__key="monitoring-staleness").update(value=0)
-    services.score_round(round_id=survey_round.pk)
-    assert ResponseScore.objects.get().overall == D(0)
+    assert services.score_round(round_id=survey_round.pk)["changed"] == 1  # only that row
+    assert ResponseScore.objects.get(response=response).overall == D(0)
+    assert ResponseScore.objects.get(response=other).pk == first[1]["pk"]
+    assert RoundAggregate.objects.get(round=survey_round, population="all").minimum == D(0)
 
 
 def test_a_failure_mid_recompute_leaves_the_old_rows(version):
     survey_round = make_round(version, "2021-10")
-    submit(survey_round, ProductFactory(), FULL)
+    response = submit(survey_round, ProductFactory(), FULL)
     services.score_round(round_id=survey_round.pk)
     before = list(ResponseScore.objects.values_list("pk", "overall"))
+    response.answers.filter(question__key="monitoring-staleness").update(value=0)
     with connection.cursor() as cursor:  # make the aggregate write fail, as a dying worker
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute(
@@ -286,3 +296,57 @@ def test_compute_scores_unknown_round_is_an_error():
 
     with pytest.raises(CommandError, match="No round 'nope'"):
         call_command("compute_scores", "--round", "nope")
+
+
+answer_value = st.sampled_from([0, 0.5, 1])
+response_values = st.fixed_dictionaries(
+    {"data-schema": answer_value, "monitoring-staleness": answer_value},
+    optional={"data-features": st.sampled_from([0, 0.5, 1, "na"])},  # left out: incomplete
+)
+
+
+@pytest.mark.parametrize(
+    "scoring",
+    [
+        {"area": "sum", "not_applicable": "rescale", "overall": "min"},
+        {"area": "mean", "not_applicable": "exclude", "overall": "mean"},
+    ],
+)
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(responses=st.lists(response_values, min_size=1, max_size=15))
+def test_a_rounds_stored_scores_are_the_rules_scores(scoring, responses):
+    """The round path (each distinct area tally scored once, then combined per response)
+    stores exactly what rules.score gives for each response on its own."""
+    from apps.rubrics.models import Question
+    from apps.scoring import rules, selectors
+
+    with transaction.atomic():
+        version = make_version(scoring=scoring)
+        survey_round = make_round(version, "2021-10")
+        shape = selectors.version_shape(version.pk)
+        area_of = dict(Question.objects.filter(version=version).values_list("key", "area__key"))
+        made = [submit(survey_round, ProductFactory(), values) for values in responses]
+        result = services.score_round(round_id=survey_round.pk)
+        stored = {row.response_id: row for row in ResponseScore.objects.all()}
+        for response, values in zip(made, responses, strict=True):
+            answers = [
+                rules.Answer(
+                    area_of[key],
+                    None if value == "na" else D(str(value)),
+                    not_applicable=value == "na",
+                )
+                for key, value in values.items()
+            ]
+            expected = rules.score(shape.rule, rules.tally(shape.questions_per_area, answers))
+            if expected is None:
+                assert response.pk not in stored
+                continue
+            row = stored[response.pk]
+            assert row.area_scores == {
+                key: None if value is None else str(value) for key, value in expected.areas.items()
+            }
+            assert row.overall == expected.overall
+            assert row.band_id == shape.band_ids[expected.band]
+            assert row.binding_area_id == shape.area_ids[expected.binding_area]
+        assert result["scored"] == len(stored)
+        transaction.set_rollback(True)
