@@ -10,7 +10,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from plotly.subplots import make_subplots
 
-from apps.dashboards.selectors import Point
+from apps.dashboards.selectors import Point, QuestionRow
 
 PALETTE = ["#2457c5", "#d9822b", "#1f7a4d", "#b3261e", "#7b4fb3", "#0f8b8d", "#8a6d3b"]
 SMALL_N = 5  # fewer products than this: a point means little, and the chart says so
@@ -227,6 +227,75 @@ def band_distribution(points: Sequence[Point]) -> go.Figure:
     figure.update_yaxes(title_text=_("Products"))
     _mark_versions(figure, points)
     return _layout(figure, _("Bands per round"))
+
+
+def question_heatmap(
+    all_points: Sequence[Point],
+    cohort_points: Sequence[Point],
+    questions: Sequence[QuestionRow],
+    top: float = 1.0,
+) -> go.Figure:
+    """Mean answer per question (a row each, grouped by area) and round (a column each), so
+    the weakest questions stand out; buttons switch between all products and the cohort."""
+    keys = [question.key for question in questions]
+
+    def cells(points: Sequence[Point]) -> tuple[list, list]:
+        z, custom = [], []
+        for question in questions:
+            found = [p.questions.get(question.key) for p in points]
+            z.append([_number(f["mean"]) if f else None for f in found])
+            custom.append(
+                [
+                    [question.area, question.label, f["answered"] if f else 0, f["na"] if f else 0]
+                    for f in found
+                ]
+            )
+        return z, custom
+
+    z_all, custom_all = cells(all_points)
+    z_cohort, custom_cohort = cells(cohort_points)
+    figure = go.Figure(
+        go.Heatmap(
+            z=z_all,
+            x=[p.round for p in all_points],
+            y=keys,
+            customdata=custom_all,
+            zmin=0,
+            zmax=top,
+            colorscale="RdYlGn",
+            xgap=1,
+            ygap=1,
+            colorbar={"title": {"text": _("Mean answer")}},
+            hovertemplate=(
+                "%{customdata[0]}<br><b>%{customdata[1]}</b><br>%{x}: %{z:.2f}"
+                " (n=%{customdata[2]}, " + _("N/A") + " %{customdata[3]})<extra></extra>"
+            ),
+        )
+    )
+    figure.update_yaxes(
+        tickvals=keys,
+        ticktext=[_shorten(question.label) for question in questions],
+        autorange="reversed",
+        type="category",
+    )
+    buttons = [
+        {"label": _("All products"), "method": "restyle", "args": [{"z": [z_all]}]},
+        {"label": _("Continuous cohort"), "method": "restyle", "args": [{"z": [z_cohort]}]},
+    ]
+    buttons[0]["args"][0]["customdata"] = [custom_all]
+    buttons[1]["args"][0]["customdata"] = [custom_cohort]
+    figure.update_layout(
+        updatemenus=[
+            {"type": "buttons", "direction": "right", "x": 1, "y": 1.08, "buttons": buttons}
+        ]
+    )
+    _layout(figure, _("Mean answer per question"))
+    figure.update_layout(height=max(380, 120 + 20 * len(questions)), margin={"l": 320})
+    return figure
+
+
+def _shorten(text: str, limit: int = 48) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _layout(figure: go.Figure, title: str) -> go.Figure:

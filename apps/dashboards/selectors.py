@@ -23,6 +23,8 @@ class Point:
     area_means: dict[str, Decimal | None] = field(default_factory=dict)
     bands: list[dict] = field(default_factory=list)
     binding: dict[str, int] = field(default_factory=dict)
+    # question key → {"mean", "answered", "na"}: stored for the whole organisation only
+    questions: dict[str, dict] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,7 @@ def _point(survey_round, stats: dict) -> Point:
         },
         bands=stats["band_counts"],
         binding=stats["binding_counts"],
+        questions=stats.get("question_means", {}),
     )
 
 
@@ -93,6 +96,7 @@ def rubric_trend(rubric: Rubric) -> Trend:
             "area_means": row.area_means,
             "band_counts": row.band_counts,
             "binding_counts": row.binding_counts,
+            "question_means": row.question_means,
         }
         points[row.population].append(_point(row.round, stats))
     return Trend(rubric=rubric, all=points["all"], cohort=points["cohort"])
@@ -272,6 +276,43 @@ def answer_changes(previous, latest) -> list[tuple[str, str, str]]:
         if shown(old) != shown(answer):
             changes.append((answer.question.tr("text"), shown(old), shown(answer)))
     return changes
+
+
+@dataclass(frozen=True)
+class QuestionRow:
+    key: str
+    label: str  # in the active language; the latest version's wording
+    area: str
+
+
+def rubric_questions(rubric: Rubric) -> list[QuestionRow]:
+    """The rubric's questions over all its versions, in the latest version's area and
+    question order; questions no longer asked come after those of their area."""
+    from apps.rubrics.models import Question
+
+    latest: dict[str, tuple] = {}
+    newest_version = None
+    for question in (
+        Question.objects.filter(version__rubric=rubric)
+        .select_related("area", "version")
+        .order_by("version__created_at", "version_id")
+    ):
+        latest[question.key] = (question.version_id, question)
+        newest_version = question.version_id  # versions come oldest first
+    area_order: dict[str, int] = {}
+    for version, question in latest.values():
+        if version == newest_version:
+            area_order.setdefault(question.area.key, question.area.order)
+
+    def place(item: tuple) -> tuple:
+        version, question = item
+        retired = version != newest_version
+        return (area_order.get(question.area.key, 99), retired, question.area.order, question.order)
+
+    return [
+        QuestionRow(question.key, question.tr("text"), question.area.tr("title"))
+        for _version, question in sorted(latest.values(), key=place)
+    ]
 
 
 def filtered_trend(rubric: Rubric, *, team: str = "", characteristic: str = "") -> Trend:

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.paginator import Paginator
+from django.db.models import Max
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import get_language
@@ -10,7 +11,7 @@ from apps.accounts.models import Team
 from apps.accounts.roles import can_answer_for, sees_everything, visible_product_ids
 from apps.dashboards import figures, selectors
 from apps.products.models import Characteristic, Product
-from apps.rubrics.models import Area
+from apps.rubrics.models import Area, ScaleLevel
 from apps.scoring.advice import next_steps
 from apps.surveys.models import Response, SurveyRound
 
@@ -66,6 +67,16 @@ def _charts(rubric, trend, target: float | None) -> list[tuple[str, str, str]]:
         ("binding", figures.binding_areas(trend.all, areas)),
         ("bands", figures.band_distribution(trend.all)),
     ]
+    if any(point.questions for point in trend.all):  # stored for the whole organisation only
+        top = ScaleLevel.objects.filter(version__rubric=rubric).aggregate(top=Max("value"))["top"]
+        built.append(
+            (
+                "questions",
+                figures.question_heatmap(
+                    trend.all, trend.cohort, selectors.rubric_questions(rubric), float(top or 1)
+                ),
+            )
+        )
     return embed(built)
 
 

@@ -116,6 +116,9 @@ class RoundAggregate(models.Model):
     area_means = models.JSONField(default=dict)  # area key → mean as a decimal string
     band_counts = models.JSONField(default=list)  # [{order, label_en, label_ja, count}]
     binding_counts = models.JSONField(default=dict)  # area key → number of products
+    # question key → {"mean": decimal string or null, "answered": n, "na": n} over the
+    # population's scored responses: the dashboard's question heatmap
+    question_means = models.JSONField(default=dict)
     computed_at = models.DateTimeField()
 
     class Meta:

@@ -334,6 +334,7 @@ def refresh_aggregates(
         for version_id in {r.rubric_version_id for r in targets} - shapes.keys():
             shapes[version_id] = selectors.version_shape(version_id)
         scores = _score_tuples(targets, fresh or {})
+        questions = selectors.question_means(rubric_id, [r.pk for r in targets])
         now = timezone.now()
         aggregates = []
         for survey_round in targets:
@@ -348,6 +349,7 @@ def refresh_aggregates(
                         rubric_id=rubric_id,
                         population=population,
                         computed_at=now,
+                        question_means=questions.get((survey_round.pk, population), {}),
                         **summarize(shape, members),
                     )
                 )

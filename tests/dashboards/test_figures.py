@@ -98,3 +98,57 @@ def test_band_distribution_stacks_counts_with_labels_in_the_legend(settings):
     with translation.override("ja"):
         japanese = figures.band_distribution(ALL)
     assert [t.name for t in japanese.data] == ["低", "High"]  # falls back to English
+
+
+def test_question_heatmap_has_a_row_per_question_and_a_column_per_round():
+    from apps.dashboards.selectors import QuestionRow
+
+    questions = [
+        QuestionRow("data-schema", "Feature expectations are captured in a schema", "Data"),
+        QuestionRow("monitoring-staleness", "Models are not too stale", "Monitoring"),
+    ]
+
+    def means(schema, staleness):
+        found = {"data-schema": {"mean": schema, "answered": 9, "na": 1}}
+        if staleness is not None:
+            found["monitoring-staleness"] = {"mean": staleness, "answered": 10, "na": 0}
+        return found
+
+    all_points = [
+        point("2021-10", questions=means("0.2500", None)),  # not asked in the first round
+        point("2022-04", questions=means("0.7500", "0.1000")),
+    ]
+    cohort_points = [
+        point("2021-10", questions=means("0.5000", None)),
+        point("2022-04", questions=means("1.0000", "0.2000")),
+    ]
+    built = figures.question_heatmap(all_points, cohort_points, questions, top=1.0)
+    heatmap = built.data[0]
+    assert list(heatmap.x) == ["2021-10", "2022-04"]
+    assert list(heatmap.y) == ["data-schema", "monitoring-staleness"]
+    assert [list(row) for row in heatmap.z] == [[0.25, 0.75], [None, 0.1]]
+    assert (heatmap.zmin, heatmap.zmax) == (0, 1.0)
+    assert list(heatmap.customdata[0][0]) == ["Data", questions[0].label, 9, 1]
+    assert list(built.layout.yaxis.ticktext) == [
+        "Feature expectations are captured in a schema",
+        "Models are not too stale",
+    ]
+    all_button, cohort_button = built.layout.updatemenus[0].buttons
+    assert all_button.args[0]["z"] == [[[0.25, 0.75], [None, 0.1]]]
+    assert cohort_button.args[0]["z"] == [[[0.5, 1.0], [None, 0.2]]]
+    assert built.layout.title.text == "Mean answer per question"
+
+
+def test_long_question_labels_are_shortened_on_the_axis_only():
+    from apps.dashboards.selectors import QuestionRow
+
+    label = "A very long question text that goes on and on beyond any reasonable axis width"
+    built = figures.question_heatmap(
+        [point("2021-10", questions={"q": {"mean": "1", "answered": 1, "na": 0}})],
+        [point("2021-10")],
+        [QuestionRow("q", label, "Area")],
+    )
+    assert (
+        built.layout.yaxis.ticktext[0].endswith("…") and len(built.layout.yaxis.ticktext[0]) == 48
+    )
+    assert built.data[0].customdata[0][0][1] == label  # the hover shows it whole

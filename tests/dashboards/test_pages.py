@@ -48,11 +48,13 @@ def test_every_role_sees_the_overview(client, demo, role):
 def test_queries_do_not_grow_with_rounds_or_products(client, django_assert_max_num_queries):
     seed_demo(products=40, rounds=6, seed=1)
     client.force_login(UserFactory(username="v"))
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(10):
         page = client.get(reverse("dashboard"))
     assert page.status_code == 200
     cohort = [t for t in figure(page, "overall")["data"] if t["name"] == "Median"][1]
     assert len(cohort["x"]) == 6
+    heatmap = figure(page, "questions")["data"][0]
+    assert len(heatmap["x"]) == 6 and len(heatmap["y"]) > 28  # v1 and v2 questions
 
 
 def test_rubric_selector_and_target(client, demo):
@@ -114,6 +116,9 @@ def test_team_filter_shows_that_teams_products_only(client, demo):
     expected = ResponseScore.objects.filter(round__key=first_round, product__team=team).count()
     assert medians[0]["text"][0].startswith(f"n={expected}")
     assert "fewer than 5 products" in page.content.decode()  # one team: small n, said so
+    # Question means are stored for the whole organisation only: not shown for one team.
+    assert 'id="questions"' not in page.content.decode()
+    assert "left out of a filtered view" in page.content.decode()
 
 
 def test_characteristic_filter(client, demo):
@@ -132,3 +137,21 @@ def test_characteristic_filter(client, demo):
         if t["name"] == "Median"
     ]
     assert unfiltered[0]["text"][0] != medians[0]["text"][0]
+
+
+def test_question_heatmap_shows_the_stored_question_means(client, demo):
+    from apps.scoring.models import RoundAggregate
+
+    client.force_login(UserFactory(username="v"))
+    heatmap = figure(client.get(reverse("dashboard")), "questions")
+    trace = heatmap["data"][0]
+    latest = RoundAggregate.objects.filter(population="all").order_by("round__opens_at").last()
+    column = trace["x"].index(latest.round.key)
+    shown = {key: row[column] for key, row in zip(trace["y"], trace["z"], strict=True)}
+    stored = {key: float(q["mean"]) for key, q in latest.question_means.items()}
+    assert shown.keys() >= stored.keys()
+    assert all(shown[key] == pytest.approx(value) for key, value in stored.items())
+    # Questions no longer asked leave their later cells empty.
+    assert any(value is None for value in shown.values())
+    cohort = heatmap["layout"]["updatemenus"][0]["buttons"][1]
+    assert cohort["label"] == "Continuous cohort" and cohort["args"][0]["z"][0] != trace["z"]

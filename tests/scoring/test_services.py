@@ -153,6 +153,14 @@ def test_aggregates_for_all_and_the_continuous_cohort(version):
     assert first.binding_counts == {"data": 1, "monitoring": 1}  # a tie binds the first area
     assert [band["count"] for band in first.band_counts] == [1, 1, 0]
     assert first.band_counts[2]["label_ja"] == "十分"
+    # Question means for the heatmap: stayer (all 0) and leaver (all 1) in the first round.
+    assert first.question_means["data-schema"] == {"mean": "0.5000", "answered": 2, "na": 0}
+    cohort_first = stats["2021-10", "cohort"]
+    assert cohort_first.question_means["data-schema"] == {
+        "mean": "0.0000",
+        "answered": 1,
+        "na": 0,
+    }
 
 
 def test_tallies_come_in_the_rubrics_area_order(version):
