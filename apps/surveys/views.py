@@ -6,7 +6,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from apps.accounts.roles import can_answer_for, sees_everything
@@ -64,6 +66,10 @@ def questionnaire(request: HttpRequest, key: str, slug: str) -> HttpResponse:
         "flags": services.review_flags(response, previous) if previous else {},
         "can_prefill": previous is not None,
         "total": sum(len(section["questions"]) for section in sections),
+        # After a refused submit: the questions left, each linking to its form.
+        "unanswered": selectors.unanswered(sections)
+        if editable and "unanswered" in request.GET
+        else [],
         "score": ResponseScore.objects.filter(response=response)
         .select_related("band", "binding_area")
         .first(),
@@ -135,9 +141,20 @@ def submit(request: HttpRequest, key: str, slug: str) -> HttpResponse:
     try:
         services.submit_response(response=response, user=request.user)
     except services.SubmitError as error:
-        messages.error(request, str(error))
         if error.unanswered:
-            messages.info(request, _("Not answered yet: %s") % ", ".join(error.unanswered))
+            count = len(error.unanswered)
+            messages.error(
+                request,
+                ngettext(
+                    "Not submitted: %(count)d question is not answered yet.",
+                    "Not submitted: %(count)d questions are not answered yet.",
+                    count,
+                )
+                % {"count": count},
+            )
+            url = reverse("questionnaire", kwargs={"key": key, "slug": slug})
+            return redirect(f"{url}?unanswered#unanswered")
+        messages.error(request, str(error))
     else:
         messages.success(request, _("Submitted. The scores appear here once computed."))
     return redirect("questionnaire", key=key, slug=slug)
