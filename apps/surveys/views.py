@@ -4,6 +4,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -11,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from apps.accounts.roles import can_answer_for, sees_everything
+from apps.accounts.roles import can_answer_for, can_reopen, sees_everything
 from apps.products.models import Product
 from apps.scoring.models import ResponseScore
 from apps.surveys import selectors, services
@@ -56,6 +57,7 @@ def questionnaire(request: HttpRequest, key: str, slug: str) -> HttpResponse:
         and survey_round.state == SurveyRound.State.OPEN
     )
     previous = services.previous_response(response) if editable else None
+    submitted = response.status == Response.Status.SUBMITTED
     context = {
         "round": survey_round,
         "product": product,
@@ -70,6 +72,9 @@ def questionnaire(request: HttpRequest, key: str, slug: str) -> HttpResponse:
         "unanswered": selectors.unanswered(sections)
         if editable and "unanswered" in request.GET
         else [],
+        "can_reopen": submitted
+        and survey_round.state == SurveyRound.State.OPEN
+        and can_reopen(request.user),
         "score": ResponseScore.objects.filter(response=response)
         .select_related("band", "binding_area")
         .first(),
@@ -191,5 +196,24 @@ def prefill(request: HttpRequest, key: str, slug: str) -> HttpResponse:
                 "questions marked “review”."
             )
             % {"copied": result.copied, "flagged": len(result.flagged)},
+        )
+    return redirect("questionnaire", key=key, slug=slug)
+
+
+@login_required
+@require_POST
+def reopen(request: HttpRequest, key: str, slug: str) -> HttpResponse:
+    """An administrator reopens a submitted response: a draft again, its score withdrawn."""
+    survey_round, product, _editor = _target(request, key, slug)
+    if not can_reopen(request.user):
+        raise PermissionDenied
+    response = get_object_or_404(Response, round=survey_round, product=product)
+    try:
+        services.reopen_response(response=response, user=request.user)
+    except services.SubmitError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request, _("Reopened: the team can change and submit it again; its score is withdrawn.")
         )
     return redirect("questionnaire", key=key, slug=slug)
