@@ -295,3 +295,13 @@ def test_session_login_works_and_docs_are_served_locally(world, client):
     docs = client.get("/api/docs/")
     assert docs.status_code == 200 and b"swagger-ui" in docs.content
     assert b"cdn" not in docs.content.lower()
+
+
+def test_a_responses_answers_are_a_plain_list_as_the_schema_says(world):
+    client = client_for(world, "viewer")
+    response = world["mine"].responses.get()
+    answers = client.get(f"/api/v1/responses/{response.pk}/answers/").json()
+    assert [a["question"] for a in answers] == list(FULL)
+    schema = client.get("/api/schema/", {"format": "json"}).json()
+    operation = schema["paths"]["/api/v1/responses/{id}/answers/"]["get"]
+    assert operation["responses"]["200"]["content"]["application/json"]["schema"]["type"] == "array"
