@@ -37,3 +37,28 @@ def test_pages_speak_japanese(client):
     assert catalogue.gettext("My assessments") in html
     assert catalogue.gettext("My assessments") != "My assessments"
     assert 'lang="ja"' in html
+
+
+@pytest.mark.django_db
+def test_the_questionnaire_speaks_japanese(client):
+    from tests.factories import ProductFactory, SurveyRoundFactory, TeamFactory, UserFactory
+
+    team = TeamFactory()
+    ProductFactory(slug="ranker", team=team)
+    SurveyRoundFactory(key="2030-01")
+    member = UserFactory(username="u")
+    team.members.add(member)
+    client.force_login(member)
+    client.post(reverse("set_language"), {"language": "ja", "next": "/"})
+    client.get(reverse("questionnaire", args=["2030-01", "ranker"]))  # starts the response
+    page = client.post(reverse("submit-response", args=["2030-01", "ranker"]), follow=True)
+    html = page.content.decode()
+    catalogue = gettext.translation("django", localedir=LOCALE.parents[1], languages=["ja"])
+    refused = catalogue.ngettext(
+        "Not submitted: %(count)d question is not answered yet.",
+        "Not submitted: %(count)d questions are not answered yet.",
+        3,
+    ) % {"count": 3}
+    for text in (refused, catalogue.gettext("Not answered yet"), "領域一覧へスキップ"):
+        assert text in html
+    assert "スキーマはあるか" in html  # the rubric's own Japanese, in the list of what is left

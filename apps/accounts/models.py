@@ -5,6 +5,10 @@ from django.utils.translation import gettext_lazy as _
 
 # Members of this group are the MLOps promotion team: they read everything and edit nothing.
 VIEWERS_GROUP = "MLOps viewers"
+# Members of this group administer the assessments: teams, products, rubrics and rounds, and
+# reopening submitted responses (its permissions come from migration accounts 0002). They need
+# is_staff as well to use the admin site.
+ADMINS_GROUP = "MLOps admins"
 
 
 class Team(models.Model):

@@ -1,10 +1,6 @@
-from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.permissions import DjangoModelPermissions
 
 
-class ReadOrAdminWrite(BasePermission):
-    """Every signed-in user reads; administrators (staff) write."""
-
-    def has_permission(self, request, view) -> bool:
-        if not (request.user and request.user.is_authenticated):
-            return False
-        return request.method in SAFE_METHODS or request.user.is_staff
+class ReadOrAdminWrite(DjangoModelPermissions):
+    """Every signed-in user reads; a write needs the same model permission as in the admin site
+    (add, change or delete), which the administrators group holds and superusers always have."""

@@ -322,7 +322,7 @@ class ResponseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         request=s.AnswerWriteSerializer,
         responses={200: s.AnswerSerializer, 409: s.ConflictSerializer},
     )
-    @action(detail=True, methods=["get", "post"])
+    @action(detail=True, methods=["get", "post"], pagination_class=None)
     def answers(self, request, pk=None):
         """GET: the response's answers. POST: save one answer (send the revision you started
         from to change an existing one; 409 with the current answer if someone saved first)."""

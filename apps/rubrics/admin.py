@@ -118,7 +118,7 @@ class RubricVersionAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return not (obj and obj.is_published) and super().has_delete_permission(request, obj)
 
-    @admin.action(description="Publish the selected draft versions")
+    @admin.action(description="Publish the selected draft versions", permissions=["change"])
     def publish(self, request, queryset):
         for version in queryset.filter(state=RubricVersion.State.DRAFT):
             try:

@@ -7,6 +7,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
+from apps.accounts.roles import can_reopen
 from apps.exchange.imports import ImportRefused, import_answers
 from apps.scoring.models import ScoringJob
 from apps.scoring.services import request_scoring
@@ -92,7 +93,7 @@ class SurveyRoundAdmin(admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/surveys/import_answers.html", context)
 
-    @admin.action(description="Recompute the scores of the selected rounds")
+    @admin.action(description="Recompute the scores of the selected rounds", permissions=["change"])
     def recompute_scores(self, request, queryset):
         for survey_round in queryset:
             request_scoring(
@@ -104,7 +105,9 @@ class SurveyRoundAdmin(admin.ModelAdmin):
             messages.SUCCESS,
         )
 
-    @admin.action(description="Close the selected rounds (and compute their scores)")
+    @admin.action(
+        description="Close the selected rounds (and compute their scores)", permissions=["change"]
+    )
     def close_rounds(self, request, queryset):
         for survey_round in queryset.filter(state=SurveyRound.State.OPEN):
             services.close_round(survey_round=survey_round, user=request.user)
@@ -166,7 +169,13 @@ class ResponseAdmin(SimpleHistoryAdmin):
     inlines = [AnswerInline]
     actions = ["reopen"]
 
-    @admin.action(description="Reopen the selected submitted responses (back to draft)")
+    def has_reopen_permission(self, request) -> bool:
+        return can_reopen(request.user)
+
+    @admin.action(
+        description="Reopen the selected submitted responses (back to draft)",
+        permissions=["reopen"],
+    )
     def reopen(self, request, queryset):
         for response in queryset.select_related("round", "product"):
             try:

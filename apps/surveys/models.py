@@ -86,6 +86,7 @@ class Response(models.Model):
 
     class Meta:
         ordering = ["round", "product__name"]
+        permissions = [("reopen_response", _("Can reopen a submitted response"))]
         constraints = [
             models.UniqueConstraint(fields=["round", "product"], name="response_one_per_round"),
             models.CheckConstraint(

@@ -118,3 +118,13 @@ def questionnaire(response: Response) -> list[dict]:
         answered = sum(1 for item in questions if item["answer"] and item["answer"].is_answered)
         sections.append({"area": area, "questions": questions, "answered": answered})
     return sections
+
+
+def unanswered(sections: list[dict]) -> list[dict]:
+    """The questionnaire's questions with neither a value nor N/A, in order, with their area."""
+    return [
+        {"area": section["area"], "question": item["question"]}
+        for section in sections
+        for item in section["questions"]
+        if not (item["answer"] and item["answer"].is_answered)
+    ]

@@ -4,12 +4,15 @@ from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from apps.accounts.roles import can_answer_for, sees_everything
+from apps.accounts.roles import can_answer_for, can_reopen, sees_everything
 from apps.products.models import Product
 from apps.scoring.models import ResponseScore
 from apps.surveys import selectors, services
@@ -54,6 +57,7 @@ def questionnaire(request: HttpRequest, key: str, slug: str) -> HttpResponse:
         and survey_round.state == SurveyRound.State.OPEN
     )
     previous = services.previous_response(response) if editable else None
+    submitted = response.status == Response.Status.SUBMITTED
     context = {
         "round": survey_round,
         "product": product,
@@ -64,6 +68,13 @@ def questionnaire(request: HttpRequest, key: str, slug: str) -> HttpResponse:
         "flags": services.review_flags(response, previous) if previous else {},
         "can_prefill": previous is not None,
         "total": sum(len(section["questions"]) for section in sections),
+        # After a refused submit: the questions left, each linking to its form.
+        "unanswered": selectors.unanswered(sections)
+        if editable and "unanswered" in request.GET
+        else [],
+        "can_reopen": submitted
+        and survey_round.state == SurveyRound.State.OPEN
+        and can_reopen(request.user),
         "score": ResponseScore.objects.filter(response=response)
         .select_related("band", "binding_area")
         .first(),
@@ -135,9 +146,20 @@ def submit(request: HttpRequest, key: str, slug: str) -> HttpResponse:
     try:
         services.submit_response(response=response, user=request.user)
     except services.SubmitError as error:
-        messages.error(request, str(error))
         if error.unanswered:
-            messages.info(request, _("Not answered yet: %s") % ", ".join(error.unanswered))
+            count = len(error.unanswered)
+            messages.error(
+                request,
+                ngettext(
+                    "Not submitted: %(count)d question is not answered yet.",
+                    "Not submitted: %(count)d questions are not answered yet.",
+                    count,
+                )
+                % {"count": count},
+            )
+            url = reverse("questionnaire", kwargs={"key": key, "slug": slug})
+            return redirect(f"{url}?unanswered#unanswered")
+        messages.error(request, str(error))
     else:
         messages.success(request, _("Submitted. The scores appear here once computed."))
     return redirect("questionnaire", key=key, slug=slug)
@@ -174,5 +196,24 @@ def prefill(request: HttpRequest, key: str, slug: str) -> HttpResponse:
                 "questions marked “review”."
             )
             % {"copied": result.copied, "flagged": len(result.flagged)},
+        )
+    return redirect("questionnaire", key=key, slug=slug)
+
+
+@login_required
+@require_POST
+def reopen(request: HttpRequest, key: str, slug: str) -> HttpResponse:
+    """An administrator reopens a submitted response: a draft again, its score withdrawn."""
+    survey_round, product, _editor = _target(request, key, slug)
+    if not can_reopen(request.user):
+        raise PermissionDenied
+    response = get_object_or_404(Response, round=survey_round, product=product)
+    try:
+        services.reopen_response(response=response, user=request.user)
+    except services.SubmitError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request, _("Reopened: the team can change and submit it again; its score is withdrawn.")
         )
     return redirect("questionnaire", key=key, slug=slug)

@@ -1,10 +1,11 @@
-// Autosave: every change to a question saves that question alone, at once (text after a pause).
-// A save carries the revision it started from; if someone saved meanwhile, their answer is shown
-// and the user chooses. Without JavaScript each question has its own Save button.
+// The questionnaire. Autosave (on editable pages): every change to a question saves that
+// question alone, at once (text after a pause). A save carries the revision it started from; if
+// someone saved meanwhile, their answer is shown and the user chooses. Without JavaScript each
+// question has its own Save button. On every page the area list marks the area in use.
 (() => {
   const csrf = () => document.querySelector("[name=csrfmiddlewaretoken]").value;
-  // Messages in the page's language, from the template.
-  const text = document.getElementById("survey-text").dataset;
+  // Messages in the page's language, from the template; absent when the page is read-only.
+  const text = document.getElementById("survey-text")?.dataset;
 
   function state(form, text, kind) {
     const element = form.querySelector(".save-state");
@@ -12,24 +13,58 @@
     element.dataset.kind = kind;
   }
 
+  const answered = (form) => form.querySelector("input[name=value]:checked") !== null;
+
+  // The overall and per-area counts and bars, and the "not answered yet" list after a refused
+  // submit, follow the answers on the page.
   function refreshCounts() {
     let total = 0;
     for (const section of document.querySelectorAll("section.area")) {
-      const done = [...section.querySelectorAll("form.question")].filter(
-        (form) => form.querySelector("input[name=value]:checked"),
-      ).length;
+      const forms = [...section.querySelectorAll("form.question")];
+      const done = forms.filter(answered).length;
       total += done;
-      const counter = document.querySelector(`[data-area-count="${section.dataset.area}"]`);
-      if (counter) counter.textContent = done;
+      const key = section.dataset.area;
+      document.querySelector(`[data-area-count="${key}"]`).textContent = done;
+      document.querySelector(`[data-area-progress="${key}"]`).value = done;
+      document.querySelector(`[data-area-link="${key}"]`).toggleAttribute(
+        "data-complete",
+        done === forms.length,
+      );
     }
     document.getElementById("overall-count").textContent = total;
     document.getElementById("overall-progress").value = total;
+    for (const item of document.querySelectorAll("#unanswered li[data-question]")) {
+      const form = document.querySelector(`form.question[data-question="${item.dataset.question}"]`);
+      item.hidden = answered(form);
+    }
   }
 
+  // One save at a time per question: a change made while a save is on its way (arrow keys
+  // run through the choices quickly) is sent after it, with the revision it returned, so
+  // the page never conflicts with itself.
+  const busy = new WeakSet();
+  const again = new WeakSet();
+  const typing = new WeakSet(); // text changed, waiting for the pause before its save
+
   async function save(form) {
+    if (busy.has(form)) {
+      again.add(form);
+      return;
+    }
+    busy.add(form);
+    let ok = false;
+    try {
+      ok = await send(form);
+    } finally {
+      busy.delete(form);
+    }
+    if (again.delete(form) && ok) save(form);
+  }
+
+  async function send(form) {
     state(form, text.saving, "saving");
     const body = new FormData(form);
-    if (!form.querySelector("input[name=value]:checked")) body.set("value", "");
+    if (!answered(form)) body.set("value", "");
     let reply;
     try {
       reply = await fetch(form.action, {
@@ -40,18 +75,23 @@
       });
     } catch {
       state(form, text.offline, "error");
-      return;
+      return false;
     }
     const data = await reply.json();
     if (reply.ok) {
       form.querySelector("[name=revision]").value = data.revision;
-      state(form, text.saved, "saved");
+      // Text typed meanwhile is not in this save: it is not "saved" until its own save is.
+      if (typing.has(form)) state(form, text.pending, "pending");
+      else state(form, text.saved, "saved");
       refreshCounts();
-    } else if (reply.status === 409) {
+      return true;
+    }
+    if (reply.status === 409) {
       conflict(form, data);
     } else {
       state(form, `${text.failed} ${data.error}`, "error");
     }
+    return false;
   }
 
   function conflict(form, data) {
@@ -85,11 +125,13 @@
       } else {
         save(form);
       }
+      // The buttons go away with the box: keep the keyboard focus in this question.
+      form.querySelector("input[name=value]:checked, input[name=value]")?.focus();
       box.remove();
     });
   }
 
-  for (const form of document.querySelectorAll("form.question")) {
+  for (const form of text ? document.querySelectorAll("form.question") : []) {
     let timer;
     form.addEventListener("change", (event) => {
       if (event.target.name === "value") save(form);
@@ -97,12 +139,41 @@
     form.addEventListener("input", (event) => {
       if (event.target.name === "value") return;
       clearTimeout(timer);
+      typing.add(form);
       state(form, text.pending, "pending");
-      timer = setTimeout(() => save(form), 700);
+      timer = setTimeout(() => {
+        typing.delete(form);
+        save(form);
+      }, 700);
     });
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       save(form);
     });
   }
+
+  // Mark the area being worked on in the area list: the one holding the keyboard focus, or
+  // else the one scrolled to the top part of the window.
+  const links = new Map(
+    [...document.querySelectorAll("[data-area-link]")].map((link) => [link.dataset.areaLink, link]),
+  );
+  function current(key) {
+    for (const [area, link] of links) {
+      if (area === key) link.setAttribute("aria-current", "location");
+      else link.removeAttribute("aria-current");
+    }
+  }
+  for (const [area, link] of links) link.addEventListener("click", () => current(area));
+  for (const section of document.querySelectorAll("section.area")) {
+    section.addEventListener("focusin", () => current(section.dataset.area));
+  }
+  const watcher = new IntersectionObserver(
+    (entries) => {
+      for (const entry of entries) {
+        if (entry.isIntersecting) current(entry.target.dataset.area);
+      }
+    },
+    { rootMargin: "0px 0px -70% 0px" },
+  );
+  for (const section of document.querySelectorAll("section.area")) watcher.observe(section);
 })();

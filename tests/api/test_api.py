@@ -5,7 +5,7 @@ from django.contrib.auth.models import Group
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from apps.accounts.models import VIEWERS_GROUP
+from apps.accounts.models import ADMINS_GROUP, VIEWERS_GROUP
 from apps.scoring import services as scoring
 from apps.surveys.models import Answer
 from tests.factories import (
@@ -40,13 +40,23 @@ def world():
     viewer = UserFactory(username="viewer")
     viewer.groups.add(Group.objects.create(name=VIEWERS_GROUP))
     admin = UserFactory(username="admin", is_staff=True, is_superuser=True)
+    admin_group = UserFactory(username="admin-group")  # an administrator by the group alone
+    admin_group.groups.add(Group.objects.get(name=ADMINS_GROUP))
+    staff = UserFactory(username="staff", is_staff=True)  # admin site access, no rights
     return {
         "version": version,
         "open": open_round,
         "closed": closed,
         "mine": mine,
         "other": other,
-        "users": {"member": member, "outsider": outsider, "viewer": viewer, "admin": admin},
+        "users": {
+            "member": member,
+            "outsider": outsider,
+            "viewer": viewer,
+            "admin": admin,
+            "admin-group": admin_group,
+            "staff": staff,
+        },
     }
 
 
@@ -74,7 +84,9 @@ READS = [
 ]
 
 
-@pytest.mark.parametrize("role", ["anonymous", "outsider", "member", "viewer", "admin"])
+@pytest.mark.parametrize(
+    "role", ["anonymous", "outsider", "member", "viewer", "admin", "admin-group", "staff"]
+)
 def test_reads_need_a_login_and_nothing_more(world, role):
     client = client_for(world, role)
     for url in READS:
@@ -89,6 +101,7 @@ def test_reads_need_a_login_and_nothing_more(world, role):
         ("member", {"mine"}),
         ("viewer", {"mine", "other"}),
         ("admin", {"mine", "other"}),
+        ("admin-group", {"mine", "other"}),
     ],
 )
 def test_responses_and_results_show_only_what_the_role_may_see(world, role, seen):
@@ -105,7 +118,14 @@ def test_responses_and_results_show_only_what_the_role_may_see(world, role, seen
 
 @pytest.mark.parametrize(
     ("role", "expected"),
-    [("anonymous", 401), ("outsider", 403), ("viewer", 403), ("member", 201), ("admin", 201)],
+    [
+        ("anonymous", 401),
+        ("outsider", 403),
+        ("viewer", 403),
+        ("admin-group", 403),
+        ("member", 201),
+        ("admin", 201),
+    ],
 )
 def test_only_team_members_start_and_answer_their_products_response(world, role, expected):
     client = client_for(world, role)
@@ -171,7 +191,15 @@ def test_submit_through_the_api_scores_the_response(world, django_capture_on_com
 
 @pytest.mark.parametrize(
     ("role", "expected"),
-    [("anonymous", 401), ("outsider", 403), ("member", 403), ("viewer", 403), ("admin", 201)],
+    [
+        ("anonymous", 401),
+        ("outsider", 403),
+        ("member", 403),
+        ("viewer", 403),
+        ("staff", 403),  # staff status opens the admin site; writes need the permissions
+        ("admin-group", 201),
+        ("admin", 201),
+    ],
 )
 def test_only_admins_write_products_teams_rounds_and_rubrics(world, role, expected):
     from tests.factories import rubric_document
@@ -267,3 +295,13 @@ def test_session_login_works_and_docs_are_served_locally(world, client):
     docs = client.get("/api/docs/")
     assert docs.status_code == 200 and b"swagger-ui" in docs.content
     assert b"cdn" not in docs.content.lower()
+
+
+def test_a_responses_answers_are_a_plain_list_as_the_schema_says(world):
+    client = client_for(world, "viewer")
+    response = world["mine"].responses.get()
+    answers = client.get(f"/api/v1/responses/{response.pk}/answers/").json()
+    assert [a["question"] for a in answers] == list(FULL)
+    schema = client.get("/api/schema/", {"format": "json"}).json()
+    operation = schema["paths"]["/api/v1/responses/{id}/answers/"]["get"]
+    assert operation["responses"]["200"]["content"]["application/json"]["schema"]["type"] == "array"

@@ -117,14 +117,22 @@ def test_submit_lists_unanswered_then_submits_and_locks(
     client.get(urls("questionnaire"))
     client.post(urls("save-answer"), {"question": "data-schema", "value": "1"}, **JSON)
     page = client.post(urls("submit-response"), follow=True)
-    assert "data-features, monitoring-staleness" in page.content.decode()
+    assert page.redirect_chain[-1][0].endswith("?unanswered#unanswered")
+    html = page.content.decode()
+    assert "Not submitted: 2 questions are not answered yet." in html
+    listed = html[html.index('id="unanswered"') : html.index('class="survey"')]
+    assert '<a href="#q-data-features">Is every feature useful?</a>' in listed
+    assert '<a href="#q-monitoring-staleness">Is model staleness watched?</a>' in listed
+    assert "Is there a schema?" not in listed
     client.post(urls("save-answer"), {"question": "data-features", "value": "na"}, **JSON)
     client.post(urls("save-answer"), {"question": "monitoring-staleness", "value": "0.5"}, **JSON)
     with django_capture_on_commit_callbacks(execute=True):  # scoring is queued on commit
         client.post(urls("submit-response"))
     html = client.get(urls("questionnaire")).content.decode()
     assert Response.objects.get().status == "submitted"
-    assert "Overall" in html and "0.5" in html  # the score, computed on submit
+    assert '<dd data-score="overall">0.50</dd>' in html  # the score, computed on submit
+    assert '<td class="num" data-area-score="data">2</td>' in html  # 1 + N/A rescaled
+    assert "Submitted by member on" in html
     assert "Read-only" in html
     late = client.post(urls("save-answer"), {"question": "data-schema", "value": "0"}, **JSON)
     assert late.status_code == 400 and "read-only" in late.json()["error"]
