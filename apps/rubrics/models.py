@@ -244,6 +244,9 @@ class Question(Bilingual, VersionContent):
     text_ja = models.TextField(blank=True)
     guidance_en = models.TextField(blank=True)
     guidance_ja = models.TextField(blank=True)
+    capabilities = models.JSONField(
+        default=list, blank=True, help_text="MLOps capabilities the question exercises"
+    )
     na_allowed = models.BooleanField(_("N/A allowed"), default=False)
     na_criterion_en = models.TextField(_("when N/A applies (English)"), blank=True)
     na_criterion_ja = models.TextField(_("when N/A applies (Japanese)"), blank=True)

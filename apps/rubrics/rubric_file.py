@@ -55,6 +55,7 @@ class QuestionSpec:
     criteria: tuple[Text, ...]
     guidance: Text | None = None
     not_applicable: Text | None = None
+    capabilities: tuple[str, ...] = ()  # MLOps capabilities the question exercises
 
 
 @dataclass(frozen=True)
@@ -456,7 +457,10 @@ class _Checker:
         self, value: Any, path: str, scale_size: int, seen: dict[str, str]
     ) -> QuestionSpec | None:
         item = self.mapping(
-            value, path, ("key", "text", "criteria"), ("guidance", "not_applicable")
+            value,
+            path,
+            ("key", "text", "criteria"),
+            ("guidance", "not_applicable", "capabilities"),
         )
         if item is None:
             return None
@@ -485,7 +489,8 @@ class _Checker:
             return None
         criteria = [self.text(c, _join(criteria_path, i)) for i, c in enumerate(raw_criteria)]
         invalid_na = "not_applicable" in item and not_applicable is None
-        if key is None or text is None or None in criteria or invalid_na:
+        capabilities = self.capabilities(item.get("capabilities", []), _join(path, "capabilities"))
+        if key is None or text is None or None in criteria or invalid_na or capabilities is None:
             return None
         if "guidance" in item and not guidance:
             return None
@@ -495,7 +500,28 @@ class _Checker:
             criteria=tuple(criteria),
             guidance=guidance,
             not_applicable=not_applicable,
+            capabilities=capabilities,
         )
+
+    def capabilities(self, value: Any, path: str) -> tuple[str, ...] | None:
+        """A list of known MLOps capability keys, each once."""
+        from apps.products.capabilities import CAPABILITIES
+
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            self.fail(path, "expected a list of capability keys, e.g. [model-monitoring]")
+            return None
+        unknown = [item for item in value if item not in CAPABILITIES]
+        if unknown:
+            self.fail(
+                path,
+                f"unknown capabilit{'y' if len(unknown) == 1 else 'ies'} "
+                f"{', '.join(map(repr, unknown))} (known: {', '.join(CAPABILITIES)})",
+            )
+            return None
+        if len(set(value)) != len(value):
+            self.fail(path, "a capability is listed twice")
+            return None
+        return tuple(value)
 
 
 # --- writing ------------------------------------------------------------------------------
@@ -517,6 +543,8 @@ def _question_out(question: QuestionSpec) -> dict[str, Any]:
     document["criteria"] = [_text_out(criterion) for criterion in question.criteria]
     if question.not_applicable:
         document["not_applicable"] = _text_out(question.not_applicable)
+    if question.capabilities:
+        document["capabilities"] = list(question.capabilities)
     return document
 
 

@@ -67,6 +67,7 @@ def spec_from_version(version: RubricVersion) -> RubricSpec:
                         text=_text(question, "text"),
                         criteria=tuple(_text(c, "text") for c in question.criteria.all()),
                         guidance=_optional_text(question, "guidance"),
+                        capabilities=tuple(question.capabilities),
                         not_applicable=_optional_text(question, "na_criterion"),
                     )
                     for question in area.questions.all()

@@ -202,6 +202,7 @@ def _write_content(*, version: RubricVersion, spec: RubricSpec) -> None:
             na_allowed=q.not_applicable is not None,
             na_criterion_en=q.not_applicable.en if q.not_applicable else "",
             na_criterion_ja=q.not_applicable.ja if q.not_applicable else "",
+            capabilities=list(q.capabilities),
         )
         for area, q, order in question_specs
     )

@@ -106,3 +106,33 @@ def test_product_figures_from_known_points():
     assert [list(t.y) for t in figure.data] == [[0.0, 1.0], [0.5, 0.75]]
     profile = figures.area_profile(history[-1], [("data", "Data")])
     assert [list(t.y) for t in profile.data] == [[1.5], [2.0]]
+
+
+def test_next_steps_put_first_what_the_products_use_case_needs(client):
+    import copy
+
+    from apps.products.models import Characteristic
+    from tests.factories import SMALL_RUBRIC
+
+    areas = copy.deepcopy(SMALL_RUBRIC["areas"])
+    features = next(q for a in areas for q in a["questions"] if q["key"] == "data-features")
+    features["capabilities"] = ["feature-repository", "data-processing"]
+    version = make_version(areas=areas)
+    survey_round = SurveyRoundFactory(key="2030-01", rubric_version=version, state="closed")
+    product = ProductFactory(slug="recommender")
+    response = answer_all(
+        ResponseFactory(round=survey_round, product=product),
+        {"data-schema": 0.5, "data-features": 0, "monitoring-staleness": 1},
+    )
+    services.score_all()
+    # Both lift the overall score by 0.5: without a use case, rubric order decides.
+    assert [s.question_key for s in next_steps(response)] == ["data-schema", "data-features"]
+    online = Characteristic.objects.get(key="online-serving")  # recommends a feature repository
+    product.characteristics.add(online, Characteristic.objects.get(key="batch-serving"))
+    steps = next_steps(response)
+    assert [s.question_key for s in steps] == ["data-features", "data-schema"]
+    assert [c.key for c in steps[0].recommended_for] == ["batch-serving", "online-serving"]
+    assert steps[1].recommended_for == ()
+    client.force_login(UserFactory(username="admin", is_staff=True, is_superuser=True))
+    page = client.get(reverse("product", args=["recommender"])).content.decode()
+    assert "recommended for Batch serving, Online serving" in " ".join(page.split())

@@ -208,3 +208,43 @@ def test_too_many_decimal_places_are_refused():
     document["scale"][1]["value"] = 0.33333
     (problem,) = problems_of(document)
     assert "more than 4 decimal places" in problem
+
+
+def _with_capabilities(value) -> dict:
+    document = rubric_document()
+    document["areas"][0]["questions"][0]["capabilities"] = value
+    return document
+
+
+def test_capabilities_parse_and_round_trip():
+    spec = parse_rubric_document(_with_capabilities(["data-processing", "model-monitoring"]))
+    assert spec.areas[0].questions[0].capabilities == ("data-processing", "model-monitoring")
+    assert spec.areas[0].questions[1].capabilities == ()
+    assert parse_rubric_text(dump_rubric(spec)) == spec
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (["monitoring"], "unknown capability 'monitoring' (known: experimentation"),
+        ("model-monitoring", "expected a list of capability keys"),
+        (["ci-cd", "ci-cd"], "listed twice"),
+    ],
+)
+def test_bad_capabilities_are_named(value, expected):
+    (problem,) = problems_of(_with_capabilities(value))
+    assert "areas[0].questions[0].capabilities" in problem and expected in problem
+
+
+def test_every_shipped_rubric_names_only_known_capabilities():
+    from pathlib import Path
+
+    from apps.products.capabilities import CAPABILITIES, RECOMMENDED
+
+    files = sorted(Path(__file__).resolve().parents[2].joinpath("rubrics").glob("*.yaml"))
+    tagged = 0
+    for path in files:
+        spec = parse_rubric_text(path.read_text())  # raises on an unknown capability
+        tagged += sum(1 for a in spec.areas for q in a.questions if q.capabilities)
+    assert tagged > 100
+    assert set().union(*RECOMMENDED.values()) <= CAPABILITIES.keys()
