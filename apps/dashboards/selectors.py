@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.db.models import F, OuterRef, QuerySet, Subquery
+
 from apps.rubrics.models import Rubric
 from apps.scoring.models import RoundAggregate
 
@@ -162,19 +164,24 @@ class ResultRow:
     change: Decimal | None
 
 
-SORTS = {"product", "team", "overall", "change"}
+# Sort key → column; ties are broken by product, so pages are stable.
+SORTS = {
+    "product": "product__name",
+    "team": "product__team__name",
+    "overall": "overall",
+    "change": "change",
+}
 
 
 def round_results(
     survey_round, *, products=None, team: str = "", sort: str = "overall", descending: bool = True
-) -> list[ResultRow]:
-    """Scored responses of the round with the change since the product's previous round."""
+) -> QuerySet:
+    """Scored responses of the round with the change since the product's previous round,
+    sorted in the database: a page of it is read, not the whole round."""
     from apps.scoring.models import ResponseScore
     from apps.surveys.models import SurveyRound
 
-    scores = ResponseScore.objects.filter(round=survey_round).select_related(
-        "product__team", "band"
-    )
+    scores = ResponseScore.objects.filter(round=survey_round)
     if products is not None:
         scores = scores.filter(product__in=products)
     if team:
@@ -187,12 +194,21 @@ def round_results(
         .order_by("-opens_at")
         .first()
     )
-    before = {}
-    if previous is not None:
-        before = dict(
-            ResponseScore.objects.filter(round=previous).values_list("product_id", "overall")
+    before = ResponseScore.objects.filter(round=previous, product_id=OuterRef("product_id"))
+    column = F(SORTS.get(sort, "overall"))
+    return (
+        scores.select_related("product__team", "band")
+        .annotate(change=F("overall") - Subquery(before.values("overall")[:1]))
+        .order_by(
+            column.desc(nulls_last=True) if descending else column.asc(nulls_last=True),
+            "product__slug",
         )
-    rows = [
+    )
+
+
+def result_rows(scores) -> list[ResultRow]:
+    """Table rows for (a page of) round_results."""
+    return [
         ResultRow(
             product=score.product.slug,
             product_name=score.product.name,
@@ -200,21 +216,10 @@ def round_results(
             areas={k: None if v is None else Decimal(v) for k, v in score.area_scores.items()},
             overall=score.overall,
             band=score.band.tr("label") if score.band else "",
-            change=(
-                score.overall - before[score.product_id]
-                if score.overall is not None and before.get(score.product_id) is not None
-                else None
-            ),
+            change=score.change,
         )
         for score in scores
     ]
-    sort = sort if sort in SORTS else "overall"
-    missing = Decimal("-1e9") if descending else Decimal("1e9")
-    rows.sort(
-        key=lambda row: getattr(row, sort) if getattr(row, sort) is not None else missing,
-        reverse=descending,
-    )
-    return rows
 
 
 @dataclass(frozen=True)

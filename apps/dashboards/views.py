@@ -115,11 +115,13 @@ def round_page(request: HttpRequest, key: str) -> HttpResponse:
         sort=sort,
         descending=descending,
     )
+    page = Paginator(results, 100).get_page(request.GET.get("page"))
     areas = list(Area.objects.filter(version=survey_round.rubric_version).order_by("order"))
     context = {
         "round": survey_round,
         "participation": selectors.round_participation(survey_round) if everything else [],
-        "results": Paginator(results, 100).get_page(request.GET.get("page")),
+        "results": page,
+        "rows": selectors.result_rows(page),
         "areas": areas,
         "sort": sort,
         "descending": descending,

@@ -39,12 +39,21 @@ def test_viewer_sees_participation_reminders_and_every_result(client, demo):
 def test_results_have_the_change_since_the_previous_round_and_sort(client, demo):
     client.force_login(viewer())
     second = demo[1]
-    rows = client.get(reverse("round", args=[second.key]), {"sort": "change"}).context["results"]
+    rows = client.get(reverse("round", args=[second.key]), {"sort": "change"}).context["rows"]
     changes = [row.change for row in rows if row.change is not None]
     assert changes and changes == sorted(changes, reverse=True)
+    assert rows[-1].change is None or len(changes) == len(rows)  # products new to it: last
+    from apps.scoring.models import ResponseScore
+
+    top = rows[0]
+    now, before = (
+        ResponseScore.objects.get(round=r, product__slug=top.product).overall
+        for r in (second, demo[0])
+    )
+    assert top.change == now - before
     ascending = client.get(
         reverse("round", args=[second.key]), {"sort": "overall", "dir": "asc"}
-    ).context["results"]
+    ).context["rows"]
     overall = [row.overall for row in ascending]
     assert overall == sorted(overall)
 
@@ -56,7 +65,7 @@ def test_member_sees_only_their_teams_results_and_no_reminders(client, demo):
     team.members.add(member)
     client.force_login(member)
     page = client.get(reverse("round", args=[first.key]))
-    assert {row.team for row in page.context["results"]} == {team.name}
+    assert {row.team for row in page.context["rows"]} == {team.name}
     assert "Participation by team" not in page.content.decode()
 
 
@@ -64,7 +73,7 @@ def test_team_filter_and_unknown_round(client, demo):
     client.force_login(viewer())
     first = demo.first()
     team = first.responses.first().product.team
-    rows = client.get(reverse("round", args=[first.key]), {"team": team.slug}).context["results"]
+    rows = client.get(reverse("round", args=[first.key]), {"team": team.slug}).context["rows"]
     assert rows and {row.team for row in rows} == {team.name}
     assert client.get(reverse("round", args=["1999-01"])).status_code == 404
 
