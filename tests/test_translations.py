@@ -37,6 +37,9 @@ def test_pages_speak_japanese(client):
     assert catalogue.gettext("My assessments") in html
     assert catalogue.gettext("My assessments") != "My assessments"
     assert 'lang="ja"' in html
+    # Choosing a language is a separate step from submitting it (arrow keys on the select
+    # must not reload the page under a keyboard user).
+    assert "onchange" not in html and f">{catalogue.gettext('Switch')}</button>" in html
 
 
 @pytest.mark.django_db
