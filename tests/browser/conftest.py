@@ -45,5 +45,5 @@ def log_in(page, live_server, username: str, password: str = "demo") -> None:
     page.goto(f"{live_server.url}/accounts/login/")
     page.fill("#id_username", username)
     page.fill("#id_password", password)
-    page.click("button[type=submit]")
+    page.get_by_role("button", name="Log in").click()
     page.wait_for_url(f"{live_server.url}/")

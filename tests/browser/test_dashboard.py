@@ -1,5 +1,7 @@
 """The overview's charts really render in Chromium (plotly.js from our own static files)."""
 
+import json
+
 import pytest
 
 from apps.surveys.demo import seed_demo
@@ -15,12 +17,24 @@ def test_overview_charts_render_in_chromium(live_server, browser):
     page.on("requestfailed", lambda request: failed.append(request.url))
     log_in(page, live_server, "demo-viewer")
     page.goto(f"{live_server.url}/dashboard/")
-    page.wait_for_selector("#chart-bands .main-svg")
+    page.wait_for_selector("#chart-questions .main-svg")
     charts = page.locator(".chart .main-svg")
-    assert page.locator(".chart").count() == 4
-    assert charts.count() >= 4
+    assert page.locator(".chart").count() == 5
+    assert charts.count() >= 5
     # The overall chart has both panels' medians and the target line's label.
     assert page.locator("#chart-overall").get_by_text("target 2.0").count() >= 1
     assert page.locator("#chart-overall").get_by_text("Continuous cohort").count() == 1
     assert not failed, failed
     screenshot(page, "dashboard")
+    # The question heatmap: a cell per question and round, and the cohort button switches it.
+    heatmap = page.locator("#chart-questions")
+    assert heatmap.locator(".hm").count() == 1
+    cells = "JSON.stringify(document.getElementById('chart-questions').data[0].z)"
+    everyone = json.loads(page.evaluate(cells))
+    assert len(everyone) > 28 and len(everyone[0]) == 6  # v1 and v2 questions × 6 rounds
+    heatmap.get_by_text("Continuous cohort").click()
+    page.wait_for_function(f"{cells} !== {json.dumps(json.dumps(everyone))}")
+    cohort = json.loads(page.evaluate(cells))
+    assert len(cohort) == len(everyone) and cohort != everyone
+    heatmap.scroll_into_view_if_needed()
+    screenshot(page, "dashboard-questions", full_page=False)
