@@ -65,3 +65,19 @@ def test_the_questionnaire_speaks_japanese(client):
     for text in (refused, catalogue.gettext("Not answered yet"), "領域一覧へスキップ"):
         assert text in html
     assert "スキーマはあるか" in html  # the rubric's own Japanese, in the list of what is left
+
+
+@pytest.mark.django_db
+def test_service_errors_follow_the_users_language():
+    from decimal import Decimal
+
+    from django.utils import translation
+
+    from apps.surveys.services import AnswerError, save_answer
+    from tests.factories import ResponseFactory
+
+    response = ResponseFactory()
+    for language, expected in (("en", "is not on the scale"), ("ja", "は選択肢")):
+        with translation.override(language), pytest.raises(AnswerError) as caught:
+            save_answer(response=response, question_key="data-schema", value=Decimal("0.7"))
+        assert expected in str(caught.value)

@@ -12,6 +12,8 @@ from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from apps.products.models import Product
 from apps.rubrics.models import Question, RubricVersion
@@ -52,12 +54,20 @@ def submit_response(*, response: Response, user) -> Response:
             .get(pk=response.pk)
         )
         if response.round.state != SurveyRound.State.OPEN:
-            raise SubmitError(f"Round {response.round} is not open.")
+            raise SubmitError(_("Round %(round)s is not open.") % {"round": response.round})
         if response.status == Response.Status.SUBMITTED:
-            raise SubmitError("This response is already submitted.")
+            raise SubmitError(_("This response is already submitted."))
         missing = unanswered_questions(response)
         if missing:
-            raise SubmitError(f"{len(missing)} question(s) are not answered yet.", missing)
+            raise SubmitError(
+                ngettext(
+                    "%(count)d question is not answered yet.",
+                    "%(count)d questions are not answered yet.",
+                    len(missing),
+                )
+                % {"count": len(missing)},
+                missing,
+            )
         response.status = Response.Status.SUBMITTED
         response.submitted_by = user
         response.submitted_at = timezone.now()
@@ -73,7 +83,7 @@ def close_round(*, survey_round: SurveyRound, user=None) -> SurveyRound:
             pk=survey_round.pk, state=SurveyRound.State.OPEN
         ).update(state=SurveyRound.State.CLOSED)
         if not closed:
-            raise RoundError(f"Round {survey_round} is not open.")
+            raise RoundError(_("Round %(round)s is not open.") % {"round": survey_round})
         survey_round.state = SurveyRound.State.CLOSED
         request_scoring(kind=ScoringJob.Kind.ROUND, round_id=survey_round.pk, requested_by=user)
     return survey_round
@@ -155,7 +165,7 @@ class AnswerConflict(Exception):
 def start_response(*, survey_round: SurveyRound, product: Product) -> Response:
     """The product's draft response to an open round, created on first use."""
     if survey_round.state != SurveyRound.State.OPEN:
-        raise AnswerError(f"Round {survey_round} is not open.", "round")
+        raise AnswerError(_("Round %(round)s is not open.") % {"round": survey_round}, "round")
     response, _created = Response.objects.get_or_create(round=survey_round, product=product)
     return response
 
@@ -182,15 +192,20 @@ def save_answer(
         )
         survey_round = response.round
         if survey_round.state != SurveyRound.State.OPEN or timezone.now() >= survey_round.closes_at:
-            raise AnswerError(f"Round {survey_round} is closed: answers can no longer change.")
+            raise AnswerError(
+                _("Round %(round)s is closed: answers can no longer change.")
+                % {"round": survey_round}
+            )
         if response.status != Response.Status.DRAFT:
-            raise AnswerError("This response is submitted: it is read-only.")
+            raise AnswerError(_("This response is submitted: it is read-only."))
         question = Question.objects.filter(
             version_id=survey_round.rubric_version_id, key=question_key
         ).first()
         if question is None:
             raise AnswerError(
-                f"{question_key!r} is not a question of {survey_round.rubric_version}.", "question"
+                _("%(question)s is not a question of %(version)s.")
+                % {"question": repr(question_key), "version": survey_round.rubric_version},
+                "question",
             )
         _check_answer(question, value, not_applicable, evidence_url)
         answer = Answer.objects.select_for_update().filter(response=response, question=question)
@@ -212,21 +227,29 @@ def save_answer(
 def _check_answer(question, value: Decimal | None, not_applicable: bool, url: str) -> None:
     if not_applicable:
         if not question.na_allowed:
-            raise AnswerError(f"{question.key} cannot be answered N/A.", "not_applicable")
+            raise AnswerError(
+                _("%(question)s cannot be answered N/A.") % {"question": question.key},
+                "not_applicable",
+            )
         if value is not None:
-            raise AnswerError("An answer is either a value or N/A, not both.", "value")
+            raise AnswerError(_("An answer is either a value or N/A, not both."), "value")
     elif value is not None:
         levels = list(question.version.levels.values_list("value", flat=True))
         if value not in levels:
             shown = ", ".join(str(level.normalize()) for level in levels)
-            raise AnswerError(f"{value} is not on the scale ({shown}).", "value")
+            raise AnswerError(
+                _("%(value)s is not on the scale (%(scale)s).") % {"value": value, "scale": shown},
+                "value",
+            )
     if url:
         try:
             URLValidator(schemes=["http", "https"])(url)
         except ValidationError:
-            raise AnswerError("The evidence link must be an http(s) URL.", "evidence_url") from None
+            raise AnswerError(
+                _("The evidence link must be an http(s) URL."), "evidence_url"
+            ) from None
         if len(url) > 500:
-            raise AnswerError("The evidence link is longer than 500 characters.", "evidence_url")
+            raise AnswerError(_("The evidence link is longer than 500 characters."), "evidence_url")
 
 
 @dataclass(frozen=True)
@@ -285,7 +308,7 @@ def prefill_from_previous(*, response: Response, user=None) -> Prefill:
     answered here are kept. New or reworded questions are flagged for review, not trusted."""
     previous = previous_response(response)
     if previous is None:
-        raise AnswerError("There is no earlier response of this product to copy from.")
+        raise AnswerError(_("There is no earlier response of this product to copy from."))
     flags = review_flags(response)
     done = set(response.answers.values_list("question__key", flat=True))
     copied, flagged = 0, set(flags)
@@ -322,9 +345,12 @@ def reopen_response(*, response: Response, user=None) -> Response:
             .get(pk=response.pk)
         )
         if response.status != Response.Status.SUBMITTED:
-            raise SubmitError("Only a submitted response can be reopened.")
+            raise SubmitError(_("Only a submitted response can be reopened."))
         if response.round.state != SurveyRound.State.OPEN:
-            raise SubmitError(f"Round {response.round} is not open: reopen the round first.")
+            raise SubmitError(
+                _("Round %(round)s is not open: reopen the round first.")
+                % {"round": response.round}
+            )
         response.status, response.submitted_at, response.submitted_by = "draft", None, None
         response._history_user = user
         response.save(update_fields=["status", "submitted_at", "submitted_by", "updated_at"])
