@@ -278,6 +278,17 @@ def question_heatmap(
         autorange="reversed",
         type="category",
     )
+    for index, (above, below) in enumerate(pairwise(questions), start=1):
+        if above.area != below.area:  # a line between areas (rows are grouped by area)
+            figure.add_shape(
+                type="line",
+                xref="paper",
+                x0=0,
+                x1=1,
+                y0=index - 0.5,
+                y1=index - 0.5,
+                line={"color": "#333", "width": 2},
+            )
     buttons = [
         {"label": _("All products"), "method": "restyle", "args": [{"z": [z_all]}]},
         {"label": _("Continuous cohort"), "method": "restyle", "args": [{"z": [z_cohort]}]},

@@ -137,6 +137,8 @@ def test_question_heatmap_has_a_row_per_question_and_a_column_per_round():
     assert all_button.args[0]["z"] == [[[0.25, 0.75], [None, 0.1]]]
     assert cohort_button.args[0]["z"] == [[[0.5, 1.0], [None, 0.2]]]
     assert built.layout.title.text == "Mean answer per question"
+    (separator,) = built.layout.shapes  # between the data and the monitoring rows
+    assert (separator.y0, separator.y1) == (0.5, 0.5)
 
 
 def test_long_question_labels_are_shortened_on_the_axis_only():
