@@ -228,3 +228,16 @@ def test_administrators_see_every_round_on_my_assessments(client, role, everythi
     log_in(client, role, TeamFactory())
     page = client.get(reverse("home"))
     assert (b"Spring round" in page.content) is everything
+
+
+def test_the_viewers_group_exists_after_migrate_and_reads_everything():
+    from apps.accounts.models import VIEWERS_GROUP
+    from apps.accounts.roles import sees_everything, visible_product_ids
+
+    group = Group.objects.get(name=VIEWERS_GROUP)  # made by the migration, no rights needed
+    assert not group.permissions.exists()
+    viewer = UserFactory(username="viewer-by-migration")
+    assert not sees_everything(viewer)
+    viewer.groups.add(group)
+    viewer = type(viewer).objects.get(pk=viewer.pk)  # a fresh request's user
+    assert sees_everything(viewer) and visible_product_ids(viewer) is None

@@ -38,7 +38,7 @@ def world():
     ours.members.add(member)
     TeamFactory(slug="elsewhere").members.add(outsider)
     viewer = UserFactory(username="viewer")
-    viewer.groups.add(Group.objects.create(name=VIEWERS_GROUP))
+    viewer.groups.add(Group.objects.get_or_create(name=VIEWERS_GROUP)[0])
     admin = UserFactory(username="admin", is_staff=True, is_superuser=True)
     admin_group = UserFactory(username="admin-group")  # an administrator by the group alone
     admin_group.groups.add(Group.objects.get(name=ADMINS_GROUP))

@@ -41,7 +41,7 @@ def tokens(db):
     member = UserFactory(username="member")
     team.members.add(member)
     viewer = UserFactory(username="viewer")
-    viewer.groups.add(Group.objects.create(name=VIEWERS_GROUP))
+    viewer.groups.add(Group.objects.get_or_create(name=VIEWERS_GROUP)[0])
     return {user.username: Token.objects.create(user=user).key for user in (member, viewer)}
 
 

@@ -162,7 +162,7 @@ def test_viewer_downloads_every_row_with_a_bom(client, scored_round):
     from apps.accounts.models import VIEWERS_GROUP
 
     viewer = UserFactory(username="viewer")
-    viewer.groups.add(Group.objects.create(name=VIEWERS_GROUP))
+    viewer.groups.add(Group.objects.get_or_create(name=VIEWERS_GROUP)[0])
     client.force_login(viewer)
     response = client.get(reverse("round-results-csv", args=["2021-10"]))
     assert response.status_code == 200 and response.streaming
