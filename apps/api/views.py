@@ -183,6 +183,10 @@ class RubricVersionViewSet(
         """Load a rubric document (the rubric file format as JSON); same rules as load_rubric."""
         payload = s.RubricVersionLoadSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
+        if payload.validated_data["publish"] and not request.user.has_perm(
+            "rubrics.change_rubricversion"
+        ):  # as in the admin site: publishing is a change of the version
+            raise PermissionDenied("Publishing a rubric version needs the change permission.")
         try:
             spec = parse_rubric_document(payload.validated_data["document"])
             result = load_rubric(spec=spec, publish=payload.validated_data["publish"])

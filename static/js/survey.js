@@ -53,12 +53,14 @@
     }
     busy.add(form);
     let ok = false;
+    let more = false;
     try {
       ok = await send(form);
     } finally {
       busy.delete(form);
+      more = again.delete(form);
     }
-    if (again.delete(form) && ok) save(form);
+    if (more && ok) save(form);
   }
 
   async function send(form) {
@@ -77,7 +79,18 @@
       state(form, text.offline, "error");
       return false;
     }
-    const data = await reply.json();
+    // A login page after the session ended, a CSRF refusal or a proxy's error page: not JSON.
+    let data;
+    try {
+      if (reply.redirected || !(reply.headers.get("Content-Type") || "").includes("json")) {
+        throw new TypeError("not a JSON reply");
+      }
+      data = await reply.json();
+    } catch {
+      const expired = reply.ok || reply.status === 403;
+      state(form, expired ? text.signedOut : `${text.failed} ${reply.status}`, "error");
+      return false;
+    }
     if (reply.ok) {
       form.querySelector("[name=revision]").value = data.revision;
       // Text typed meanwhile is not in this save: it is not "saved" until its own save is.

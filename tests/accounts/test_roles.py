@@ -241,3 +241,15 @@ def test_the_viewers_group_exists_after_migrate_and_reads_everything():
     viewer.groups.add(group)
     viewer = type(viewer).objects.get(pk=viewer.pk)  # a fresh request's user
     assert sees_everything(viewer) and visible_product_ids(viewer) is None
+
+
+def test_reopening_a_draft_says_why_and_changes_nothing(client):
+    team = TeamFactory()
+    product = ProductFactory(slug="ranker", team=team)
+    draft = start_response(survey_round=SurveyRoundFactory(key="2030-01"), product=product)
+    before = Response.objects.filter(pk=draft.pk).values().get()
+    client.force_login(user_for("admin"))
+    page = client.post(reverse("reopen-response", args=["2030-01", "ranker"]), follow=True)
+    assert page.status_code == 200
+    assert "Only a submitted response can be reopened." in page.content.decode()
+    assert Response.objects.filter(pk=draft.pk).values().get() == before

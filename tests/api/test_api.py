@@ -305,3 +305,22 @@ def test_a_responses_answers_are_a_plain_list_as_the_schema_says(world):
     schema = client.get("/api/schema/", {"format": "json"}).json()
     operation = schema["paths"]["/api/v1/responses/{id}/answers/"]["get"]
     assert operation["responses"]["200"]["content"]["application/json"]["schema"]["type"] == "array"
+
+
+def test_publishing_through_the_api_needs_the_change_permission(world):
+    from django.contrib.auth.models import Permission
+
+    from apps.rubrics.models import RubricVersion
+    from tests.factories import rubric_document
+
+    loader = UserFactory(username="loader")  # may add draft versions, not change them
+    loader.user_permissions.add(Permission.objects.get(codename="add_rubricversion"))
+    world["users"]["loader"] = loader
+    client = client_for(world, "loader")
+    body = {"document": rubric_document(version="3"), "publish": True}
+    reply = client.post("/api/v1/rubric-versions/", body, format="json")
+    assert reply.status_code == 403 and "change permission" in str(reply.json())
+    assert not RubricVersion.objects.filter(label="3").exists()
+    body["publish"] = False
+    assert client.post("/api/v1/rubric-versions/", body, format="json").status_code == 201
+    assert RubricVersion.objects.get(label="3").state == "draft"

@@ -1,6 +1,8 @@
 """A team member answers in Chromium: autosave survives a reload; a teammate's stale save of
 the same question is caught and shown instead of overwriting."""
 
+from decimal import Decimal
+
 import pytest
 
 from apps.products.models import Product
@@ -59,3 +61,28 @@ def test_autosave_reload_and_conflict(live_server, browser):
     assert stored.value == 1
     bob_form.get_by_role("button", name="Keep their answer").click()
     assert bob_form.locator('input[value="1"]').is_checked()
+
+
+def test_a_save_after_the_session_ended_says_so(live_server, browser):
+    seed_demo(products=20, rounds=2, seed=6)
+    open_round = SurveyRound.objects.get(state="open")
+    product = (
+        Product.objects.filter(team__members__username="demo-member")
+        .exclude(responses__round=open_round)
+        .order_by("slug")
+        .first()
+    )
+    context = browser.new_context()
+    page = context.new_page()
+    log_in(page, live_server, "demo-member")
+    page.goto(f"{live_server.url}/assess/{open_round.key}/{product.slug}/")
+    choose(page, "data-schema", "0.5")
+    context.clear_cookies()  # signed out elsewhere, or the session expired
+    form = page.locator('form[data-question="data-schema"]')
+    form.locator('input[name=value][value="1"]').check()
+    form.locator(".save-state", has_text="you are signed out").wait_for()
+    assert form.locator(".save-state").get_attribute("data-kind") == "error"
+    stored = Answer.objects.get(
+        response__round=open_round, response__product=product, question__key="data-schema"
+    )
+    assert stored.value == Decimal("0.5")  # nothing was saved on the way

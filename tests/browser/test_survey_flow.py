@@ -4,6 +4,7 @@ then the read-only page with the stored score."""
 
 import pytest
 from django.template.defaultfilters import floatformat
+from playwright.sync_api import expect
 
 from apps.products.models import Product
 from apps.rubrics.models import Question
@@ -80,7 +81,7 @@ def test_member_prefills_answers_the_rest_submits_and_sees_the_score(live_server
     for link in page.locator("nav.area-nav a").all():
         area = link.get_attribute("data-area-link")
         link.click()
-        assert link.get_attribute("aria-current") == "location"
+        expect(link).to_have_attribute("aria-current", "location")
         section = page.locator(f"section#area-{area}")
         for form in section.locator("form.question").all():
             if form.locator("input[name=value]:checked").count() == 0:

@@ -37,15 +37,16 @@ def codenames():
 def create_group(apps, schema_editor):
     # Permissions are normally created after all migrations ran; on a fresh database they do
     # not exist yet, so create them now (the same call Django makes afterwards, idempotent).
+    alias = schema_editor.connection.alias
     for app_config in apps.get_app_configs():
         app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
+        create_permissions(app_config, apps=apps, verbosity=0, using=alias)
         app_config.models_module = None
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
-    group, _created = Group.objects.get_or_create(name=ADMINS_GROUP)
+    group, _created = Group.objects.using(alias).get_or_create(name=ADMINS_GROUP)
     wanted = list(codenames())
-    found = Permission.objects.filter(
+    found = Permission.objects.using(alias).filter(
         content_type__app_label__in=PERMISSIONS, codename__in=[code for _app, code in wanted]
     ).select_related("content_type")
     found = {(p.content_type.app_label, p.codename): p for p in found}
@@ -56,7 +57,19 @@ def create_group(apps, schema_editor):
 
 
 def remove_group(apps, schema_editor):
-    apps.get_model("auth", "Group").objects.filter(name=ADMINS_GROUP).delete()
+    """Undo what create_group did without losing an operator's work: the group goes only if
+    nobody is in it; otherwise it keeps its members and loses the permissions granted here."""
+    alias = schema_editor.connection.alias
+    group = apps.get_model("auth", "Group").objects.using(alias).filter(name=ADMINS_GROUP).first()
+    if group is None:
+        return
+    if not group.user_set.exists():
+        group.delete()
+        return
+    granted = apps.get_model("auth", "Permission").objects.using(alias).filter(
+        content_type__app_label__in=PERMISSIONS, codename__in=[code for _app, code in codenames()]
+    )
+    group.permissions.remove(*granted)
 
 
 class Migration(migrations.Migration):

@@ -7,11 +7,14 @@ def create(apps, schema_editor):
     """The viewers group exists after migrate, like the admins group: an operator only adds
     people to it. Viewers read through the app's pages and API; they need no model
     permission (and no admin site)."""
-    apps.get_model("auth", "Group").objects.get_or_create(name=VIEWERS_GROUP)
+    groups = apps.get_model("auth", "Group").objects.using(schema_editor.connection.alias)
+    groups.get_or_create(name=VIEWERS_GROUP)
 
 
 def remove(apps, schema_editor):
-    apps.get_model("auth", "Group").objects.filter(name=VIEWERS_GROUP, user__isnull=True).delete()
+    """The group goes only if nobody is in it: an operator's members are never dropped."""
+    groups = apps.get_model("auth", "Group").objects.using(schema_editor.connection.alias)
+    groups.filter(name=VIEWERS_GROUP, user__isnull=True).delete()
 
 
 class Migration(migrations.Migration):
