@@ -393,3 +393,15 @@ def area_profile(latest, areas: Sequence[tuple[str, str]]) -> go.Figure:
     )
     figure.update_layout(barmode="group")
     return _layout(figure, _("Areas in %(round)s") % {"round": latest.round})
+
+
+def embed(built: list[tuple[str, go.Figure]]) -> list[tuple[str, str, str]]:
+    """(name, title, figure JSON safe inside a <script> element) for the chart template."""
+    return [
+        (name, figure.layout.title.text, figure.to_json().translate(SCRIPT_SAFE))
+        for name, figure in built
+    ]
+
+
+# As Django's json_script: JSON stays valid and cannot close the <script> element.
+SCRIPT_SAFE = {ord("<"): "\\u003C", ord(">"): "\\u003E", ord("&"): "\\u0026"}

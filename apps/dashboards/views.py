@@ -1,17 +1,14 @@
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.db.models import Max
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.utils.translation import get_language
 
 from apps.accounts.models import Team
 from apps.accounts.roles import can_answer_for, sees_everything, visible_product_ids
-from apps.dashboards import figures, selectors
+from apps.dashboards import figures, selectors, services
 from apps.products.models import Characteristic, Product
-from apps.rubrics.models import Area, ScaleLevel
+from apps.rubrics.models import Area
 from apps.scoring.advice import next_steps
 from apps.surveys.models import Response, SurveyRound
 
@@ -34,62 +31,11 @@ def overview(request: HttpRequest) -> HttpResponse:
     )
     if chosen is not None:
         target = _target(request)
-        # Figures change only when scores do: the key carries the aggregates' timestamp.
-        key = (
-            f"dashboard:{chosen.pk}:{get_language()}:{target}:{team}:{characteristic}:"
-            f"{selectors.aggregates_stamp(chosen)}"
+        charts, smallest = services.overview_charts(
+            chosen, target=target, team=team, characteristic=characteristic
         )
-        cached = cache.get(key)
-        if cached is None:
-            if team or characteristic:
-                trend = selectors.filtered_trend(chosen, team=team, characteristic=characteristic)
-            else:
-                trend = selectors.rubric_trend(chosen)
-            smallest = min((p.n for p in trend.all), default=0)
-            cached = (_charts(chosen, trend, target), smallest)
-            cache.set(key, cached, timeout=24 * 3600)
-        charts, smallest = cached
         context.update(target=target, small_n=figures.SMALL_N, charts=charts, smallest=smallest)
     return render(request, "dashboards/overview.html", context)
-
-
-def _charts(rubric, trend, target: float | None) -> list[tuple[str, str, str]]:
-    """(name, title, figure JSON safe to embed in a script element) for each chart."""
-    # Area titles in the active language; a later version's wording wins.
-    titles = {
-        area.key: area.tr("title")
-        for area in Area.objects.filter(version__rubric=rubric).order_by("version_id")
-    }
-    areas = [(key, titles.get(key, key)) for key in trend.area_keys]
-    built = [
-        ("overall", figures.overall_trend(trend.all, trend.cohort, target)),
-        ("areas", figures.area_trends(trend.all, trend.cohort, areas)),
-        ("binding", figures.binding_areas(trend.all, areas)),
-        ("bands", figures.band_distribution(trend.all)),
-    ]
-    if any(point.questions for point in trend.all):  # stored for the whole organisation only
-        top = ScaleLevel.objects.filter(version__rubric=rubric).aggregate(top=Max("value"))["top"]
-        built.append(
-            (
-                "questions",
-                figures.question_heatmap(
-                    trend.all, trend.cohort, selectors.rubric_questions(rubric), float(top or 1)
-                ),
-            )
-        )
-    return embed(built)
-
-
-def embed(built: list[tuple[str, object]]) -> list[tuple[str, str, str]]:
-    """(name, title, figure JSON safe inside a <script> element) for the chart template."""
-    return [
-        (name, figure.layout.title.text, figure.to_json().translate(SCRIPT_SAFE))
-        for name, figure in built
-    ]
-
-
-# As Django's json_script: JSON stays valid and cannot close the <script> element.
-SCRIPT_SAFE = {ord("<"): "\\u003C", ord(">"): "\\u003E", ord("&"): "\\u0026"}
 
 
 def _target(request: HttpRequest) -> float | None:
@@ -160,7 +106,7 @@ def product_page(request: HttpRequest, slug: str) -> HttpResponse:
             ("history", figures.product_history(history, product.name)),
             ("profile", figures.area_profile(history[-1], areas)),
         ]
-        context["charts"] = embed(charts)
+        context["charts"] = figures.embed(charts)
     if responses:
         latest = responses[0]
         questions = {q.key: q for q in latest.round.rubric_version.questions.select_related("area")}

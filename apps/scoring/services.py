@@ -32,6 +32,7 @@ from apps.scoring.models import (
     ScoringJob,
 )
 from apps.scoring.selectors import Outcome
+from apps.scoring.signals import aggregates_changed
 from apps.scoring.statistics import describe, mean
 from apps.surveys.models import Response, SurveyRound
 
@@ -355,6 +356,9 @@ def refresh_aggregates(
                 )
         RoundAggregate.objects.filter(round__in=targets).delete()
         RoundAggregate.objects.bulk_create(aggregates)
+        transaction.on_commit(
+            lambda: aggregates_changed.send(sender=RoundAggregate, rubric_id=rubric_id)
+        )
     return len(aggregates)
 
 

@@ -155,3 +155,44 @@ def test_question_heatmap_shows_the_stored_question_means(client, demo):
     assert any(value is None for value in shown.values())
     cohort = heatmap["layout"]["updatemenus"][0]["buttons"][1]
     assert cohort["label"] == "Continuous cohort" and cohort["args"][0]["z"][0] != trace["z"]
+
+
+def test_a_warmed_overview_is_served_from_the_cache(client, demo, django_assert_max_num_queries):
+    from django.conf import settings
+    from django.core.cache import cache
+    from django.utils import translation
+
+    from apps.dashboards import services
+    from apps.rubrics.models import Rubric
+    from apps.scoring.services import score_all
+
+    score_all()  # new aggregates: nothing cached for them yet
+    rubric = Rubric.objects.get(slug="mlopsscore")
+    for language in ("en", "ja"):
+        with translation.override(language):
+            key = services.overview_cache_key(rubric, target=settings.DASHBOARD_TARGET)
+            assert cache.get(key) is None
+    assert services.warm_overview(rubric_id=rubric.pk) == 2
+    with translation.override("ja"):
+        key = services.overview_cache_key(rubric, target=settings.DASHBOARD_TARGET)
+        charts, _smallest = cache.get(key)
+        assert charts[0][1] == "ラウンド別の総合スコア"  # built in Japanese
+    client.force_login(UserFactory(username="v"))
+    with django_assert_max_num_queries(7):  # as a cached page: no figure queries
+        page = client.get(reverse("dashboard"))
+    assert figure(page, "questions")["data"][0]["type"] == "heatmap"
+
+
+def test_scores_changing_with_eager_tasks_warm_nothing(demo):
+    from django.conf import settings
+    from django.core.cache import cache
+
+    from apps.dashboards import services
+    from apps.rubrics.models import Rubric
+    from apps.scoring.services import score_all
+
+    score_all()  # the signal fires; eager tasks (no worker): no warm-up in the request
+    key = services.overview_cache_key(
+        Rubric.objects.get(slug="mlopsscore"), target=settings.DASHBOARD_TARGET
+    )
+    assert cache.get(key) is None

@@ -113,6 +113,19 @@ def test_submit_is_scored_by_a_real_worker(broker):
     score = ResponseScore.objects.get(response=response)
     assert str(score.overall) == "0.5000" and score.area_scores["data"] == "2.0000"
     assert wait_for(lambda: ScoringJob.objects.get().state == "done")
+    # The new aggregates' overview is then built on the worker, into the shared Redis cache,
+    # in both languages: the next viewer does not wait for it.
+    from django.conf import settings
+    from django.core.cache import cache
+    from django.utils import translation
+
+    from apps.dashboards.services import overview_cache_key
+
+    rubric = survey_round.rubric_version.rubric
+    for language in ("en", "ja"):
+        with translation.override(language):
+            key = overview_cache_key(rubric, target=settings.DASHBOARD_TARGET)
+        assert wait_for(lambda key=key: cache.get(key) is not None, timeout=30), language
 
 
 def complete_rounds() -> dict[int, int]:
