@@ -57,11 +57,15 @@ def test_the_questionnaire_speaks_japanese(client):
     page = client.post(reverse("submit-response", args=["2030-01", "ranker"]), follow=True)
     html = page.content.decode()
     catalogue = gettext.translation("django", localedir=LOCALE.parents[1], languages=["ja"])
-    refused = catalogue.ngettext(
-        "Not submitted: %(count)d question is not answered yet.",
-        "Not submitted: %(count)d questions are not answered yet.",
-        3,
-    ) % {"count": 3}
+    refused = "提出できません: 未回答の設問が 3 問あります。"
+    assert refused == catalogue.gettext("Not submitted: %(reason)s") % {
+        "reason": catalogue.ngettext(
+            "%(count)d question is not answered yet.",
+            "%(count)d questions are not answered yet.",
+            3,
+        )
+        % {"count": 3}
+    }
     for text in (refused, catalogue.gettext("Not answered yet"), "領域一覧へスキップ"):
         assert text in html
     assert "スキーマはあるか" in html  # the rubric's own Japanese, in the list of what is left

@@ -182,8 +182,6 @@ def _copy_text(value) -> str:
     """A value in COPY's text format (the values written here never hold tabs or newlines)."""
     if value is None:
         return "\\N"
-    if isinstance(value, dict):
-        value = json.dumps(value)
     return str(value).replace("\\", "\\\\")
 
 

@@ -9,7 +9,6 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from apps.accounts.roles import can_answer_for, can_reopen, sees_everything
@@ -82,6 +81,14 @@ def questionnaire(request: HttpRequest, key: str, slug: str) -> HttpResponse:
     return render(request, "surveys/questionnaire.html", context)
 
 
+def _editable_response(request: HttpRequest, key: str, slug: str) -> Response:
+    """The product's response in the round, for a member of its team; 404 for anyone else."""
+    survey_round, product, editor = _target(request, key, slug)
+    if not editor:
+        raise Http404
+    return get_object_or_404(Response, round=survey_round, product=product)
+
+
 @login_required
 @require_POST
 def save_answer(request: HttpRequest, key: str, slug: str) -> HttpResponse:
@@ -139,27 +146,15 @@ def save_answer(request: HttpRequest, key: str, slug: str) -> HttpResponse:
 @login_required
 @require_POST
 def submit(request: HttpRequest, key: str, slug: str) -> HttpResponse:
-    survey_round, product, editor = _target(request, key, slug)
-    if not editor:
-        raise Http404
-    response = get_object_or_404(Response, round=survey_round, product=product)
+    response = _editable_response(request, key, slug)
     try:
         services.submit_response(response=response, user=request.user)
     except services.SubmitError as error:
+        # The service says how many questions are left, in the user's language.
+        messages.error(request, _("Not submitted: %(reason)s") % {"reason": error})
         if error.unanswered:
-            count = len(error.unanswered)
-            messages.error(
-                request,
-                ngettext(
-                    "Not submitted: %(count)d question is not answered yet.",
-                    "Not submitted: %(count)d questions are not answered yet.",
-                    count,
-                )
-                % {"count": count},
-            )
             url = reverse("questionnaire", kwargs={"key": key, "slug": slug})
             return redirect(f"{url}?unanswered#unanswered")
-        messages.error(request, str(error))
     else:
         messages.success(request, _("Submitted. The scores appear here once computed."))
     return redirect("questionnaire", key=key, slug=slug)
@@ -180,10 +175,7 @@ def _plain(value: Decimal | None) -> str:
 @require_POST
 def prefill(request: HttpRequest, key: str, slug: str) -> HttpResponse:
     """Copy the previous round's answers into this draft; flag what needs a fresh look."""
-    survey_round, product, editor = _target(request, key, slug)
-    if not editor:
-        raise Http404
-    response = get_object_or_404(Response, round=survey_round, product=product)
+    response = _editable_response(request, key, slug)
     try:
         result = services.prefill_from_previous(response=response, user=request.user)
     except services.AnswerError as error:

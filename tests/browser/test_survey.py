@@ -19,7 +19,8 @@ def choose(page, question: str, value: str) -> None:
     form.locator(".save-state", has_text="Saved").wait_for()
 
 
-def test_autosave_reload_and_conflict(live_server, browser):
+def not_started_survey() -> tuple[SurveyRound, Product]:
+    """The demo's open round and a product of demo-member's teams not started in it."""
     seed_demo(products=20, rounds=2, seed=6)
     open_round = SurveyRound.objects.get(state="open")
     product = (
@@ -28,6 +29,11 @@ def test_autosave_reload_and_conflict(live_server, browser):
         .order_by("slug")
         .first()
     )
+    return open_round, product
+
+
+def test_autosave_reload_and_conflict(live_server, browser):
+    open_round, product = not_started_survey()
     url = f"{live_server.url}/assess/{open_round.key}/{product.slug}/"
     alice = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
     log_in(alice, live_server, "demo-member")
@@ -64,14 +70,7 @@ def test_autosave_reload_and_conflict(live_server, browser):
 
 
 def test_a_save_after_the_session_ended_says_so(live_server, browser):
-    seed_demo(products=20, rounds=2, seed=6)
-    open_round = SurveyRound.objects.get(state="open")
-    product = (
-        Product.objects.filter(team__members__username="demo-member")
-        .exclude(responses__round=open_round)
-        .order_by("slug")
-        .first()
-    )
+    open_round, product = not_started_survey()
     context = browser.new_context()
     page = context.new_page()
     log_in(page, live_server, "demo-member")

@@ -6,380 +6,199 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     initial = True
 
-    dependencies = []
+    dependencies = [
+    ]
 
     operations = [
         migrations.CreateModel(
-            name="Area",
+            name='Area',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("key", models.SlugField(max_length=64)),
-                ("order", models.PositiveSmallIntegerField()),
-                ("title_en", models.CharField(max_length=200)),
-                ("title_ja", models.CharField(blank=True, max_length=200)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('key', models.SlugField(max_length=64)),
+                ('order', models.PositiveSmallIntegerField()),
+                ('title_en', models.CharField(max_length=200)),
+                ('title_ja', models.CharField(blank=True, max_length=200)),
             ],
             options={
-                "ordering": ["version", "order"],
+                'ordering': ['version', 'order'],
             },
             bases=(apps.translation.Bilingual, models.Model),
         ),
         migrations.CreateModel(
-            name="Rubric",
+            name='Rubric',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("slug", models.SlugField(max_length=64, unique=True, verbose_name="slug")),
-                ("name_en", models.CharField(max_length=200, verbose_name="name (English)")),
-                (
-                    "name_ja",
-                    models.CharField(blank=True, max_length=200, verbose_name="name (Japanese)"),
-                ),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('slug', models.SlugField(max_length=64, unique=True, verbose_name='slug')),
+                ('name_en', models.CharField(max_length=200, verbose_name='name (English)')),
+                ('name_ja', models.CharField(blank=True, max_length=200, verbose_name='name (Japanese)')),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                "verbose_name": "rubric",
-                "verbose_name_plural": "rubrics",
-                "ordering": ["slug"],
+                'verbose_name': 'rubric',
+                'verbose_name_plural': 'rubrics',
+                'ordering': ['slug'],
             },
             bases=(apps.translation.Bilingual, models.Model),
         ),
         migrations.CreateModel(
-            name="RubricVersion",
+            name='RubricVersion',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("label", models.CharField(max_length=50, verbose_name="version")),
-                (
-                    "state",
-                    models.CharField(
-                        choices=[("draft", "Draft"), ("published", "Published")],
-                        default="draft",
-                        max_length=10,
-                    ),
-                ),
-                (
-                    "area_aggregation",
-                    models.CharField(
-                        choices=[("sum", "Sum of answers"), ("mean", "Mean of answers")],
-                        max_length=10,
-                    ),
-                ),
-                (
-                    "not_applicable_policy",
-                    models.CharField(
-                        choices=[
-                            ("exclude", "Leave N/A out of the area"),
-                            ("rescale", "Rescale the area sum to all its questions"),
-                        ],
-                        max_length=10,
-                    ),
-                ),
-                (
-                    "overall_rule",
-                    models.CharField(
-                        choices=[("min", "Minimum area"), ("mean", "Mean of areas")], max_length=10
-                    ),
-                ),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("published_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "rubric",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="versions",
-                        to="rubrics.rubric",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('label', models.CharField(max_length=50, verbose_name='version')),
+                ('state', models.CharField(choices=[('draft', 'Draft'), ('published', 'Published')], default='draft', max_length=10)),
+                ('area_aggregation', models.CharField(choices=[('sum', 'Sum of answers'), ('mean', 'Mean of answers')], max_length=10)),
+                ('not_applicable_policy', models.CharField(choices=[('exclude', 'Leave N/A out of the area'), ('rescale', 'Rescale the area sum to all its questions')], max_length=10)),
+                ('overall_rule', models.CharField(choices=[('min', 'Minimum area'), ('mean', 'Mean of areas')], max_length=10)),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('published_at', models.DateTimeField(blank=True, null=True)),
+                ('rubric', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='versions', to='rubrics.rubric')),
             ],
             options={
-                "verbose_name": "rubric version",
-                "verbose_name_plural": "rubric versions",
-                "ordering": ["rubric__slug", "created_at", "id"],
+                'verbose_name': 'rubric version',
+                'verbose_name_plural': 'rubric versions',
+                'ordering': ['rubric__slug', 'created_at', 'id'],
             },
         ),
         migrations.CreateModel(
-            name="Question",
+            name='Question',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("key", models.SlugField(max_length=100)),
-                ("order", models.PositiveSmallIntegerField()),
-                ("text_en", models.TextField()),
-                ("text_ja", models.TextField(blank=True)),
-                ("guidance_en", models.TextField(blank=True)),
-                ("guidance_ja", models.TextField(blank=True)),
-                ("na_allowed", models.BooleanField(default=False, verbose_name="N/A allowed")),
-                (
-                    "na_criterion_en",
-                    models.TextField(blank=True, verbose_name="when N/A applies (English)"),
-                ),
-                (
-                    "na_criterion_ja",
-                    models.TextField(blank=True, verbose_name="when N/A applies (Japanese)"),
-                ),
-                (
-                    "area",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="questions",
-                        to="rubrics.area",
-                    ),
-                ),
-                (
-                    "version",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="questions",
-                        to="rubrics.rubricversion",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('key', models.SlugField(max_length=100)),
+                ('order', models.PositiveSmallIntegerField()),
+                ('text_en', models.TextField()),
+                ('text_ja', models.TextField(blank=True)),
+                ('guidance_en', models.TextField(blank=True)),
+                ('guidance_ja', models.TextField(blank=True)),
+                ('na_allowed', models.BooleanField(default=False, verbose_name='N/A allowed')),
+                ('na_criterion_en', models.TextField(blank=True, verbose_name='when N/A applies (English)')),
+                ('na_criterion_ja', models.TextField(blank=True, verbose_name='when N/A applies (Japanese)')),
+                ('area', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='questions', to='rubrics.area')),
+                ('version', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='questions', to='rubrics.rubricversion')),
             ],
             options={
-                "ordering": ["version", "area__order", "order"],
+                'ordering': ['version', 'area__order', 'order'],
             },
             bases=(apps.translation.Bilingual, models.Model),
         ),
         migrations.CreateModel(
-            name="Band",
+            name='Band',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("order", models.PositiveSmallIntegerField()),
-                (
-                    "upper_bound",
-                    models.DecimalField(blank=True, decimal_places=4, max_digits=9, null=True),
-                ),
-                ("label_en", models.CharField(max_length=300)),
-                ("label_ja", models.CharField(blank=True, max_length=300)),
-                (
-                    "version",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="bands",
-                        to="rubrics.rubricversion",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('order', models.PositiveSmallIntegerField()),
+                ('upper_bound', models.DecimalField(blank=True, decimal_places=4, max_digits=9, null=True)),
+                ('label_en', models.CharField(max_length=300)),
+                ('label_ja', models.CharField(blank=True, max_length=300)),
+                ('version', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='bands', to='rubrics.rubricversion')),
             ],
             options={
-                "ordering": ["version", "order"],
+                'ordering': ['version', 'order'],
             },
             bases=(apps.translation.Bilingual, models.Model),
         ),
         migrations.AddField(
-            model_name="area",
-            name="version",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.CASCADE,
-                related_name="areas",
-                to="rubrics.rubricversion",
-            ),
+            model_name='area',
+            name='version',
+            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='areas', to='rubrics.rubricversion'),
         ),
         migrations.CreateModel(
-            name="ScaleLevel",
+            name='ScaleLevel',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("order", models.PositiveSmallIntegerField()),
-                ("value", models.DecimalField(decimal_places=4, max_digits=9)),
-                ("label_en", models.CharField(max_length=200)),
-                ("label_ja", models.CharField(blank=True, max_length=200)),
-                (
-                    "version",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="levels",
-                        to="rubrics.rubricversion",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('order', models.PositiveSmallIntegerField()),
+                ('value', models.DecimalField(decimal_places=4, max_digits=9)),
+                ('label_en', models.CharField(max_length=200)),
+                ('label_ja', models.CharField(blank=True, max_length=200)),
+                ('version', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='levels', to='rubrics.rubricversion')),
             ],
             options={
-                "ordering": ["version", "order"],
+                'ordering': ['version', 'order'],
             },
             bases=(apps.translation.Bilingual, models.Model),
         ),
         migrations.CreateModel(
-            name="Criterion",
+            name='Criterion',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("text_en", models.TextField()),
-                ("text_ja", models.TextField(blank=True)),
-                (
-                    "question",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="criteria",
-                        to="rubrics.question",
-                    ),
-                ),
-                (
-                    "level",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="criteria",
-                        to="rubrics.scalelevel",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('text_en', models.TextField()),
+                ('text_ja', models.TextField(blank=True)),
+                ('question', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='criteria', to='rubrics.question')),
+                ('level', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='criteria', to='rubrics.scalelevel')),
             ],
             options={
-                "verbose_name_plural": "criteria",
-                "ordering": ["question", "level__order"],
+                'verbose_name_plural': 'criteria',
+                'ordering': ['question', 'level__order'],
             },
             bases=(apps.translation.Bilingual, models.Model),
         ),
         migrations.AddConstraint(
-            model_name="rubricversion",
-            constraint=models.UniqueConstraint(
-                fields=("rubric", "label"), name="rubricversion_unique_label"
-            ),
+            model_name='rubricversion',
+            constraint=models.UniqueConstraint(fields=('rubric', 'label'), name='rubricversion_unique_label'),
         ),
         migrations.AddConstraint(
-            model_name="rubricversion",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("state__in", ["draft", "published"])),
-                name="rubricversion_state_valid",
-            ),
+            model_name='rubricversion',
+            constraint=models.CheckConstraint(condition=models.Q(('state__in', ['draft', 'published'])), name='rubricversion_state_valid'),
         ),
         migrations.AddConstraint(
-            model_name="rubricversion",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("area_aggregation__in", ["sum", "mean"])),
-                name="rubricversion_area_aggregation_valid",
-            ),
+            model_name='rubricversion',
+            constraint=models.CheckConstraint(condition=models.Q(('area_aggregation__in', ['sum', 'mean'])), name='rubricversion_area_aggregation_valid'),
         ),
         migrations.AddConstraint(
-            model_name="rubricversion",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("not_applicable_policy", "exclude"),
-                    models.Q(("area_aggregation", "sum"), ("not_applicable_policy", "rescale")),
-                    _connector="OR",
-                ),
-                name="rubricversion_rescale_needs_sum",
-                violation_error_message="The rescale N/A policy only applies to summed areas.",
-            ),
+            model_name='rubricversion',
+            constraint=models.CheckConstraint(condition=models.Q(('not_applicable_policy', 'exclude'), models.Q(('area_aggregation', 'sum'), ('not_applicable_policy', 'rescale')), _connector='OR'), name='rubricversion_rescale_needs_sum', violation_error_message='The rescale N/A policy only applies to summed areas.'),
         ),
         migrations.AddConstraint(
-            model_name="rubricversion",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("overall_rule__in", ["min", "mean"])),
-                name="rubricversion_overall_valid",
-            ),
+            model_name='rubricversion',
+            constraint=models.CheckConstraint(condition=models.Q(('overall_rule__in', ['min', 'mean'])), name='rubricversion_overall_valid'),
         ),
         migrations.AddConstraint(
-            model_name="rubricversion",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("state", "draft"), ("published_at__isnull", False), _connector="OR"
-                ),
-                name="rubricversion_published_has_date",
-            ),
+            model_name='rubricversion',
+            constraint=models.CheckConstraint(condition=models.Q(('state', 'draft'), ('published_at__isnull', False), _connector='OR'), name='rubricversion_published_has_date'),
         ),
         migrations.AddConstraint(
-            model_name="question",
-            constraint=models.UniqueConstraint(
-                fields=("version", "key"), name="question_unique_key"
-            ),
+            model_name='question',
+            constraint=models.UniqueConstraint(fields=('version', 'key'), name='question_unique_key'),
         ),
         migrations.AddConstraint(
-            model_name="question",
-            constraint=models.UniqueConstraint(
-                fields=("area", "order"), name="question_unique_order"
-            ),
+            model_name='question',
+            constraint=models.UniqueConstraint(fields=('area', 'order'), name='question_unique_order'),
         ),
         migrations.AddConstraint(
-            model_name="question",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    models.Q(
-                        ("na_allowed", True), models.Q(("na_criterion_en", ""), _negated=True)
-                    ),
-                    models.Q(
-                        ("na_allowed", False), ("na_criterion_en", ""), ("na_criterion_ja", "")
-                    ),
-                    _connector="OR",
-                ),
-                name="question_na_criterion_iff_allowed",
-                violation_error_message="A question allows N/A exactly when it says when N/A applies.",
-            ),
+            model_name='question',
+            constraint=models.CheckConstraint(condition=models.Q(models.Q(('na_allowed', True), models.Q(('na_criterion_en', ''), _negated=True)), models.Q(('na_allowed', False), ('na_criterion_en', ''), ('na_criterion_ja', '')), _connector='OR'), name='question_na_criterion_iff_allowed', violation_error_message='A question allows N/A exactly when it says when N/A applies.'),
         ),
         migrations.AddConstraint(
-            model_name="band",
-            constraint=models.UniqueConstraint(
-                fields=("version", "order"), name="band_unique_order"
-            ),
+            model_name='band',
+            constraint=models.UniqueConstraint(fields=('version', 'order'), name='band_unique_order'),
         ),
         migrations.AddConstraint(
-            model_name="band",
-            constraint=models.UniqueConstraint(
-                condition=models.Q(("upper_bound__isnull", True)),
-                fields=("version",),
-                name="band_one_open_ended",
-            ),
+            model_name='band',
+            constraint=models.UniqueConstraint(condition=models.Q(('upper_bound__isnull', True)), fields=('version',), name='band_one_open_ended'),
         ),
         migrations.AddConstraint(
-            model_name="area",
-            constraint=models.UniqueConstraint(fields=("version", "key"), name="area_unique_key"),
+            model_name='area',
+            constraint=models.UniqueConstraint(fields=('version', 'key'), name='area_unique_key'),
         ),
         migrations.AddConstraint(
-            model_name="area",
-            constraint=models.UniqueConstraint(
-                fields=("version", "order"), name="area_unique_order"
-            ),
+            model_name='area',
+            constraint=models.UniqueConstraint(fields=('version', 'order'), name='area_unique_order'),
         ),
         migrations.AddConstraint(
-            model_name="scalelevel",
-            constraint=models.UniqueConstraint(
-                fields=("version", "order"), name="scalelevel_unique_order"
-            ),
+            model_name='scalelevel',
+            constraint=models.UniqueConstraint(fields=('version', 'order'), name='scalelevel_unique_order'),
         ),
         migrations.AddConstraint(
-            model_name="scalelevel",
-            constraint=models.UniqueConstraint(
-                fields=("version", "value"), name="scalelevel_unique_value"
-            ),
+            model_name='scalelevel',
+            constraint=models.UniqueConstraint(fields=('version', 'value'), name='scalelevel_unique_value'),
         ),
         migrations.AddConstraint(
-            model_name="scalelevel",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("value__gte", 0)), name="scalelevel_value_nonnegative"
-            ),
+            model_name='scalelevel',
+            constraint=models.CheckConstraint(condition=models.Q(('value__gte', 0)), name='scalelevel_value_nonnegative'),
         ),
         migrations.AddConstraint(
-            model_name="criterion",
-            constraint=models.UniqueConstraint(
-                fields=("question", "level"), name="criterion_unique_level"
-            ),
+            model_name='criterion',
+            constraint=models.UniqueConstraint(fields=('question', 'level'), name='criterion_unique_level'),
         ),
     ]
