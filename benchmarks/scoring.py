@@ -23,7 +23,7 @@ django.setup()
 from django.db import connection  # noqa: E402
 from django.db.models import Count  # noqa: E402
 
-from apps.scoring import services  # noqa: E402
+from apps.scoring import scores  # noqa: E402
 from apps.surveys.models import Answer, SurveyRound  # noqa: E402
 
 FLOOR = """
@@ -54,10 +54,10 @@ def floor(round_id: int | None = None) -> int:
 def main() -> None:
     answers = Answer.objects.filter(response__status="submitted").count()
     print(f"database: {connection.settings_dict['NAME']}, {answers:,} submitted answers")
-    services.score_all()  # warm caches once
+    scores.score_all()  # warm caches once
     invalidate()
-    full_rewrite = timed(services.score_all)
-    full = timed(services.score_all)
+    full_rewrite = timed(scores.score_all)
+    full = timed(scores.score_all)
     full_floor = timed(floor)
     print(f"full floor (one GROUP BY over every round): {full_floor:.2f} s")
     for label, seconds in (("every score rewritten", full_rewrite), ("scores current", full)):
@@ -84,7 +84,7 @@ def main() -> None:
         for _ in range(REPEAT):  # alternate, so both see the same machine
             floors.append(timed(lambda: floor(biggest.pk)))
             before()
-            recomputes.append(timed(lambda: services.score_round(round_id=biggest.pk)))
+            recomputes.append(timed(lambda: scores.score_round(round_id=biggest.pk)))
         recompute, round_floor = statistics.median(recomputes), statistics.median(floors)
         print(
             f"  recompute, {label}: {recompute * 1000:.0f} ms, floor {round_floor * 1000:.0f} ms,"

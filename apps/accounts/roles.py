@@ -6,8 +6,6 @@ everything; the administrators group also holds the model permissions to manage 
 products, rubrics and rounds and to reopen responses (granted by a data migration). Writes are
 checked against those permissions, which superusers hold implicitly."""
 
-from django.db.models import QuerySet
-
 from apps.accounts.models import ADMINS_GROUP, VIEWERS_GROUP
 
 REOPEN_PERMISSION = "surveys.reopen_response"
@@ -30,15 +28,6 @@ def sees_everything(user) -> bool:
     if user.is_superuser or user.is_staff:
         return True
     return bool(_role_groups(user))
-
-
-def visible_product_ids(user) -> QuerySet | None:
-    """Ids of the products the user may read, or None for all of them."""
-    from apps.products.models import Product
-
-    if sees_everything(user):
-        return None
-    return Product.objects.filter(team__members=user).values("pk")
 
 
 def can_answer_for(user, product) -> bool:

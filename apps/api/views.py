@@ -12,11 +12,12 @@ from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRen
 from rest_framework.response import Response as ApiResponse
 
 from apps.accounts.models import Team
-from apps.accounts.roles import can_answer_for, visible_product_ids
+from apps.accounts.roles import can_answer_for
 from apps.api import serializers as s
 from apps.api.permissions import ReadOrAdminWrite
 from apps.exchange.exports import download, result_rows, trend_rows
 from apps.products.models import Product
+from apps.products.selectors import visible_product_ids
 from apps.rubrics.models import (
     Area,
     Criterion,

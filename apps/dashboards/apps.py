@@ -12,6 +12,6 @@ class DashboardsConfig(AppConfig):
 
 
 def _warm(sender, rubric_id: int, **kwargs) -> None:
-    from apps.dashboards.services import request_warm_overview
+    from apps.dashboards.charts import request_warm_overview
 
     request_warm_overview(rubric_id=rubric_id)

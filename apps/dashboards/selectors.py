@@ -324,25 +324,26 @@ def filtered_trend(rubric: Rubric, *, team: str = "", characteristic: str = "") 
     """The trend of a subset of products (a team, a use-case characteristic), summarised from
     the stored score rows (one per response, never the answers), both populations."""
     from apps.products.models import Product
+    from apps.scoring import cohort as scoring_cohort
     from apps.scoring import selectors as scoring_selectors
+    from apps.scoring.aggregates import SCORED_PRODUCT_FIELDS, ScoredProduct, summarize
     from apps.scoring.models import CohortMember, ResponseScore
-    from apps.scoring.services import summarize
 
     products = Product.objects.all()
     if team:
         products = products.filter(team__slug=team)
     if characteristic:
         products = products.filter(characteristics__key=characteristic)
-    rounds = scoring_selectors.rubric_rounds(rubric.pk)
+    rounds = scoring_cohort.rubric_rounds(rubric.pk)
     chosen = set(products.values_list("pk", flat=True))
     cohort = chosen & set(
         CohortMember.objects.filter(rubric=rubric).values_list("product_id", flat=True)
     )
-    rows: dict[int, list[tuple]] = {r.pk: [] for r in rounds}
+    rows: dict[int, list[ScoredProduct]] = {r.pk: [] for r in rounds}
     for round_id, *row in ResponseScore.objects.filter(
         round__in=rounds, product_id__in=chosen
-    ).values_list("round_id", "product_id", "overall", "area_scores", "band_id", "binding_area_id"):
-        rows[round_id].append(tuple(row))
+    ).values_list("round_id", *SCORED_PRODUCT_FIELDS):
+        rows[round_id].append(ScoredProduct(*row))
     shapes = {
         version_id: scoring_selectors.version_shape(version_id)
         for version_id in {r.rubric_version_id for r in rounds}
@@ -352,7 +353,7 @@ def filtered_trend(rubric: Rubric, *, team: str = "", characteristic: str = "") 
         shape = shapes[survey_round.rubric_version_id]
         for population, members in (
             ("all", rows[survey_round.pk]),
-            ("cohort", [row for row in rows[survey_round.pk] if row[0] in cohort]),
+            ("cohort", [row for row in rows[survey_round.pk] if row.product_id in cohort]),
         ):
             stats = summarize(shape, members)
             populations[population].append(_point(survey_round, stats))

@@ -5,11 +5,12 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
 from apps.accounts.models import Team
-from apps.accounts.roles import can_answer_for, sees_everything, visible_product_ids
-from apps.dashboards import figures, selectors, services
+from apps.accounts.roles import can_answer_for, sees_everything
+from apps.dashboards import charts, figures, selectors
 from apps.products.models import Characteristic, Product
+from apps.products.selectors import visible_product_ids
 from apps.rubrics.models import Area
-from apps.scoring.advice import next_steps
+from apps.scoring.next_steps import next_steps
 from apps.surveys.models import Response, SurveyRound
 
 
@@ -31,10 +32,10 @@ def overview(request: HttpRequest) -> HttpResponse:
     )
     if chosen is not None:
         target = _target(request)
-        charts, smallest = services.overview_charts(
+        built, smallest = charts.overview_charts(
             chosen, target=target, team=team, characteristic=characteristic
         )
-        context.update(target=target, small_n=figures.SMALL_N, charts=charts, smallest=smallest)
+        context.update(target=target, small_n=figures.SMALL_N, charts=built, smallest=smallest)
     return render(request, "dashboards/overview.html", context)
 
 
@@ -102,11 +103,11 @@ def product_page(request: HttpRequest, slug: str) -> HttpResponse:
             else {}
         )
         areas = [(key, titles.get(key, key)) for key in keys]
-        charts = [
+        product_charts = [
             ("history", figures.product_history(history, product.name)),
             ("profile", figures.area_profile(history[-1], areas)),
         ]
-        context["charts"] = figures.embed(charts)
+        context["charts"] = figures.embed(product_charts)
     if responses:
         latest = responses[0]
         questions = {q.key: q for q in latest.round.rubric_version.questions.select_related("area")}

@@ -26,7 +26,7 @@ from apps.accounts.models import Team
 from apps.products.models import Product
 from apps.rubrics.models import Question, ScaleLevel
 from apps.scoring.models import ScoringJob
-from apps.scoring.services import request_scoring
+from apps.scoring.jobs import request_scoring
 from apps.surveys.models import Answer, Response, SurveyRound
 
 REQUIRED = ("round", "product", "area", "question", "value", "not_applicable", "evidence")

@@ -2,8 +2,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 
-from apps.accounts.roles import visible_product_ids
 from apps.exchange.exports import answer_rows, download, result_rows
+from apps.products.selectors import visible_product_ids
 from apps.surveys.models import SurveyRound
 
 EXPORTS = {"results": result_rows, "answers": answer_rows}

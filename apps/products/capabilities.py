@@ -1,25 +1,9 @@
-"""MLOps capabilities (Google Cloud's MLOps framework, 2021) and the ones recommended for each
-use-case characteristic of a product. Rubric questions name the capabilities they exercise,
-so a product's "next steps" can put first what matters for its kind of system."""
+"""The MLOps capabilities recommended for each use-case characteristic of a product (Google
+Cloud's MLOps framework, 2021). Rubric questions name the capabilities they exercise (the
+vocabulary is `apps.rubrics.capabilities`), so a product's "next steps" can put first what
+matters for its kind of system."""
 
 from __future__ import annotations
-
-from django.utils.translation import gettext_lazy as _
-
-CAPABILITIES = {
-    "experimentation": _("Experimentation"),
-    "data-processing": _("Data processing"),
-    "model-training": _("Model training"),
-    "model-evaluation": _("Model evaluation"),
-    "model-serving": _("Model serving"),
-    "online-experimentation": _("Online experimentation"),
-    "model-monitoring": _("Model monitoring"),
-    "ml-pipelines": _("ML pipelines"),
-    "model-registry": _("Model registry"),
-    "feature-repository": _("Dataset and feature repository"),
-    "metadata-tracking": _("ML metadata and artifact tracking"),
-    "ci-cd": _("CI/CD"),
-}
 
 # Characteristic key (see the products data migration) → recommended capabilities.
 RECOMMENDED: dict[str, frozenset[str]] = {

@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+from apps.rubrics.capabilities import CAPABILITIES
+
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 AREA_AGGREGATIONS = ("sum", "mean")
 NOT_APPLICABLE_POLICIES = ("exclude", "rescale")
@@ -505,8 +507,6 @@ class _Checker:
 
     def capabilities(self, value: Any, path: str) -> tuple[str, ...] | None:
         """A list of known MLOps capability keys, each once."""
-        from apps.products.capabilities import CAPABILITIES
-
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
             self.fail(path, "expected a list of capability keys, e.g. [model-monitoring]")
             return None

@@ -80,7 +80,7 @@ class CohortState(models.Model):
 
 
 class CohortMember(models.Model):
-    """A product of a rubric's continuous cohort (see selectors.cohort_product_ids)."""
+    """A product of a rubric's continuous cohort (see cohort.cohort_product_ids)."""
 
     rubric = models.ForeignKey("rubrics.Rubric", on_delete=models.CASCADE, related_name="+")
     product = models.ForeignKey("products.Product", on_delete=models.CASCADE, related_name="+")

@@ -1,4 +1,4 @@
-"""Read queries for scoring: a version's rule and shape, answer tallies, the cohort."""
+"""Read queries for scoring: a version's rule and shape, answer tallies, stored scores."""
 
 from __future__ import annotations
 
@@ -11,9 +11,7 @@ from django.db import connection
 from django.db.models import Count
 
 from apps.rubrics.models import Area, Band, RubricVersion, ScaleLevel
-from apps.scoring.models import CohortMember, ResponseScore
 from apps.scoring.rules import AreaTally, Rule, quantize
-from apps.surveys.models import SurveyRound
 
 
 @dataclass(frozen=True)
@@ -213,40 +211,3 @@ def question_means(rubric_id: int, round_ids: list[int]) -> dict[tuple[int, str]
         }
         for group, questions in sums.items()
     }
-
-
-def rubric_rounds(rubric_id: int) -> list[SurveyRound]:
-    """The rubric's rounds that have opened, oldest first."""
-    return list(
-        SurveyRound.objects.filter(rubric_version__rubric_id=rubric_id)
-        .exclude(state=SurveyRound.State.PLANNED)
-        .order_by("opens_at", "key")
-    )
-
-
-def defining_round_ids(rounds: list[SurveyRound]) -> list[int]:
-    """The rounds that decide the cohort: the closed ones (or all, while none has closed)."""
-    closed = [r.pk for r in rounds if r.state == SurveyRound.State.CLOSED]
-    return closed or [r.pk for r in rounds]
-
-
-def cohort_product_ids(defining: list[int]) -> set[int]:
-    """Products with a scored response in every defining round, from the first on: the same
-    products at every point, so the trend shows improvement and not membership change."""
-    if not defining:
-        return set()
-    rows = (
-        ResponseScore.objects.filter(round_id__in=defining, overall__isnull=False)
-        .values("product_id")
-        .annotate(n=Count("pk"))  # one score per product and round: no DISTINCT needed
-        .filter(n=len(defining))
-        .values_list("product_id", flat=True)
-    )
-    return set(rows)
-
-
-def stored_cohort(rubric_id: int) -> set[int]:
-    """The cohort as last stored for the rubric."""
-    return set(
-        CohortMember.objects.filter(rubric_id=rubric_id).values_list("product_id", flat=True)
-    )

@@ -10,7 +10,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from apps.accounts.roles import can_reopen
 from apps.exchange.imports import ImportRefused, import_answers
 from apps.scoring.models import ScoringJob
-from apps.scoring.services import request_scoring
+from apps.scoring.jobs import request_scoring
 from apps.surveys import services
 from apps.surveys.models import Answer, Response, SurveyRound
 

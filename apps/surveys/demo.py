@@ -204,7 +204,7 @@ def seed_demo(
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:  # fresh statistics after a bulk load: good plans
             cursor.execute("ANALYZE")
-    from apps.scoring.services import score_all
+    from apps.scoring.scores import score_all
 
     scoring = score_all()
     progress(f"scored {scoring.get('scored', 0)} responses")

@@ -18,7 +18,7 @@ from django.utils.translation import ngettext
 from apps.products.models import Product
 from apps.rubrics.models import Question, RubricVersion
 from apps.scoring.models import ScoringJob
-from apps.scoring.services import request_scoring
+from apps.scoring.jobs import request_scoring
 from apps.surveys.models import Answer, Response, SurveyRound, round_key_validator
 
 

@@ -232,7 +232,8 @@ def test_administrators_see_every_round_on_my_assessments(client, role, everythi
 
 def test_the_viewers_group_exists_after_migrate_and_reads_everything():
     from apps.accounts.models import VIEWERS_GROUP
-    from apps.accounts.roles import sees_everything, visible_product_ids
+    from apps.accounts.roles import sees_everything
+    from apps.products.selectors import visible_product_ids
 
     group = Group.objects.get(name=VIEWERS_GROUP)  # made by the migration, no rights needed
     assert not group.permissions.exists()

@@ -6,7 +6,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from apps.accounts.models import ADMINS_GROUP, VIEWERS_GROUP
-from apps.scoring import services as scoring
+from apps.scoring import scores as scoring
 from apps.surveys.models import Answer
 from tests.factories import (
     ProductFactory,

@@ -92,7 +92,7 @@ def test_texts_from_the_database_cannot_break_out_of_the_chart_data(client, demo
 
 
 def test_figures_are_cached_until_the_scores_change(client, demo, django_assert_max_num_queries):
-    from apps.scoring.services import score_all
+    from apps.scoring.scores import score_all
 
     client.force_login(UserFactory(username="v"))
     first = figure(client.get(reverse("dashboard")), "overall")
@@ -162,19 +162,19 @@ def test_a_warmed_overview_is_served_from_the_cache(client, demo, django_assert_
     from django.core.cache import cache
     from django.utils import translation
 
-    from apps.dashboards import services
+    from apps.dashboards import charts
     from apps.rubrics.models import Rubric
-    from apps.scoring.services import score_all
+    from apps.scoring.scores import score_all
 
     score_all()  # new aggregates: nothing cached for them yet
     rubric = Rubric.objects.get(slug="mlopsscore")
     for language in ("en", "ja"):
         with translation.override(language):
-            key = services.overview_cache_key(rubric, target=settings.DASHBOARD_TARGET)
+            key = charts.overview_cache_key(rubric, target=settings.DASHBOARD_TARGET)
             assert cache.get(key) is None
-    assert services.warm_overview(rubric_id=rubric.pk) == 2
+    assert charts.warm_overview(rubric_id=rubric.pk) == 2
     with translation.override("ja"):
-        key = services.overview_cache_key(rubric, target=settings.DASHBOARD_TARGET)
+        key = charts.overview_cache_key(rubric, target=settings.DASHBOARD_TARGET)
         charts, _smallest = cache.get(key)
         assert charts[0][1] == "ラウンド別の総合スコア"  # built in Japanese
     client.force_login(UserFactory(username="v"))
@@ -187,12 +187,12 @@ def test_scores_changing_with_eager_tasks_warm_nothing(demo):
     from django.conf import settings
     from django.core.cache import cache
 
-    from apps.dashboards import services
+    from apps.dashboards import charts
     from apps.rubrics.models import Rubric
-    from apps.scoring.services import score_all
+    from apps.scoring.scores import score_all
 
     score_all()  # the signal fires; eager tasks (no worker): no warm-up in the request
-    key = services.overview_cache_key(
+    key = charts.overview_cache_key(
         Rubric.objects.get(slug="mlopsscore"), target=settings.DASHBOARD_TARGET
     )
     assert cache.get(key) is None

@@ -11,8 +11,8 @@ from django.utils import timezone
 from apps.accounts.models import VIEWERS_GROUP
 from apps.dashboards import figures
 from apps.dashboards.selectors import ProductRound
-from apps.scoring import services
-from apps.scoring.advice import next_steps
+from apps.scoring import scores
+from apps.scoring.next_steps import next_steps
 from tests.factories import (
     ProductFactory,
     ResponseFactory,
@@ -56,7 +56,7 @@ def product():
         ResponseFactory(round=second, product=ProductFactory()),
         {"data-schema": 1, "data-features": 1, "monitoring-staleness": 1},
     )
-    services.score_all()
+    scores.score_all()
     return product
 
 
@@ -124,7 +124,7 @@ def test_next_steps_put_first_what_the_products_use_case_needs(client):
         ResponseFactory(round=survey_round, product=product),
         {"data-schema": 0.5, "data-features": 0, "monitoring-staleness": 1},
     )
-    services.score_all()
+    scores.score_all()
     # Both lift the overall score by 0.5: without a use case, rubric order decides.
     assert [s.question_key for s in next_steps(response)] == ["data-schema", "data-features"]
     online = Characteristic.objects.get(key="online-serving")  # recommends a feature repository

@@ -9,7 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from apps.scoring import services
+from apps.scoring import scores
 from tests.factories import (
     ProductFactory,
     ResponseFactory,
@@ -47,7 +47,7 @@ def scored_round():
     draft = ProductFactory(slug="b-draft", name="Draft product")
     answer_all(ResponseFactory(round=survey_round, product=draft), {"data-schema": 0}, False)
     ProductFactory(slug="c-idle", name="Idle product")  # active, never started
-    services.score_round(round_id=survey_round.pk)
+    scores.score_round(round_id=survey_round.pk)
     return survey_round
 
 
@@ -195,7 +195,7 @@ def test_unknown_round_download_is_404(admin_client):
 def test_export_queries_do_not_grow_with_products(scored_round, django_assert_max_num_queries):
     for _ in range(20):
         answer_all(ResponseFactory(round=scored_round, product=ProductFactory()), FULL)
-    services.score_round(round_id=scored_round.pk)
+    scores.score_round(round_id=scored_round.pk)
     from apps.exchange.exports import answer_rows, result_rows
 
     with django_assert_max_num_queries(8):

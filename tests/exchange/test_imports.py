@@ -165,13 +165,13 @@ def test_round_trip_export_then_import_into_an_empty_database_gives_identical_sc
 ):
     """Export a seeded round, wipe everything, import it back: same answers, same scores."""
     from apps.rubrics.models import RubricVersion
-    from apps.scoring import services
+    from apps.scoring import scores
     from apps.surveys.demo import seed_demo
     from apps.surveys.models import SurveyRound
 
     seed_demo(products=25, rounds=2, seed=9)
     survey_round = SurveyRound.objects.get(key="2021-10")
-    services.score_round(round_id=survey_round.pk)
+    scores.score_round(round_id=survey_round.pk)
     data = b"".join(stream(answer_rows(survey_round), bom=True))
     before_scores = sorted(
         ResponseScore.objects.filter(round=survey_round).values_list(

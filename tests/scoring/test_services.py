@@ -9,7 +9,7 @@ from django.db import IntegrityError, connection, transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from apps.scoring import services
+from apps.scoring import jobs, scores
 from apps.scoring.models import ResponseScore, RoundAggregate, ScoringJob
 from apps.surveys.models import Response
 from tests.factories import (
@@ -54,7 +54,7 @@ def test_round_scores_follow_the_rules(version):
     a, b = ProductFactory(), ProductFactory()
     submit(survey_round, a, {"data-schema": 1, "data-features": "na", "monitoring-staleness": 0.5})
     submit(survey_round, b, {"data-schema": 0.5, "data-features": 0, "monitoring-staleness": 1})
-    result = services.score_round(round_id=survey_round.pk)
+    result = scores.score_round(round_id=survey_round.pk)
     assert result == {"round": survey_round.pk, "scored": 2, "incomplete": 0, "changed": 2}
     score_a = ResponseScore.objects.get(product=a)
     # data: 1 of 1 applicable, rescaled to 2 questions = 2; monitoring 0.5 → overall 0.5
@@ -74,7 +74,7 @@ def test_drafts_and_incomplete_responses_get_no_score(version):
     survey_round = make_round(version, "2021-10")
     submit(survey_round, ProductFactory(), FULL, submitted=False)
     submit(survey_round, ProductFactory(), {"data-schema": 1})  # submitted, but incomplete
-    assert services.score_round(round_id=survey_round.pk) == {
+    assert scores.score_round(round_id=survey_round.pk) == {
         "round": survey_round.pk,
         "scored": 0,
         "incomplete": 1,
@@ -87,16 +87,16 @@ def test_recompute_is_idempotent_and_replaces_the_rounds_rows(version):
     survey_round = make_round(version, "2021-10")
     response = submit(survey_round, ProductFactory(), FULL)
     other = submit(survey_round, ProductFactory(), FULL)
-    services.score_round(round_id=survey_round.pk)
+    scores.score_round(round_id=survey_round.pk)
     fields = ("pk", "response", "overall", "area_scores", "band", "computed_at")
     first = list(ResponseScore.objects.order_by("response").values(*fields))
     aggregates = list(RoundAggregate.objects.order_by("pk").values("pk", "computed_at"))
     # A second run finds every stored score current: it writes nothing at all.
-    assert services.score_round(round_id=survey_round.pk)["changed"] == 0
+    assert scores.score_round(round_id=survey_round.pk)["changed"] == 0
     assert list(ResponseScore.objects.order_by("response").values(*fields)) == first
     assert list(RoundAggregate.objects.order_by("pk").values("pk", "computed_at")) == aggregates
     response.answers.filter(question__key="monitoring-staleness").update(value=0)
-    assert services.score_round(round_id=survey_round.pk)["changed"] == 1  # only that row
+    assert scores.score_round(round_id=survey_round.pk)["changed"] == 1  # only that row
     assert ResponseScore.objects.get(response=response).overall == D(0)
     assert ResponseScore.objects.get(response=other).pk == first[1]["pk"]
     assert RoundAggregate.objects.get(round=survey_round, population="all").minimum == D(0)
@@ -105,7 +105,7 @@ def test_recompute_is_idempotent_and_replaces_the_rounds_rows(version):
 def test_a_failure_mid_recompute_leaves_the_old_rows(version):
     survey_round = make_round(version, "2021-10")
     response = submit(survey_round, ProductFactory(), FULL)
-    services.score_round(round_id=survey_round.pk)
+    scores.score_round(round_id=survey_round.pk)
     before = list(ResponseScore.objects.values_list("pk", "overall"))
     response.answers.filter(question__key="monitoring-staleness").update(value=0)
     with connection.cursor() as cursor:  # make the aggregate write fail, as a dying worker
@@ -115,7 +115,7 @@ def test_a_failure_mid_recompute_leaves_the_old_rows(version):
         )
     # No atomic() around the call: only the service's own transaction can undo its writes.
     with pytest.raises(IntegrityError, match="t_fail"):
-        services.score_round(round_id=survey_round.pk)
+        scores.score_round(round_id=survey_round.pk)
     assert list(ResponseScore.objects.values_list("pk", "overall")) == before
 
 
@@ -131,7 +131,7 @@ def test_aggregates_for_all_and_the_continuous_cohort(version):
     submit(r2, joiner, FULL)
     submit(r3, stayer, FULL)
     submit(r3, joiner, FULL)
-    services.score_all()
+    scores.score_all()
     stats = {(a.round.key, a.population): a for a in RoundAggregate.objects.select_related("round")}
     # The cohort: scored in every closed round (2021-10 and 2022-04) = the stayer only.
     assert [stats[k, "cohort"].n for k in ("2021-10", "2022-04", "2022-10")] == [1, 1, 1]
@@ -179,7 +179,7 @@ def test_quartiles_match_postgresqls_percentile_cont(version):
     for values in ([0, 0, 0], [1, 0, 1], [1, 1, 0.5], [0.5, 1, 1], [1, 1, 1]):
         keys = list(FULL)
         submit(survey_round, ProductFactory(), dict(zip(keys, values, strict=True)))
-    services.score_round(round_id=survey_round.pk)
+    scores.score_round(round_id=survey_round.pk)
     stored = RoundAggregate.objects.get(population="all")
     with connection.cursor() as cursor:
         cursor.execute(
@@ -201,9 +201,9 @@ def test_round_recompute_runs_in_constant_queries(version):
         survey_round = make_round(version, key, days=len(counts) * 180)
         for _ in range(products):
             submit(survey_round, ProductFactory(), FULL)
-        services.score_round(round_id=survey_round.pk)  # first run: cohort state appears
+        scores.score_round(round_id=survey_round.pk)  # first run: cohort state appears
         with CaptureQueriesContext(connection) as queries:
-            services.score_round(round_id=survey_round.pk)
+            scores.score_round(round_id=survey_round.pk)
         counts[products] = len(queries)
         assert ResponseScore.objects.filter(round=survey_round).count() == products
     assert counts[3] == counts[40] <= 20, counts
@@ -266,13 +266,13 @@ def test_stale_jobs_are_restarted_by_the_sweep(version):
     dead = ScoringJob.objects.create(kind="all", state="running", heartbeat_at=long_ago, attempts=1)
     fresh = ScoringJob.objects.create(kind="all", state="running", heartbeat_at=timezone.now())
     waiting = ScoringJob.objects.create(kind="all", enqueued_at=timezone.now())  # in the queue
-    restarted = services.restart_stale_jobs()
+    restarted = jobs.restart_stale_jobs()
     assert sorted(restarted) == sorted([lost.pk, dead.pk])
     states = dict(ScoringJob.objects.values_list("pk", "state"))
     assert states[lost.pk] == states[dead.pk] == "done"  # eager: re-run at once
     assert states[fresh.pk] == "running" and states[waiting.pk] == "queued"
     assert ScoringJob.objects.get(pk=dead.pk).attempts == 2
-    assert services.restart_stale_jobs() == []  # nothing is stale twice
+    assert jobs.restart_stale_jobs() == []  # nothing is stale twice
     assert ResponseScore.objects.count() == 1
 
 
@@ -280,10 +280,10 @@ def test_a_copy_of_a_job_another_worker_runs_is_dropped_and_attempts_are_capped(
     from django.utils import timezone
 
     busy = ScoringJob.objects.create(kind="all", state="running", heartbeat_at=timezone.now())
-    assert services.run_job(job_id=busy.pk).attempts == 0  # left to the worker running it
-    worn = ScoringJob.objects.create(kind="all", attempts=services.MAX_ATTEMPTS)
-    job = services.run_job(job_id=worn.pk)
-    assert (job.state, job.error) == ("failed", f"gave up after {services.MAX_ATTEMPTS} attempts")
+    assert jobs.run_job(job_id=busy.pk).attempts == 0  # left to the worker running it
+    worn = ScoringJob.objects.create(kind="all", attempts=jobs.MAX_ATTEMPTS)
+    job = jobs.run_job(job_id=worn.pk)
+    assert (job.state, job.error) == ("failed", f"gave up after {jobs.MAX_ATTEMPTS} attempts")
 
 
 def test_compute_scores_command_sync_prints_a_summary(version):
@@ -334,7 +334,7 @@ def test_a_rounds_stored_scores_are_the_rules_scores(scoring, responses):
         shape = selectors.version_shape(version.pk)
         area_of = dict(Question.objects.filter(version=version).values_list("key", "area__key"))
         made = [submit(survey_round, ProductFactory(), values) for values in responses]
-        result = services.score_round(round_id=survey_round.pk)
+        result = scores.score_round(round_id=survey_round.pk)
         stored = {row.response_id: row for row in ResponseScore.objects.all()}
         for response, values in zip(made, responses, strict=True):
             answers = [

@@ -13,7 +13,7 @@ import redis
 from django.conf import settings
 from django.db import connection
 
-from apps.scoring import services
+from apps.scoring import jobs
 from apps.scoring.models import ResponseScore, ScoringJob
 from apps.surveys.models import Response, SurveyRound
 from config.celery import app as celery_app
@@ -119,7 +119,7 @@ def test_submit_is_scored_by_a_real_worker(broker):
     from django.core.cache import cache
     from django.utils import translation
 
-    from apps.dashboards.services import overview_cache_key
+    from apps.dashboards.charts import overview_cache_key
 
     rubric = survey_round.rubric_version.rubric
     for language in ("en", "ja"):
@@ -143,7 +143,7 @@ def test_a_killed_worker_leaves_no_half_round_and_the_sweep_finishes_the_job(bro
     expected = complete_rounds()
     worker = start_worker("doomed", broker)
     job = ScoringJob.objects.create(kind="all")
-    services.enqueue(job.pk)
+    jobs.enqueue(job.pk)
     assert wait_for(lambda: ScoringJob.objects.get(pk=job.pk).done >= 1, timeout=60, interval=0.005)
     os.killpg(worker.pid, signal.SIGKILL)
     worker.wait(timeout=10)
@@ -157,7 +157,7 @@ def test_a_killed_worker_leaves_no_half_round_and_the_sweep_finishes_the_job(bro
     # so that only the periodic sweep, which reads the job's state in the database, can help.
     redis.Redis.from_url(BROKER).flushdb()
     start_worker("rescuer", broker)
-    assert services.restart_stale_jobs(running_for=timedelta(0)) == [job.pk]
+    assert jobs.restart_stale_jobs(running_for=timedelta(0)) == [job.pk]
     assert wait_for(lambda: ScoringJob.objects.get(pk=job.pk).state == "done", timeout=120)
     job.refresh_from_db()
     assert job.attempts == 2 and job.done == job.total == len(expected)

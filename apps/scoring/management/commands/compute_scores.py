@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.scoring import services
+from apps.scoring import jobs
 from apps.scoring.models import ScoringJob
 from apps.surveys.models import SurveyRound
 
@@ -27,14 +27,14 @@ class Command(BaseCommand):
         kind = ScoringJob.Kind.ROUND if round_id else ScoringJob.Kind.ALL
         job = ScoringJob.objects.create(kind=kind, round_id=round_id)
         if not sync:
-            services.enqueue(job.pk)
+            jobs.enqueue(job.pk)
             job.refresh_from_db()
             if job.state == ScoringJob.State.QUEUED:
                 self.stdout.write(f"Queued scoring job {job.pk} ({job.kind}).")
                 return
             # Without a broker the job has already run here (the embedded default).
         else:
-            job = services.run_job(job_id=job.pk)
+            job = jobs.run_job(job_id=job.pk)
         if job.state == ScoringJob.State.FAILED:
             raise CommandError(f"Scoring job {job.pk} failed: {job.error}")
         summary = ", ".join(f"{key} {value}" for key, value in job.summary.items())

@@ -1,5 +1,6 @@
-"""The organisation overview's figures, built from the stored aggregates and cached until the
-aggregates change; warmed by a task after each scoring job so a viewer rarely builds them."""
+"""Cached reads: the organisation overview's charts, built from the stored aggregates and
+cached until the aggregates change; warmed by a task after each scoring job so a viewer
+rarely builds them."""
 
 from __future__ import annotations
 

@@ -1,0 +1,279 @@
+"""Computing and storing the score of every submitted response.
+
+Every number shown on a dashboard or exported comes from the rows written here (and the
+aggregates built from them). A round is recomputed in one transaction that replaces its
+changed rows, so readers never see half a round; running it twice gives the same rows.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import NamedTuple
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from apps.scoring import rules, selectors
+from apps.scoring.aggregates import ScoredProduct, refresh_aggregates
+from apps.scoring.models import ResponseScore
+from apps.scoring.selectors import Outcome
+from apps.surveys.models import Response, SurveyRound
+
+Progress = Callable[[int, int], None]
+
+
+class ScoreRow(NamedTuple):
+    response_id: int
+    product_id: int
+    outcome: Outcome  # what is compared with the stored row
+    area_scores: dict[str, str | None]  # area key → score as a decimal string, or None
+
+    def scored(self) -> ScoredProduct:
+        """The row as the aggregates read it."""
+        outcome = self.outcome
+        return ScoredProduct(
+            self.product_id,
+            outcome.overall,
+            self.area_scores,
+            outcome.band_id,
+            outcome.binding_area_id,
+        )
+
+
+def _score_rows(
+    shape: selectors.VersionShape,
+    responses: list[tuple[int, int]],
+    tallies: selectors.RoundTallies,
+) -> tuple[list[ScoreRow], int]:
+    """Score rows for (response, product) pairs, and the number of responses left incomplete.
+
+    Each distinct area tally of the round is scored once; per response, its area scores are
+    combined (overall, band, binding area) by the same rules as `rules.score`.
+    """
+    rule, keys = shape.rule, list(shape.area_ids)
+    complete = [rules.is_area_complete(t) for t in tallies.distinct]
+    scores = [rules.area_score(rule, t) for t in tallies.distinct]
+    texts = [None if value is None else str(value) for value in scores]
+    # Each distinct tally's `"key": "score"` member of the JSON, and the order jsonb prints
+    # an object's keys in (shortest first, then bytewise), so the text compares with stored.
+    members = [
+        f"{json.dumps(keys[area])}: {json.dumps(texts[i])}" for i, area in enumerate(tallies.areas)
+    ]
+    order = sorted(range(len(keys)), key=lambda a: (len(keys[a].encode()), keys[a].encode()))
+    band_ids, area_ids = shape.band_ids, shape.area_ids
+    unanswered = list(range(len(keys)))  # a response without answers: the empty tallies
+    rows, incomplete = [], 0
+    for response_id, product_id in responses:
+        slots = tallies.responses.get(response_id, unanswered)
+        if not all([complete[i] for i in slots]):
+            incomplete += 1
+            continue
+        result = rules.combine(rule, {key: scores[i] for key, i in zip(keys, slots, strict=True)})
+        outcome = Outcome(
+            "{" + ", ".join([members[slots[a]] for a in order]) + "}",
+            result.overall,
+            None if result.band is None else band_ids[result.band],
+            area_ids.get(result.binding_area),
+        )
+        areas = {key: texts[i] for key, i in zip(keys, slots, strict=True)}
+        rows.append(ScoreRow(response_id, product_id, outcome, areas))
+    return rows, incomplete
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector while a round's rows are built: they are tens of
+    thousands of small acyclic objects, and the full collections they trigger cost about a
+    sixth of a recompute. Reference counting still frees everything as usual."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def score_round(*, round_id: int, refresh: bool = True) -> dict[str, int]:
+    """Recompute every submitted response of a round, replacing its scores in one transaction.
+
+    The round's aggregates are rebuilt in the same transaction (and every round's, when the
+    cohort changes); score_all passes refresh=False and rebuilds them once at the end.
+    """
+    with transaction.atomic(), _collector_paused():
+        # Locking the round serialises recomputes of the same round (e.g. a retried job).
+        survey_round = (
+            SurveyRound.objects.select_for_update(of=("self",))
+            .select_related("rubric_version")
+            .get(pk=round_id)
+        )
+        shape = selectors.version_shape(survey_round.rubric_version_id)
+        responses = selectors.submitted_responses(round_id)
+        tallies = selectors.compact_tallies(shape, round_id=round_id)
+        rows, incomplete = _score_rows(shape, responses, tallies)
+        # Only rows whose score differs are replaced: closing a round, retrying a job or
+        # recomputing on demand usually finds every stored score current and writes nothing.
+        stored = selectors.stored_outcomes(round_id, shape)
+        before = {product for product, outcome in stored.values() if outcome.overall is not None}
+        updated, added = [], []
+        for row in rows:
+            if row.response_id not in stored:
+                added.append(row)
+            elif stored.pop(row.response_id) != row[1:3]:
+                updated.append(row)
+        gone = list(stored)  # scored before, not now (reopened, or incomplete under a fix)
+        after = {row.product_id for row in rows if row.outcome.overall is not None}
+        changed = updated + added
+        if changed or gone:
+            _write_scores(
+                shape,
+                survey_round,
+                rows=changed,
+                replaced=[row.response_id for row in updated] + gone,
+            )
+        if refresh:
+            refresh_aggregates(
+                rubric_id=survey_round.rubric_version.rubric_id,
+                round_ids=[survey_round.pk],
+                known=shape,
+                fresh={survey_round.pk: [row.scored() for row in rows]},
+                scores_changed=bool(changed or gone),
+                cohort_may_change=before != after,
+            )
+    return {
+        "round": survey_round.pk,
+        "scored": len(rows),
+        "incomplete": incomplete,
+        "changed": len(changed) + len(gone),
+    }
+
+
+# COPY's column order: the per-response columns, then the ones shared by a whole outcome,
+# then the ones constant over the round.
+SCORE_COLUMNS = (
+    "response_id",
+    "product_id",
+    "area_scores",
+    "overall",
+    "band_id",
+    "binding_area_id",
+    "round_id",
+    "rubric_version_id",
+    "area_aggregation",
+    "not_applicable_policy",
+    "overall_rule",
+    "computed_at",
+)
+
+
+def _copy_text(value) -> str:
+    """A value in COPY's text format (the values written here never hold tabs or newlines)."""
+    if value is None:
+        return "\\N"
+    return str(value).replace("\\", "\\\\")
+
+
+def _copy_lines(rows: list[ScoreRow], constant: str) -> Iterator[str]:
+    """Score rows as lines of COPY text, formatted by hand: this runs once per response."""
+    null = "\\N"
+    for response_id, product_id, (area_json, overall, band_id, binding_id), _ in rows:
+        yield (
+            f"{response_id}\t{product_id}\t{area_json}\t{null if overall is None else overall}"
+            f"\t{null if band_id is None else band_id}"
+            f"\t{null if binding_id is None else binding_id}\t{constant}\n"
+        )
+
+
+def _write_scores(
+    shape: selectors.VersionShape,
+    survey_round: SurveyRound,
+    *,
+    rows: Sequence[ScoreRow],
+    replaced: Sequence[int] = (),
+) -> None:
+    """Delete the score rows of the `replaced` responses and insert `rows` (with one COPY on
+    PostgreSQL, the bulk of the write time)."""
+    rule = shape.rule
+    constant = (
+        survey_round.pk,
+        shape.version_id,
+        rule.area_aggregation,
+        rule.not_applicable,
+        rule.overall,
+        timezone.now(),
+    )
+    if connection.vendor != "postgresql":
+        ResponseScore.objects.filter(response_id__in=replaced).delete()
+        ResponseScore.objects.bulk_create(
+            ResponseScore(
+                **dict(
+                    zip(
+                        SCORE_COLUMNS,
+                        (*row[:2], row.area_scores, *row.outcome[1:], *constant),
+                        strict=True,
+                    )
+                )
+            )
+            for row in rows
+        )
+        return
+    table = ResponseScore._meta.db_table
+    with connection.cursor() as cursor:
+        # Scores can always be recomputed, so their commit need not wait for the disk; a later
+        # synchronous commit (the job's state) still flushes them first, WAL being sequential.
+        cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        if replaced:
+            cursor.execute(f"DELETE FROM {table} WHERE response_id = ANY(%s)", [list(replaced)])
+        if rows:
+            text = "".join(_copy_lines(rows, "\t".join(map(_copy_text, constant))))
+            columns = ", ".join(SCORE_COLUMNS)
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                copy.write(text.encode())
+
+
+def score_response(*, response_id: int) -> dict[str, int]:
+    """Score one response (after submit): its row is replaced or removed, aggregates follow."""
+    with transaction.atomic():
+        response = Response.objects.get(pk=response_id)
+        survey_round = (
+            SurveyRound.objects.select_for_update(of=("self",))
+            .select_related("rubric_version")
+            .get(pk=response.round_id)
+        )
+        shape = selectors.version_shape(survey_round.rubric_version_id)
+        rows: list[ScoreRow] = []
+        incomplete = 0
+        if response.status == Response.Status.SUBMITTED:
+            tallies = selectors.compact_tallies(shape, response_id=response_id)
+            rows, incomplete = _score_rows(shape, [(response.pk, response.product_id)], tallies)
+        ResponseScore.objects.filter(response_id=response_id).delete()
+        _write_scores(shape, survey_round, rows=rows)
+        # The round's aggregates are rebuilt from its stored rows (all of them, not just this).
+        refresh_aggregates(
+            rubric_id=survey_round.rubric_version.rubric_id,
+            round_ids=[survey_round.pk],
+            known=shape,
+        )
+    return {"response": response_id, "scored": len(rows), "incomplete": incomplete}
+
+
+def score_all(*, progress: Progress | None = None) -> dict[str, int]:
+    """Recompute every round that has opened, one transaction per round (after a rule fix)."""
+    rounds = list(
+        SurveyRound.objects.exclude(state=SurveyRound.State.PLANNED)
+        .order_by("opens_at", "key")
+        .values_list("pk", "rubric_version__rubric_id")
+    )
+    totals: Counter[str] = Counter()
+    for done, (round_id, _rubric_id) in enumerate(rounds, start=1):
+        result = score_round(round_id=round_id, refresh=False)
+        totals.update(scored=result["scored"], incomplete=result["incomplete"])
+        if progress:
+            progress(done, len(rounds))
+    for rubric_id in sorted({rubric_id for _round_id, rubric_id in rounds}):
+        refresh_aggregates(rubric_id=rubric_id)
+    return {"rounds": len(rounds), **totals}
