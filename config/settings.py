@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "apps.exchange",
     "apps.api",
     "apps.dashboards",
+    "apps.demo",
 ]
 
 MIDDLEWARE = [
@@ -83,8 +84,14 @@ TEMPLATES = [
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # WAL lets the demo server read while a management command writes.
-    DATABASES["default"].setdefault("OPTIONS", {})["init_command"] = "PRAGMA journal_mode=WAL;"
+    # WAL lets the demo server read while a management command writes. Transactions take the
+    # write lock when they begin (IMMEDIATE), so two concurrent saves wait for each other
+    # (up to `timeout` seconds) instead of one failing with "database is locked" when it
+    # tries to upgrade a read lock.
+    options = DATABASES["default"].setdefault("OPTIONS", {})
+    options["init_command"] = "PRAGMA journal_mode=WAL;"
+    options.setdefault("transaction_mode", "IMMEDIATE")
+    options.setdefault("timeout", 20)
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True

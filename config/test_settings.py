@@ -8,4 +8,10 @@ os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 
 from config.settings import *  # noqa: F403
 
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # A file, not Django's default in-memory test database: the browser tests' live server
+    # answers requests on several threads, and an in-memory database would be one connection
+    # shared by all of them; with a file each thread has its own, as in the demo.
+    DATABASES["default"]["TEST"] = {"NAME": f"{DATABASES['default']['NAME']}.test"}  # noqa: F405
+
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -74,8 +74,11 @@ def test_broker_url_sends_tasks_to_workers():
     assert result.stdout.split() == ["False", "redis://127.0.0.1:6379/14"]
 
 
-def test_tests_use_real_postgresql_and_redis():
-    assert settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+def test_tests_use_the_database_asked_for_and_real_redis():
+    """scripts/test runs the suite on PostgreSQL, then on SQLite (DATABASE_URL=sqlite:///…)."""
+    asked = os.environ["DATABASE_URL"].split(":", 1)[0]
+    engine = {"postgres": "postgresql", "sqlite": "sqlite3"}[asked]
+    assert settings.DATABASES["default"]["ENGINE"] == f"django.db.backends.{engine}"
     assert settings.CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
     cache.set("probe", "値", 30)
     assert cache.get("probe") == "値"

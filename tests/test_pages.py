@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from apps.surveys.demo import seed_demo
+from apps.demo.services import seed_demo
 
 pytestmark = pytest.mark.django_db
 

@@ -6,12 +6,6 @@ class DashboardsConfig(AppConfig):
     verbose_name = "Dashboards"
 
     def ready(self) -> None:
-        from apps.scoring.signals import aggregates_changed
+        from apps.dashboards import receivers  # models are ready only now
 
-        aggregates_changed.connect(_warm, dispatch_uid="dashboards-warm-overview")
-
-
-def _warm(sender, rubric_id: int, **kwargs) -> None:
-    from apps.dashboards.charts import request_warm_overview
-
-    request_warm_overview(rubric_id=rubric_id)
+        receivers.connect()

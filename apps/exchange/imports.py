@@ -16,24 +16,24 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from django.core.exceptions import ValidationError
-from django.core.validators import URLValidator
 from django.db import transaction
-from django.utils import timezone
 from django.utils.text import slugify
 
 from apps.accounts.models import Team
 from apps.products.models import Product
 from apps.rubrics.models import Question, ScaleLevel
-from apps.scoring.models import ScoringJob
-from apps.scoring.jobs import request_scoring
 from apps.surveys.models import Answer, Response, SurveyRound
+from apps.surveys.services import (
+    AnswerError,
+    ImportedAnswer,
+    check_answer,
+    import_submitted_responses,
+)
 
 REQUIRED = ("round", "product", "area", "question", "value", "not_applicable", "evidence")
 OPTIONAL = ("evidence_url", "product_name", "team")
 TRUE, FALSE = {"true", "1", "yes", "y"}, {"false", "0", "no", "n", ""}
 IMPORTED_TEAM = ("imported", "Imported products")
-check_url = URLValidator(schemes=["http", "https"])
 
 
 @dataclass(frozen=True)
@@ -113,6 +113,17 @@ def _records(text: str):
         raise ImportRefused([Problem(reader.line_num, "", "", f"not valid CSV: {error}")]) from None
 
 
+@dataclass
+class _Parsed:
+    """What the file says, row by row, and every problem found so far."""
+
+    rows: dict[str, dict[str, _Row]] = field(default_factory=lambda: defaultdict(dict))
+    new_products: dict[str, dict[str, str]] = field(default_factory=dict)
+    # question keys per product, bad rows included (a product is complete if it tried all)
+    attempted: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    problems: list[Problem] = field(default_factory=list)
+
+
 def import_answers(
     *, survey_round: SurveyRound, data: bytes, create_products: bool = False, user=None
 ) -> ImportResult:
@@ -122,20 +133,32 @@ def import_answers(
         raise ImportRefused([Problem(1, "", "", "the file is empty")])
     version = survey_round.rubric_version
     questions = {q.key: q for q in Question.objects.filter(version=version).select_related("area")}
-    scale = set(ScaleLevel.objects.filter(version=version).values_list("value", flat=True))
     products = {p.slug: p for p in Product.objects.all()}
-    problems: list[Problem] = []
-    rows: dict[str, dict[str, _Row]] = defaultdict(dict)
-    new_products: dict[str, dict[str, str]] = {}
-    attempted: dict[str, set[str]] = defaultdict(set)  # question keys per product, even bad rows
+    parsed = _parse(text, survey_round, questions, products, create_products)
+    _check_complete(parsed, questions)
+    unchanged = _check_existing(parsed, survey_round, products)
+    if parsed.problems:
+        raise ImportRefused(sorted(parsed.problems, key=lambda p: p.line))
+    return _write(survey_round, parsed.rows, products, parsed.new_products, unchanged, user)
+
+
+def _parse(text, survey_round, questions, products, create_products: bool) -> _Parsed:
+    """Every row checked on its own: columns, round, question, value, product."""
+    scale = set(
+        ScaleLevel.objects.filter(version=survey_round.rubric_version).values_list(
+            "value", flat=True
+        )
+    )
+    parsed = _Parsed()
+    problems = parsed.problems
     for line, record in _records(text):
         if None in record or any(value is None for value in record.values()):
             problems.append(Problem(line, "", "", "wrong number of fields on this row"))
             continue
         row = _check_row(line, record, survey_round, questions, scale, problems)
         slug = record["product"].strip()
-        attempted[slug].add(record["question"].strip())
-        if slug not in products and slug not in new_products:
+        parsed.attempted[slug].add(record["question"].strip())
+        if slug not in products and slug not in parsed.new_products:
             if not create_products:
                 problems.append(
                     Problem(line, "product", slug, "unknown product (use --create-products)")
@@ -144,30 +167,42 @@ def import_answers(
             if not slug or slugify(slug) != slug:
                 problems.append(Problem(line, "product", slug, "not a valid product slug"))
                 continue
-            new_products[slug] = {
+            parsed.new_products[slug] = {
                 "name": record.get("product_name", "").strip() or slug,
                 "team": record.get("team", "").strip(),
             }
         if row is None:
             continue
-        if row.question.key in rows[slug]:
-            first = rows[slug][row.question.key].line
+        answered = parsed.rows[slug]
+        if row.question.key in answered:
+            first = answered[row.question.key].line
             problems.append(
                 Problem(line, "question", row.question.key, f"duplicate of line {first}")
             )
             continue
-        rows[slug][row.question.key] = row
-    if not rows and not problems:
+        answered[row.question.key] = row
+    if not parsed.rows and not problems:
         problems.append(Problem(1, "", "", "the file has a header but no answers"))
-    for slug, answered in rows.items():
-        missing = [key for key in questions if key not in attempted[slug]]
+    return parsed
+
+
+def _check_complete(parsed: _Parsed, questions: dict[str, Question]) -> None:
+    """Each product answers every question of the version (a submitted response)."""
+    for slug, answered in parsed.rows.items():
+        missing = [key for key in questions if key not in parsed.attempted[slug]]
         if missing:
             last = max(row.line for row in answered.values())
-            problems.append(
+            parsed.problems.append(
                 Problem(
                     last, "product", slug, f"not every question is answered: {', '.join(missing)}"
                 )
             )
+
+
+def _check_existing(parsed: _Parsed, survey_round: SurveyRound, products) -> list[str]:
+    """Products already answered in the round: the same answers are skipped (the slugs
+    returned), different ones are a problem."""
+    rows = parsed.rows
     existing = _existing_answers(survey_round, [s for s in rows if s in products])
     unchanged = []
     for slug, answered in rows.items():
@@ -177,12 +212,10 @@ def import_answers(
             unchanged.append(slug)
         else:
             first = min(row.line for row in answered.values())
-            problems.append(
+            parsed.problems.append(
                 Problem(first, "product", slug, "already has different answers in this round")
             )
-    if problems:
-        raise ImportRefused(sorted(problems, key=lambda p: p.line))
-    return _write(survey_round, rows, products, new_products, unchanged, user)
+    return unchanged
 
 
 def _check_row(line, record, survey_round, questions, scale, problems) -> _Row | None:
@@ -209,29 +242,25 @@ def _check_row(line, record, survey_round, questions, scale, problems) -> _Row |
     not_applicable = flag in TRUE
     raw = record["value"].strip()
     value = None
-    if not_applicable:
-        if raw:
-            problems.append(Problem(line, "value", raw, "must be blank when not_applicable"))
-        elif question is not None and not question.na_allowed:
-            problems.append(Problem(line, "not_applicable", flag, f"{key} does not allow N/A"))
-    elif flag in FALSE:
+    if raw or flag in FALSE:
         try:
             value = Decimal(raw)
         except InvalidOperation:
             problems.append(Problem(line, "value", raw, "expected a number (or not_applicable)"))
-        else:
-            if value not in scale:
-                levels = ", ".join(str(v.normalize()) for v in sorted(scale))
-                problems.append(Problem(line, "value", raw, f"not on the scale ({levels})"))
     url = record.get("evidence_url", "").strip()
-    if url:
-        try:
-            check_url(url)
-            if len(url) > 500:
-                raise ValidationError("too long")
-        except ValidationError:
-            problems.append(Problem(line, "evidence_url", url, "not a valid http(s) URL"))
     if len(problems) > count or question is None:
+        return None
+    try:
+        check_answer(
+            question=question,
+            levels=scale,
+            value=value,
+            not_applicable=not_applicable,
+            evidence_url=url,
+        )
+    except AnswerError as error:  # the same rules as an answer saved on the page
+        shown = {"value": raw, "not_applicable": flag, "evidence_url": url}.get(error.field, "")
+        problems.append(Problem(line, error.field, shown, str(error)))
         return None
     return _Row(line, question, value, not_applicable, record["evidence"], url)
 
@@ -262,8 +291,10 @@ def _existing_answers(survey_round: SurveyRound, slugs: list[str]) -> dict[str, 
 
 
 def _write(survey_round, rows, products, new_products, unchanged, user) -> ImportResult:
+    """Create the new products, then store the responses through the surveys service (which
+    gives every answer its history row and queues the round's scoring), all in one
+    transaction."""
     result = ImportResult(unchanged=sorted(unchanged))
-    submitted_at = min(survey_round.closes_at, timezone.now())
     with transaction.atomic():
         for slug, details in sorted(new_products.items()):
             products[slug] = Product.objects.create(
@@ -273,33 +304,21 @@ def _write(survey_round, rows, products, new_products, unchanged, user) -> Impor
                 active_from=survey_round.opens_at.date(),
             )
             result.products_created.append(slug)
-        to_import = [slug for slug in sorted(rows) if slug not in unchanged]
-        responses = Response.objects.bulk_create(
-            Response(
-                round=survey_round,
-                product=products[slug],
-                status=Response.Status.SUBMITTED,
-                submitted_at=submitted_at,
-                submitted_by=user,
-            )
-            for slug in to_import
+        answers = {
+            products[slug]: [
+                ImportedAnswer(
+                    row.question, row.value, row.not_applicable, row.evidence, row.evidence_url
+                )
+                for row in rows[slug].values()
+            ]
+            for slug in sorted(rows)
+            if slug not in unchanged
+        }
+        responses = import_submitted_responses(
+            survey_round=survey_round, answers=answers, user=user
         )
-        answers = Answer.objects.bulk_create(
-            Answer(
-                response=response,
-                question=row.question,
-                value=row.value,
-                not_applicable=row.not_applicable,
-                evidence=row.evidence,
-                evidence_url=row.evidence_url,
-                updated_by=user,
-            )
-            for response, slug in zip(responses, to_import, strict=True)
-            for row in rows[slug].values()
-        )
-        result.responses, result.answers = len(responses), len(answers)
-        if responses:
-            request_scoring(kind=ScoringJob.Kind.ROUND, round_id=survey_round.pk, requested_by=user)
+        result.responses = len(responses)
+        result.answers = sum(len(answered) for answered in answers.values())
     return result
 
 

@@ -1,7 +1,10 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.utils.html import format_html
 
+from apps.scoring.jobs import request_scoring
 from apps.scoring.models import ResponseScore, RoundAggregate, ScoringJob
+from apps.surveys.admin import SurveyRoundAdmin
+from apps.surveys.models import SurveyRound
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -84,3 +87,25 @@ class RoundAggregateAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["rubric", "population"]
     list_select_related = ["round"]
+
+
+admin.site.unregister(SurveyRound)
+
+
+@admin.register(SurveyRound)
+class ScoredRoundAdmin(SurveyRoundAdmin):
+    """The surveys' round admin with scoring's action: recompute the selected rounds."""
+
+    actions = [*SurveyRoundAdmin.actions, "recompute_scores"]
+
+    @admin.action(description="Recompute the scores of the selected rounds", permissions=["change"])
+    def recompute_scores(self, request, queryset):
+        for survey_round in queryset:
+            request_scoring(
+                kind=ScoringJob.Kind.ROUND, round_id=survey_round.pk, requested_by=request.user
+            )
+        self.message_user(
+            request,
+            f"Queued {queryset.count()} scoring job(s); follow them under Scores › Scoring jobs.",
+            messages.SUCCESS,
+        )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from celery import current_app
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -39,11 +40,10 @@ def request_scoring(
 
 def enqueue(job_id: int) -> None:
     """Hand a job to Celery; if the broker is down the job stays queued for the sweep."""
-    from apps.scoring.tasks import run_scoring_job
-    from config.celery import app
+    from apps.scoring.tasks import run_scoring_job  # noqa: PLC0415 (tasks imports us)
 
     ScoringJob.objects.filter(pk=job_id).update(enqueued_at=timezone.now())
-    if app.conf.task_always_eager:
+    if current_app.conf.task_always_eager:
         # No broker: the job runs here and now; a failure is recorded on the job itself.
         try:
             run_scoring_job.delay(job_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
@@ -11,6 +12,7 @@ from django.db import connection
 from django.db.models import Count
 
 from apps.rubrics.models import Area, Band, RubricVersion, ScaleLevel
+from apps.scoring.models import ResponseScore
 from apps.scoring.rules import AreaTally, Rule, quantize
 
 
@@ -164,7 +166,25 @@ def stored_outcomes(round_id: int, shape: VersionShape) -> dict[int, tuple]:
             [round_id],
         )
         rows = cursor.fetchall()
+    if connection.vendor != "postgresql":
+        rows = [_as_on_postgresql(row) for row in rows]
     return {row[0]: (row[1] if row[6:] == current else None, Outcome(*row[2:6])) for row in rows}
+
+
+def jsonb_text(area_scores: dict[str, str | None]) -> str:
+    """Area scores as PostgreSQL prints a jsonb object: keys shortest first, then bytewise."""
+    keys = sorted(area_scores, key=lambda key: (len(key.encode()), key.encode()))
+    return "{" + ", ".join(f"{json.dumps(k)}: {json.dumps(area_scores[k])}" for k in keys) + "}"
+
+
+def _as_on_postgresql(row: tuple) -> tuple:
+    """A stored score row read from SQLite, with the values PostgreSQL would give: SQLite
+    keeps the JSON text as written (keys in area order) and returns decimals as floats, so
+    the row is compared by value, not by its text."""
+    overall = row[3]
+    if overall is not None:
+        overall = quantize(Decimal(repr(overall)))
+    return (*row[:2], jsonb_text(json.loads(row[2])), overall, *row[4:])
 
 
 QUESTION_SQL = """
@@ -211,3 +231,23 @@ def question_means(rubric_id: int, round_ids: list[int]) -> dict[tuple[int, str]
         }
         for group, questions in sums.items()
     }
+
+
+def response_score(response) -> ResponseScore | None:
+    """A response's stored score, with its band and binding area (None if not scored)."""
+    if response is None or response.pk is None:
+        return None
+    return (
+        ResponseScore.objects.filter(response=response)
+        .select_related("band", "binding_area")
+        .first()
+    )
+
+
+def past_scores(user, limit: int = 50):
+    """The user's teams' scored responses in closed rounds, newest first."""
+    return (
+        ResponseScore.objects.filter(product__team__members=user, round__state="closed")
+        .select_related("round", "product", "band")
+        .order_by("-round__opens_at", "product__name")[:limit]
+    )

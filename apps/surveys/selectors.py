@@ -2,10 +2,11 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from apps.products.models import Product
+from apps.rubrics.models import Area, Criterion, Question
 from apps.surveys.models import Response, SurveyRound
 
 
@@ -76,26 +77,16 @@ def my_assignments(user) -> list[Assignment]:
     return assignments
 
 
-def my_past_scores(user, limit: int = 50):
-    """My teams' scored responses in closed rounds, newest first."""
-    from apps.scoring.models import ResponseScore
-
-    return (
-        ResponseScore.objects.filter(product__team__members=user, round__state="closed")
-        .select_related("round", "product", "band")
-        .order_by("-round__opens_at", "product__name")[:limit]
+def questionnaire(survey_round: SurveyRound, response: Response | None) -> list[dict]:
+    """The round's version, area by area: each question with its criteria and its answer in
+    the response (none while the response is not started)."""
+    answers = (
+        {a.question_id: a for a in response.answers.select_related("updated_by")}
+        if response is not None and response.pk
+        else {}
     )
-
-
-def questionnaire(response: Response) -> list[dict]:
-    """The response's version, area by area: each question with its criteria and answer."""
-    from django.db.models import Prefetch
-
-    from apps.rubrics.models import Area, Criterion, Question
-
-    answers = {a.question_id: a for a in response.answers.select_related("updated_by")}
     areas = (
-        Area.objects.filter(version_id=response.round.rubric_version_id)
+        Area.objects.filter(version_id=survey_round.rubric_version_id)
         .order_by("order")
         .prefetch_related(
             Prefetch(

@@ -3,9 +3,12 @@ the pages, the API, the admin and the commands alike."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
@@ -14,12 +17,14 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from simple_history.utils import bulk_create_with_history
 
 from apps.products.models import Product
-from apps.rubrics.models import Question, RubricVersion
-from apps.scoring.models import ScoringJob
-from apps.scoring.jobs import request_scoring
+from apps.rubrics.models import Criterion, Question, RubricVersion
+from apps.surveys import signals
 from apps.surveys.models import Answer, Response, SurveyRound, round_key_validator
+
+logger = logging.getLogger(__name__)
 
 
 class RoundError(Exception):
@@ -71,8 +76,9 @@ def submit_response(*, response: Response, user) -> Response:
         response.status = Response.Status.SUBMITTED
         response.submitted_by = user
         response.submitted_at = timezone.now()
+        response._history_user = user
         response.save(update_fields=["status", "submitted_by", "submitted_at", "updated_at"])
-        request_scoring(kind=ScoringJob.Kind.RESPONSE, response_id=response.pk, requested_by=user)
+        signals.response_submitted.send(sender=Response, response_id=response.pk, user=user)
     return response
 
 
@@ -85,7 +91,20 @@ def close_round(*, survey_round: SurveyRound, user=None) -> SurveyRound:
         if not closed:
             raise RoundError(_("Round %(round)s is not open.") % {"round": survey_round})
         survey_round.state = SurveyRound.State.CLOSED
-        request_scoring(kind=ScoringJob.Kind.ROUND, round_id=survey_round.pk, requested_by=user)
+        signals.round_closed.send(sender=SurveyRound, round_id=survey_round.pk, user=user)
+    logger.info("Round %s closed by %s", survey_round.key, user)
+    return survey_round
+
+
+def open_round(*, survey_round: SurveyRound, user=None) -> SurveyRound:
+    """Open a planned round: its products' teams can answer it from now on."""
+    opened = SurveyRound.objects.filter(pk=survey_round.pk, state=SurveyRound.State.PLANNED).update(
+        state=SurveyRound.State.OPEN
+    )
+    if not opened:
+        raise RoundError(_("Round %(round)s is not planned.") % {"round": survey_round})
+    survey_round.state = SurveyRound.State.OPEN
+    logger.info("Round %s opened by %s", survey_round.key, user)
     return survey_round
 
 
@@ -207,7 +226,13 @@ def save_answer(
                 % {"question": repr(question_key), "version": survey_round.rubric_version},
                 "question",
             )
-        _check_answer(question, value, not_applicable, evidence_url)
+        check_answer(
+            question=question,
+            levels=set(survey_round.rubric_version.levels.values_list("value", flat=True)),
+            value=value,
+            not_applicable=not_applicable,
+            evidence_url=evidence_url,
+        )
         answer = Answer.objects.select_for_update().filter(response=response, question=question)
         answer = answer.first()
         if answer is not None and base_revision != answer.revision:
@@ -224,7 +249,17 @@ def save_answer(
         return answer
 
 
-def _check_answer(question, value: Decimal | None, not_applicable: bool, url: str) -> None:
+def check_answer(
+    *,
+    question: Question,
+    levels: Collection[Decimal],
+    value: Decimal | None,
+    not_applicable: bool,
+    evidence_url: str = "",
+) -> None:
+    """The rules every answer follows, however it arrives (page, API, prefill, CSV import):
+    a level of the version's scale or N/A where the question allows it, never both, and an
+    http(s) evidence link of at most 500 characters. Raises AnswerError naming the field."""
     if not_applicable:
         if not question.na_allowed:
             raise AnswerError(
@@ -233,22 +268,20 @@ def _check_answer(question, value: Decimal | None, not_applicable: bool, url: st
             )
         if value is not None:
             raise AnswerError(_("An answer is either a value or N/A, not both."), "value")
-    elif value is not None:
-        levels = list(question.version.levels.values_list("value", flat=True))
-        if value not in levels:
-            shown = ", ".join(str(level.normalize()) for level in levels)
-            raise AnswerError(
-                _("%(value)s is not on the scale (%(scale)s).") % {"value": value, "scale": shown},
-                "value",
-            )
-    if url:
+    elif value is not None and (not value.is_finite() or value not in levels):
+        shown = ", ".join(str(level.normalize()) for level in sorted(levels))
+        raise AnswerError(
+            _("%(value)s is not on the scale (%(scale)s).") % {"value": value, "scale": shown},
+            "value",
+        )
+    if evidence_url:
         try:
-            URLValidator(schemes=["http", "https"])(url)
+            URLValidator(schemes=["http", "https"])(evidence_url)
         except ValidationError:
             raise AnswerError(
                 _("The evidence link must be an http(s) URL."), "evidence_url"
             ) from None
-        if len(url) > 500:
+        if len(evidence_url) > 500:
             raise AnswerError(_("The evidence link is longer than 500 characters."), "evidence_url")
 
 
@@ -290,8 +323,6 @@ def review_flags(response: Response, previous: Response | None = None) -> dict[s
 
 
 def _criteria_by_key(version_id: int) -> dict[str, tuple]:
-    from apps.rubrics.models import Criterion
-
     criteria: dict[str, list] = {}
     for key, level, text, na in (
         Criterion.objects.filter(question__version_id=version_id)
@@ -354,5 +385,85 @@ def reopen_response(*, response: Response, user=None) -> Response:
         response.status, response.submitted_at, response.submitted_by = "draft", None, None
         response._history_user = user
         response.save(update_fields=["status", "submitted_at", "submitted_by", "updated_at"])
-        request_scoring(kind=ScoringJob.Kind.RESPONSE, response_id=response.pk, requested_by=user)
+        signals.response_reopened.send(sender=Response, response_id=response.pk, user=user)
     return response
+
+
+class ImportedAnswer(NamedTuple):
+    """One answer of an imported response (a row of the answers CSV, already parsed)."""
+
+    question: Question
+    value: Decimal | None
+    not_applicable: bool
+    evidence: str
+    evidence_url: str
+
+
+def _check_imported(
+    version: RubricVersion, answers: Mapping[Product, Sequence[ImportedAnswer]]
+) -> None:
+    """Each product answers every question of the version once, by the answer rules."""
+    levels = set(version.levels.values_list("value", flat=True))
+    expected = set(version.questions.values_list("pk", flat=True))
+    for product, rows in answers.items():
+        if {row.question.pk for row in rows} != expected or len(rows) != len(expected):
+            raise AnswerError(
+                _("%(product)s: every question of %(version)s needs exactly one answer.")
+                % {"product": product, "version": version}
+            )
+        for row in rows:
+            check_answer(
+                question=row.question,
+                levels=levels,
+                value=row.value,
+                not_applicable=row.not_applicable,
+                evidence_url=row.evidence_url,
+            )
+
+
+def import_submitted_responses(
+    *,
+    survey_round: SurveyRound,
+    answers: Mapping[Product, Sequence[ImportedAnswer]],
+    user=None,
+) -> list[Response]:
+    """Store complete answer sets (a past round from a spreadsheet) as submitted responses of
+    the round, in one transaction, each answer checked by the same rules as a saved one and
+    given its history row, then tell scoring the round changed."""
+    _check_imported(survey_round.rubric_version, answers)
+    submitted_at = min(survey_round.closes_at, timezone.now())
+    with transaction.atomic():
+        responses = bulk_create_with_history(
+            [
+                Response(
+                    round=survey_round,
+                    product=product,
+                    status=Response.Status.SUBMITTED,
+                    submitted_at=submitted_at,
+                    submitted_by=user,
+                )
+                for product in answers
+            ],
+            Response,
+            default_user=user,
+        )
+        bulk_create_with_history(
+            [
+                Answer(
+                    response=response,
+                    question=row.question,
+                    value=None if row.not_applicable else row.value,
+                    not_applicable=row.not_applicable,
+                    evidence=row.evidence,
+                    evidence_url=row.evidence_url,
+                    updated_by=user,
+                )
+                for response, rows in zip(responses, answers.values(), strict=True)
+                for row in rows
+            ],
+            Answer,
+            default_user=user,
+        )
+        if responses:
+            signals.answers_imported.send(sender=Response, round_id=survey_round.pk, user=user)
+    return responses

@@ -13,7 +13,6 @@ from django.views.decorators.http import require_POST
 
 from apps.accounts.roles import can_answer_for, can_reopen, sees_everything
 from apps.products.models import Product
-from apps.scoring.models import ResponseScore
 from apps.surveys import selectors, services
 from apps.surveys.models import Response, SurveyRound
 
@@ -23,7 +22,6 @@ def home(request: HttpRequest) -> HttpResponse:
     """My products × open rounds, my past scores, and (for the MLOps team) every round."""
     context = {
         "assignments": selectors.my_assignments(request.user),
-        "past": selectors.my_past_scores(request.user),
         "rounds": selectors.rounds_with_progress() if sees_everything(request.user) else [],
     }
     return render(request, "surveys/home.html", context)
@@ -43,13 +41,15 @@ def _target(request: HttpRequest, key: str, slug: str) -> tuple[SurveyRound, Pro
 
 @login_required
 def questionnaire(request: HttpRequest, key: str, slug: str) -> HttpResponse:
+    """The product's questionnaire in the round. Opening it writes nothing: a product not
+    started yet is shown as an empty draft, and its first save (or prefill) creates it."""
     survey_round, product, editor = _target(request, key, slug)
     response = Response.objects.filter(round=survey_round, product=product).first()
     if response is None:
         if not editor or survey_round.state != SurveyRound.State.OPEN:
             raise Http404
-        response = services.start_response(survey_round=survey_round, product=product)
-    sections = selectors.questionnaire(response)
+        response = Response(round=survey_round, product=product)  # not saved
+    sections = selectors.questionnaire(survey_round, response)
     editable = (
         editor
         and response.status == Response.Status.DRAFT
@@ -74,19 +74,23 @@ def questionnaire(request: HttpRequest, key: str, slug: str) -> HttpResponse:
         "can_reopen": submitted
         and survey_round.state == SurveyRound.State.OPEN
         and can_reopen(request.user),
-        "score": ResponseScore.objects.filter(response=response)
-        .select_related("band", "binding_area")
-        .first(),
     }
     return render(request, "surveys/questionnaire.html", context)
 
 
 def _editable_response(request: HttpRequest, key: str, slug: str) -> Response:
-    """The product's response in the round, for a member of its team; 404 for anyone else."""
+    """The product's response in the round for a member of its team (started by this POST
+    if it was not yet); 404 for anyone else, or when the round has no place for it."""
     survey_round, product, editor = _target(request, key, slug)
     if not editor:
         raise Http404
-    return get_object_or_404(Response, round=survey_round, product=product)
+    existing = Response.objects.filter(round=survey_round, product=product).first()
+    if existing is not None:
+        return existing
+    try:
+        return services.start_response(survey_round=survey_round, product=product)
+    except services.AnswerError:
+        raise Http404 from None
 
 
 @login_required
@@ -97,7 +101,6 @@ def save_answer(request: HttpRequest, key: str, slug: str) -> HttpResponse:
     wants_json = "application/json" in request.headers.get("Accept", "")
     if not editor:
         return _answer_error(request, wants_json, _("Only the product's team can answer."), 403)
-    response = get_object_or_404(Response, round=survey_round, product=product)
     choice = request.POST.get("value", "")
     revision = request.POST.get("revision", "")
     try:
@@ -106,6 +109,9 @@ def save_answer(request: HttpRequest, key: str, slug: str) -> HttpResponse:
     except (InvalidOperation, ValueError):
         return _answer_error(request, wants_json, _("That is not a valid answer."), 400)
     try:
+        response = Response.objects.filter(round=survey_round, product=product).first()
+        if response is None:  # the first save starts the response
+            response = services.start_response(survey_round=survey_round, product=product)
         answer = services.save_answer(
             response=response,
             question_key=request.POST.get("question", ""),

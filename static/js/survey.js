@@ -52,15 +52,17 @@
       return;
     }
     busy.add(form);
-    let ok = false;
+    let outcome = "failed";
     let more = false;
     try {
-      ok = await send(form);
+      outcome = await send(form);
     } finally {
       busy.delete(form);
       more = again.delete(form);
     }
-    if (more && ok) save(form);
+    // A change made meanwhile is sent even when this save failed (an evidence link saved
+    // half typed, say): it carries the newer input. After a conflict the person chooses.
+    if (more && outcome !== "conflict") save(form);
   }
 
   async function send(form) {
@@ -77,7 +79,7 @@
       });
     } catch {
       state(form, text.offline, "error");
-      return false;
+      return "failed";
     }
     // A login page after the session ended, a CSRF refusal or a proxy's error page: not JSON.
     let data;
@@ -89,7 +91,7 @@
     } catch {
       const expired = reply.ok || reply.status === 403;
       state(form, expired ? text.signedOut : `${text.failed} ${reply.status}`, "error");
-      return false;
+      return "failed";
     }
     if (reply.ok) {
       form.querySelector("[name=revision]").value = data.revision;
@@ -97,14 +99,17 @@
       if (typing.has(form)) state(form, text.pending, "pending");
       else state(form, text.saved, "saved");
       refreshCounts();
-      return true;
+      return "saved";
     }
     if (reply.status === 409) {
       conflict(form, data);
-    } else {
-      state(form, `${text.failed} ${data.error}`, "error");
+      return "conflict";
     }
-    return false;
+    // Refused (an evidence link saved half typed, say): if more typing waits for its save,
+    // the question is still unsaved rather than failed; that save reports for itself.
+    if (typing.has(form)) state(form, text.pending, "pending");
+    else state(form, `${text.failed} ${data.error}`, "error");
+    return "failed";
   }
 
   function conflict(form, data) {

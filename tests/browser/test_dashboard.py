@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from apps.surveys.demo import seed_demo
+from apps.demo.services import seed_demo
 from tests.browser.conftest import log_in, screenshot
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)

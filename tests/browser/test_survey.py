@@ -5,8 +5,8 @@ from decimal import Decimal
 
 import pytest
 
+from apps.demo.services import seed_demo
 from apps.products.models import Product
-from apps.surveys.demo import seed_demo
 from apps.surveys.models import Answer, SurveyRound
 from tests.browser.conftest import log_in, screenshot
 
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def choose(page, question: str, value: str) -> None:
     form = page.locator(f'form[data-question="{question}"]')
     form.locator(f'input[name=value][value="{value}"]').check()
-    form.locator(".save-state", has_text="Saved").wait_for()
+    form.locator(".save-state[data-kind=saved]").wait_for()
 
 
 def not_started_survey() -> tuple[SurveyRound, Product]:
@@ -42,7 +42,7 @@ def test_autosave_reload_and_conflict(live_server, browser):
     choose(alice, "monitoring-staleness", "1")
     evidence = alice.locator('form[data-question="data-schema"] textarea[name=evidence]')
     evidence.fill("Checked by hand, see the wiki")
-    alice.locator('form[data-question="data-schema"] .save-state', has_text="Saved").wait_for()
+    alice.locator('form[data-question="data-schema"] .save-state[data-kind=saved]').wait_for()
     alice.wait_for_timeout(1200)
     assert alice.locator("#overall-count").inner_text() == "2"
     alice.locator('form[data-question="data-schema"]').scroll_into_view_if_needed()
@@ -85,3 +85,30 @@ def test_a_save_after_the_session_ended_says_so(live_server, browser):
         response__round=open_round, response__product=product, question__key="data-schema"
     )
     assert stored.value == Decimal("0.5")  # nothing was saved on the way
+
+
+def test_a_half_typed_link_refused_mid_typing_loses_nothing(live_server, browser):
+    """The autosave fires during a pause in typing the evidence link: the server refuses the
+    half-typed link, but the level chosen meanwhile and the finished link are both saved,
+    and the question is not shown as saved or failed until they are."""
+    open_round, product = not_started_survey()
+    started = product.responses.filter(round=open_round)
+    assert not started.exists()  # and opening the page below starts nothing either
+    page = browser.new_context().new_page()
+    log_in(page, live_server, "demo-member")
+    page.goto(f"{live_server.url}/assess/{open_round.key}/{product.slug}/")
+    assert not started.exists()
+    form = page.locator('form[data-question="data-schema"]')
+    form.locator('input[name=value][value="0.5"]').check()
+    form.locator(".save-state[data-kind=saved]").wait_for()
+    form.locator('input[name=value][value="1"]').check()  # a level change…
+    link = form.locator("input[name=evidence_url]")
+    link.press_sequentially("https")  # …sent with a link the pause catches half typed
+    form.locator(".save-state[data-kind=error]").wait_for()
+    link.press_sequentially("://wiki.example.com/schema")
+    assert form.locator(".save-state").get_attribute("data-kind") == "pending"
+    form.locator(".save-state[data-kind=saved]").wait_for()
+    stored = Answer.objects.get(
+        response__round=open_round, response__product=product, question__key="data-schema"
+    )
+    assert (stored.value, stored.evidence_url) == (1, "https://wiki.example.com/schema")

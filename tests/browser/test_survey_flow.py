@@ -6,11 +6,11 @@ import pytest
 from django.template.defaultfilters import floatformat
 from playwright.sync_api import expect
 
+from apps.demo.services import seed_demo
 from apps.products.models import Product
 from apps.rubrics.models import Question
 from apps.scoring.models import ResponseScore
 from apps.surveys import services
-from apps.surveys.demo import seed_demo
 from apps.surveys.models import Answer, Response, SurveyRound
 from tests.browser.conftest import log_in, screenshot
 
@@ -86,7 +86,7 @@ def test_member_prefills_answers_the_rest_submits_and_sees_the_score(live_server
         for form in section.locator("form.question").all():
             if form.locator("input[name=value]:checked").count() == 0:
                 form.locator('input[name=value][value="1"]').check()
-                form.locator(".save-state", has_text="Saved").wait_for()
+                form.locator(".save-state[data-kind=saved]").wait_for()
         total = section.locator("form.question").count()
         bar = page.locator(f'progress[data-area-progress="{area}"]')
         assert bar.evaluate("bar => [bar.value, bar.max]") == [total, total]

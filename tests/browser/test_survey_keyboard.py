@@ -47,7 +47,7 @@ def tab_to(page, selector: str, limit: int = 30) -> None:
 
 
 def saved(page, question: str) -> None:
-    page.locator(f'form[data-question="{question}"] .save-state', has_text="Saved").wait_for()
+    page.locator(f'form[data-question="{question}"] .save-state[data-kind=saved]').wait_for()
 
 
 def all_saved(page) -> None:

@@ -5,7 +5,7 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from apps.accounts.models import VIEWERS_GROUP
-from apps.surveys.demo import seed_demo
+from apps.demo.services import seed_demo
 from apps.surveys.models import SurveyRound
 from tests.factories import UserFactory
 

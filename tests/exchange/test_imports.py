@@ -83,15 +83,18 @@ def test_reimporting_different_answers_is_refused(survey_round, ranker):
             ("data-schema,1", "data-nope,1"),
             "line 2, question: 'data-nope' not a question of tiny 1",
         ),
-        (("data-schema,1", "data-schema,0.7"), "line 2, value: '0.7' not on the scale (0, 0.5, 1)"),
+        (
+            ("data-schema,1", "data-schema,0.7"),
+            "line 2, value: '0.7' 0.7 is not on the scale (0, 0.5, 1).",
+        ),
         (("data-schema,1", "data-schema,high"), "line 2, value: 'high' expected a number"),
         (
             ("staleness,0.5,false", "staleness,,true"),
-            "line 4, not_applicable: 'true' monitoring-staleness does not allow N/A",
+            "line 4, not_applicable: 'true' monitoring-staleness cannot be answered N/A.",
         ),
         (
             ("features,,true", "features,1,true"),
-            "line 3, value: '1' must be blank when not_applicable",
+            "line 3, value: '1' An answer is either a value or N/A, not both.",
         ),
         (
             ("features,,true", "features,,maybe"),
@@ -164,9 +167,9 @@ def test_round_trip_export_then_import_into_an_empty_database_gives_identical_sc
     django_capture_on_commit_callbacks, tmp_path
 ):
     """Export a seeded round, wipe everything, import it back: same answers, same scores."""
+    from apps.demo.services import seed_demo
     from apps.rubrics.models import RubricVersion
     from apps.scoring import scores
-    from apps.surveys.demo import seed_demo
     from apps.surveys.models import SurveyRound
 
     seed_demo(products=25, rounds=2, seed=9)
@@ -192,7 +195,7 @@ def test_round_trip_export_then_import_into_an_empty_database_gives_identical_sc
     )
     # An empty database with just the rubric and the round.
     version = survey_round.rubric_version
-    from apps.surveys.demo import _wipe
+    from apps.demo.services import _wipe
 
     _wipe()
     assert not Product.objects.exists()
@@ -235,7 +238,7 @@ def test_command_reports_problems_and_exits_non_zero(survey_round, tmp_path):
     with pytest.raises(CommandError) as caught:
         call_command("import_answers", "--round", "2021-10", str(path))
     message = str(caught.value)
-    assert "problem(s), nothing imported" in message and "'3' not on the scale" in message
+    assert "problem(s), nothing imported" in message and "'3' 3 is not on the scale" in message
     with pytest.raises(CommandError, match="No round 'nope'"):
         call_command("import_answers", "--round", "nope", str(path))
 
@@ -265,3 +268,24 @@ def test_export_streams_a_large_round_in_many_chunks(survey_round):
     assert len(chunks) > 1
     rows = list(csv.reader(io.StringIO(b"".join(chunks).decode(), newline="")))
     assert len(rows) == 1 + 540
+
+
+def test_every_imported_answer_gets_its_history_row(survey_round, ranker):
+    from tests.factories import UserFactory
+
+    operator = UserFactory(username="operator")
+    import_answers(survey_round=survey_round, data=GOOD.encode(), user=operator)
+    answers = list(Answer.objects.all())
+    history = list(Answer.history.all())
+    assert len(answers) == 3 and len(history) == 3
+    assert {h.id for h in history} == {a.pk for a in answers}
+    assert {(h.history_type, h.history_user_id) for h in history} == {("+", operator.pk)}
+    assert Response.history.filter(status="submitted", history_user=operator).count() == 1
+
+
+def test_import_queues_the_rounds_scoring_in_the_same_transaction(survey_round, ranker):
+    from apps.scoring.models import ScoringJob
+
+    import_answers(survey_round=survey_round, data=GOOD.encode())
+    job = ScoringJob.objects.get()
+    assert (job.kind, job.round_id) == ("round", survey_round.pk)

@@ -184,16 +184,11 @@ def test_reloading_an_old_versions_file_does_not_rename_the_rubric(tmp_path):
 
 
 def test_a_failure_while_writing_leaves_nothing(tmp_path):
-    from django.db import connection
-
     from apps.rubrics.rubric_file import parse_rubric_document
     from apps.rubrics.services import load_rubric
+    from tests.conftest import fail_inserts_into
 
-    with connection.cursor() as cursor:  # the criteria insert will fail, after the others
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cursor.execute(
-            "ALTER TABLE rubrics_criterion ADD CONSTRAINT t_fail CHECK (text_en = '') NOT VALID"
-        )
+    fail_inserts_into("rubrics_criterion")  # the criteria insert fails, after the others
     from django.db import IntegrityError
 
     # No atomic() around the call: only the service's own transaction can undo its writes.

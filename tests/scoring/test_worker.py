@@ -21,7 +21,13 @@ from tests.factories import ProductFactory, ResponseFactory, SurveyRoundFactory,
 
 BROKER = "redis://127.0.0.1:6379/13"
 # serialized_rollback: the flush after each test also empties migration data (characteristics).
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.postgresql(
+        reason="a worker process shares the test database only on a database server; the "
+        "embedded SQLite default runs tasks eagerly, in-process"
+    ),
+]
 
 
 def wait_for(condition, timeout=60.0, interval=0.01):
@@ -137,7 +143,7 @@ def complete_rounds() -> dict[int, int]:
 
 
 def test_a_killed_worker_leaves_no_half_round_and_the_sweep_finishes_the_job(broker):
-    from apps.surveys.demo import seed_demo
+    from apps.demo.services import seed_demo
 
     seed_demo(products=600, rounds=4, seed=5)
     expected = complete_rounds()

@@ -136,3 +136,27 @@ def test_submit_lists_unanswered_then_submits_and_locks(
     assert "Read-only" in html
     late = client.post(urls("save-answer"), {"question": "data-schema", "value": "0"}, **JSON)
     assert late.status_code == 400 and "read-only" in late.json()["error"]
+
+
+def test_opening_a_not_started_questionnaire_writes_nothing(client, setup):
+    client.force_login(setup[2])
+    page = client.get(urls("questionnaire"))
+    assert page.status_code == 200 and "Is there a schema?" in page.content.decode()
+    assert not Response.objects.exists() and not Response.history.exists()
+    # The first save starts the response.
+    reply = client.post(urls("save-answer"), {"question": "data-schema", "value": "1"}, **JSON)
+    assert reply.status_code == 200 and reply.json()["answered"] == 1
+    assert Response.objects.get().status == "draft" and Answer.objects.get().value == 1
+
+
+def test_a_refused_first_save_leaves_no_response(client, setup):
+    client.force_login(setup[2])
+    reply = client.post(urls("save-answer"), {"question": "data-schema", "value": "7"}, **JSON)
+    assert reply.status_code == 400 and not Answer.objects.exists()
+
+
+def test_submitting_a_not_started_response_lists_every_question(client, setup):
+    client.force_login(setup[2])
+    page = client.post(urls("submit-response"), follow=True)
+    assert "Not submitted: 3 questions are not answered yet." in page.content.decode()
+    assert Response.objects.get().status == "draft"

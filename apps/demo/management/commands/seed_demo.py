@@ -1,8 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from apps.demo.services import DEMO_PASSWORD, DemoError, seed_demo
 from apps.rubrics.models import PublishedVersionError
 from apps.rubrics.rubric_file import RubricFileError
-from apps.surveys.demo import DEMO_PASSWORD, DemoError, seed_demo
 
 
 class Command(BaseCommand):

@@ -1,0 +1,20 @@
+"""Stored scores for the survey pages (which sit below scoring and never import it):
+{% response_score response as score %} and {% past_scores user as past %}."""
+
+from django import template
+
+from apps.scoring import selectors
+
+register = template.Library()
+
+
+@register.simple_tag
+def response_score(response):
+    """The response's stored score (with band and binding area), or None."""
+    return selectors.response_score(response)
+
+
+@register.simple_tag
+def past_scores(user):
+    """The user's teams' scored responses in closed rounds, newest first."""
+    return selectors.past_scores(user)
