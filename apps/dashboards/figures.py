@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from itertools import pairwise
+from typing import NamedTuple
 
 import plotly.graph_objects as go
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from plotly.subplots import make_subplots
 
-from apps.dashboards.selectors import Point, QuestionRow
+from apps.dashboards.selectors import Point, ProductRound, QuestionRow
 
 # The layout half of plotly's "plotly_white" template: the full one carries defaults for every
 # trace type and costs more to copy into each figure than the figure itself.
@@ -37,6 +38,21 @@ TEMPLATE = go.layout.Template(
 )
 PALETTE = ["#2457c5", "#d9822b", "#1f7a4d", "#b3261e", "#7b4fb3", "#0f8b8d", "#8a6d3b"]
 SMALL_N = 5  # fewer products than this: a point means little, and the chart says so
+
+
+class AreaTitle(NamedTuple):
+    """An area as the charts label it: its key and its title in the active language."""
+
+    key: str
+    title: str
+
+
+class Chart(NamedTuple):
+    """A chart for the chart-cards template."""
+
+    name: str  # the element ids: chart-<name> and the <script> holding the figure
+    title: str
+    figure: str  # the figure as JSON, safe inside a <script> element
 
 
 def _number(value) -> float | None:
@@ -176,7 +192,7 @@ def overall_trend(
 
 
 def area_trends(
-    all_points: Sequence[Point], cohort_points: Sequence[Point], areas: Sequence[tuple[str, str]]
+    all_points: Sequence[Point], cohort_points: Sequence[Point], areas: Sequence[AreaTitle]
 ) -> go.Figure:
     """Mean score per area and round, a line per area; all products and the cohort."""
     figure = _two_panels()
@@ -200,7 +216,7 @@ def area_trends(
     return _layout(figure, _("Areas per round"))
 
 
-def binding_areas(points: Sequence[Point], areas: Sequence[tuple[str, str]]) -> go.Figure:
+def binding_areas(points: Sequence[Point], areas: Sequence[AreaTitle]) -> go.Figure:
     """Share of products whose weakest (binding) area is each area, per round."""
     figure = go.Figure()
     for index, (key, title) in enumerate(areas):
@@ -345,7 +361,7 @@ def _layout(figure: go.Figure, title: str) -> go.Figure:
     return figure
 
 
-def product_history(history: Sequence, product_name: str) -> go.Figure:
+def product_history(history: Sequence[ProductRound], product_name: str) -> go.Figure:
     """The product's overall score per round against the organisation's median."""
     rounds = [h.round for h in history]
     figure = go.Figure()
@@ -371,14 +387,14 @@ def product_history(history: Sequence, product_name: str) -> go.Figure:
     return _layout(figure, _("Overall score per round"))
 
 
-def area_profile(latest, areas: Sequence[tuple[str, str]]) -> go.Figure:
+def area_profile(latest: ProductRound, areas: Sequence[AreaTitle]) -> go.Figure:
     """The latest round's area scores beside the organisation's area means."""
-    titles = [title for _key, title in areas]
+    titles = [area.title for area in areas]
     figure = go.Figure()
     figure.add_trace(
         go.Bar(
             x=titles,
-            y=[_number(latest.areas.get(k)) for k, _t in areas],
+            y=[_number(latest.areas.get(area.key)) for area in areas],
             name=_("This product"),
             marker_color=PALETTE[0],
         )
@@ -386,7 +402,7 @@ def area_profile(latest, areas: Sequence[tuple[str, str]]) -> go.Figure:
     figure.add_trace(
         go.Bar(
             x=titles,
-            y=[_number(latest.org_area_means.get(k)) for k, _t in areas],
+            y=[_number(latest.org_area_means.get(area.key)) for area in areas],
             name=_("Organisation mean"),
             marker_color="#bbb",
         )
@@ -395,11 +411,11 @@ def area_profile(latest, areas: Sequence[tuple[str, str]]) -> go.Figure:
     return _layout(figure, _("Areas in %(round)s") % {"round": latest.round})
 
 
-def embed(built: list[tuple[str, go.Figure]]) -> list[tuple[str, str, str]]:
-    """(name, title, figure JSON safe inside a <script> element) for the chart template."""
+def embed(built: dict[str, go.Figure]) -> list[Chart]:
+    """The figures (by name, in order) as charts for the chart-cards template."""
     return [
-        (name, figure.layout.title.text, figure.to_json().translate(SCRIPT_SAFE))
-        for name, figure in built
+        Chart(name, figure.layout.title.text, figure.to_json().translate(SCRIPT_SAFE))
+        for name, figure in built.items()
     ]
 
 

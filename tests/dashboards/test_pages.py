@@ -3,10 +3,18 @@
 import json
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Group
+from django.contrib.staticfiles import finders
+from django.core.cache import cache
 from django.urls import reverse
+from django.utils import translation
 
-from apps.accounts.models import VIEWERS_GROUP
+from apps.accounts.models import VIEWERS_GROUP, Team
+from apps.dashboards import charts
+from apps.rubrics.models import Rubric
+from apps.scoring.models import ResponseScore, RoundAggregate
+from apps.scoring.scores import score_all
 from apps.surveys.demo import seed_demo
 from tests.factories import UserFactory
 
@@ -72,15 +80,11 @@ def test_empty_database_says_there_is_nothing_yet(client):
 
 
 def test_plotly_js_is_served_from_the_installed_package(client):
-    from django.contrib.staticfiles import finders
-
     path = finders.find("vendor/plotly.min.js")
     assert path and path.endswith("plotly/package_data/plotly.min.js")
 
 
 def test_texts_from_the_database_cannot_break_out_of_the_chart_data(client, demo):
-    from apps.scoring.models import RoundAggregate
-
     aggregate = RoundAggregate.objects.filter(population="all").first()
     aggregate.band_counts[0]["label_en"] = "</script><script>alert(1)</script>"
     aggregate.save()
@@ -92,8 +96,6 @@ def test_texts_from_the_database_cannot_break_out_of_the_chart_data(client, demo
 
 
 def test_figures_are_cached_until_the_scores_change(client, demo, django_assert_max_num_queries):
-    from apps.scoring.scores import score_all
-
     client.force_login(UserFactory(username="v"))
     first = figure(client.get(reverse("dashboard")), "overall")
     # session, user, rubrics, stamp, filter choices: no figure queries
@@ -105,9 +107,6 @@ def test_figures_are_cached_until_the_scores_change(client, demo, django_assert_
 
 
 def test_team_filter_shows_that_teams_products_only(client, demo):
-    from apps.accounts.models import Team
-    from apps.scoring.models import ResponseScore
-
     team = Team.objects.order_by("slug").first()
     client.force_login(UserFactory(username="v"))
     page = client.get(reverse("dashboard"), {"team": team.slug})
@@ -122,8 +121,6 @@ def test_team_filter_shows_that_teams_products_only(client, demo):
 
 
 def test_characteristic_filter(client, demo):
-    from apps.scoring.models import ResponseScore
-
     client.force_login(UserFactory(username="v"))
     page = client.get(reverse("dashboard"), {"characteristic": "online-serving"})
     medians = [t for t in figure(page, "overall")["data"] if t["name"] == "Median"]
@@ -140,8 +137,6 @@ def test_characteristic_filter(client, demo):
 
 
 def test_question_heatmap_shows_the_stored_question_means(client, demo):
-    from apps.scoring.models import RoundAggregate
-
     client.force_login(UserFactory(username="v"))
     heatmap = figure(client.get(reverse("dashboard")), "questions")
     trace = heatmap["data"][0]
@@ -158,14 +153,6 @@ def test_question_heatmap_shows_the_stored_question_means(client, demo):
 
 
 def test_a_warmed_overview_is_served_from_the_cache(client, demo, django_assert_max_num_queries):
-    from django.conf import settings
-    from django.core.cache import cache
-    from django.utils import translation
-
-    from apps.dashboards import charts
-    from apps.rubrics.models import Rubric
-    from apps.scoring.scores import score_all
-
     score_all()  # new aggregates: nothing cached for them yet
     rubric = Rubric.objects.get(slug="mlopsscore")
     for language in ("en", "ja"):
@@ -175,8 +162,7 @@ def test_a_warmed_overview_is_served_from_the_cache(client, demo, django_assert_
     assert charts.warm_overview(rubric_id=rubric.pk) == 2
     with translation.override("ja"):
         key = charts.overview_cache_key(rubric, target=settings.DASHBOARD_TARGET)
-        charts, _smallest = cache.get(key)
-        assert charts[0][1] == "ラウンド別の総合スコア"  # built in Japanese
+        assert cache.get(key).charts[0].title == "ラウンド別の総合スコア"  # built in Japanese
     client.force_login(UserFactory(username="v"))
     with django_assert_max_num_queries(7):  # as a cached page: no figure queries
         page = client.get(reverse("dashboard"))
@@ -184,13 +170,6 @@ def test_a_warmed_overview_is_served_from_the_cache(client, demo, django_assert_
 
 
 def test_scores_changing_with_eager_tasks_warm_nothing(demo):
-    from django.conf import settings
-    from django.core.cache import cache
-
-    from apps.dashboards import charts
-    from apps.rubrics.models import Rubric
-    from apps.scoring.scores import score_all
-
     score_all()  # the signal fires; eager tasks (no worker): no warm-up in the request
     key = charts.overview_cache_key(
         Rubric.objects.get(slug="mlopsscore"), target=settings.DASHBOARD_TARGET

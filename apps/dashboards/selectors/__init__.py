@@ -11,7 +11,14 @@ from apps.dashboards.selectors.overview import (
     rubric_trend,
     rubrics_with_rounds,
 )
-from apps.dashboards.selectors.product_page import ProductRound, answer_changes, product_history
+from apps.dashboards.selectors.product_page import (
+    AnswerChange,
+    ProductRound,
+    StepRow,
+    answer_changes,
+    next_step_rows,
+    product_history,
+)
 from apps.dashboards.selectors.round_page import (
     ResultRow,
     TeamParticipation,
@@ -21,15 +28,18 @@ from apps.dashboards.selectors.round_page import (
 )
 
 __all__ = [
+    "AnswerChange",
     "Point",
     "ProductRound",
     "QuestionRow",
     "ResultRow",
+    "StepRow",
     "TeamParticipation",
     "Trend",
     "aggregates_stamp",
     "answer_changes",
     "filtered_trend",
+    "next_step_rows",
     "product_history",
     "result_rows",
     "round_participation",

@@ -1,13 +1,16 @@
-"""Read queries for a product's page: its scores beside the organisation's, and what changed
-in its answers."""
+"""Read queries for a product's page: its scores beside the organisation's, what changed in
+its answers, and its next steps."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 from apps.products.models import Product
+from apps.rubrics.models import Question
 from apps.scoring.models import ResponseScore, RoundAggregate
+from apps.scoring.next_steps import Step, next_steps
 from apps.surveys.models import Answer, Response
 
 
@@ -20,6 +23,21 @@ class ProductRound:
     areas: dict[str, Decimal | None]
     org_median: Decimal | None
     org_area_means: dict[str, Decimal | None]
+
+
+class AnswerChange(NamedTuple):
+    """A question whose answer differs between two responses, as the changes table shows it."""
+
+    question: str  # its text in the active language
+    before: str
+    after: str
+
+
+class StepRow(NamedTuple):
+    """A next step with its question (for the question's text in the active language)."""
+
+    question: Question
+    step: Step
 
 
 def product_history(product: Product) -> list[ProductRound]:
@@ -60,8 +78,8 @@ def _shown(answer: Answer | None) -> str:
     return "N/A" if answer.not_applicable else format(answer.value.normalize(), "f")
 
 
-def answer_changes(previous: Response, latest: Response) -> list[tuple[str, str, str]]:
-    """(question text, before, after) for answers that differ between two responses."""
+def answer_changes(previous: Response, latest: Response) -> list[AnswerChange]:
+    """The answers that differ between two responses, in rubric order."""
     before = {a.question.key: a for a in previous.answers.select_related("question")}
     changes = []
     for answer in latest.answers.select_related("question").order_by(
@@ -69,5 +87,14 @@ def answer_changes(previous: Response, latest: Response) -> list[tuple[str, str,
     ):
         old = before.get(answer.question.key)
         if _shown(old) != _shown(answer):
-            changes.append((answer.question.tr("text"), _shown(old), _shown(answer)))
+            changes.append(AnswerChange(answer.question.tr("text"), _shown(old), _shown(answer)))
     return changes
+
+
+def next_step_rows(response: Response) -> list[StepRow]:
+    """The response's next steps (scoring's next_steps) with their questions."""
+    questions = {
+        question.key: question
+        for question in Question.objects.filter(version_id=response.round.rubric_version_id)
+    }
+    return [StepRow(questions[step.question_key], step) for step in next_steps(response)]
