@@ -1,23 +1,19 @@
 """Cached reads: the organisation overview's charts, built from the stored aggregates and
-cached until the aggregates change; warmed by a task after each scoring job so a viewer
-rarely builds them."""
+cached until the aggregates change; warmed by a task after each scoring job (requested in
+apps.py) so a viewer rarely builds them."""
 
 from __future__ import annotations
 
-import logging
 from typing import NamedTuple
 
-from celery import current_app
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Max
 from django.utils import translation
-from kombu.exceptions import OperationalError as KombuOperationalError
 
 from apps.dashboards import figures, selectors
 from apps.rubrics.models import Area, Rubric, ScaleLevel
 
-logger = logging.getLogger(__name__)
 CACHE_SECONDS = 24 * 3600
 # Part of the cache key: raise it when the cached value's shape changes, so a deploy never
 # reads values cached by the code before it.
@@ -89,16 +85,3 @@ def warm_overview(*, rubric_id: int) -> int:
         with translation.override(language):
             overview_charts(rubric, target=settings.DASHBOARD_TARGET)
     return len(settings.LANGUAGES)
-
-
-def request_warm_overview(*, rubric_id: int) -> None:
-    """After scores change: warm the overview on a worker. Skipped when tasks run eagerly
-    (no worker; the next viewer builds it), and a broker outage only costs that warm-up."""
-    from apps.dashboards.tasks import warm_overview_cache
-
-    if current_app.conf.task_always_eager:
-        return
-    try:
-        warm_overview_cache.delay(rubric_id)
-    except KombuOperationalError:
-        logger.warning("Broker unreachable: the overview of rubric %s is not warmed", rubric_id)

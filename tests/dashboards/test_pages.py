@@ -1,6 +1,7 @@
 """The dashboard page renders from stored aggregates, for every role, in constant queries."""
 
 import json
+import logging
 
 import pytest
 from django.conf import settings
@@ -9,13 +10,17 @@ from django.contrib.staticfiles import finders
 from django.core.cache import cache
 from django.urls import reverse
 from django.utils import translation
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from apps.accounts.models import VIEWERS_GROUP, Team
-from apps.dashboards import charts
+from apps.dashboards import charts, tasks
+from apps.dashboards.apps import WARM_OVERVIEW_TASK
 from apps.rubrics.models import Rubric
 from apps.scoring.models import ResponseScore, RoundAggregate
 from apps.scoring.scores import score_all
+from apps.scoring.signals import aggregates_changed
 from apps.surveys.demo import seed_demo
+from config.celery import app as celery_app
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -175,3 +180,30 @@ def test_scores_changing_with_eager_tasks_warm_nothing(demo):
         Rubric.objects.get(slug="mlopsscore"), target=settings.DASHBOARD_TARGET
     )
     assert cache.get(key) is None
+
+
+@pytest.fixture
+def worker_tasks(monkeypatch):
+    """Tasks go to a broker (not run in the request); what would be sent is recorded."""
+    sent = []
+    monkeypatch.setitem(celery_app.conf, "task_always_eager", False)
+    monkeypatch.setattr(celery_app, "send_task", lambda name, args: sent.append((name, args)))
+    return sent
+
+
+def test_scores_changing_with_a_worker_send_the_warm_up_task(worker_tasks):
+    aggregates_changed.send(sender=None, rubric_id=7)
+    assert worker_tasks == [(WARM_OVERVIEW_TASK, [7])]
+    # Sent by name: the name is the registered task's.
+    assert tasks.warm_overview_cache.name == WARM_OVERVIEW_TASK
+    assert WARM_OVERVIEW_TASK in celery_app.tasks
+
+
+def test_a_broker_outage_only_costs_the_warm_up(worker_tasks, monkeypatch, caplog):
+    def unreachable(name, args):
+        raise KombuOperationalError("connection refused")
+
+    monkeypatch.setattr(celery_app, "send_task", unreachable)
+    with caplog.at_level(logging.WARNING):
+        aggregates_changed.send(sender=None, rubric_id=7)
+    assert "the overview of rubric 7 is not warmed" in caplog.text
