@@ -6,11 +6,14 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import DecimalField, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Round
 
 from apps.accounts.models import Team
 from apps.products.models import Product
+from apps.rubrics.models import SCORE_FIELD
 from apps.scoring.models import ResponseScore
+from apps.scoring.rules import quantize
 from apps.surveys.models import Response, SurveyRound
 
 
@@ -46,6 +49,12 @@ SORTS = {
     "overall": "overall",
     "change": "change",
 }
+# The change is computed in the database, to sort by it. SQLite subtracts the decimals as
+# floats (0.333399999…): rounded there, equal changes stay equal (a tie breaks by product),
+# and the value read back is quantized to the scores' places (result_rows).
+CHANGE_FIELD = DecimalField(
+    max_digits=SCORE_FIELD["max_digits"] + 1, decimal_places=SCORE_FIELD["decimal_places"]
+)
 
 
 def round_participation(survey_round: SurveyRound) -> list[TeamParticipation]:
@@ -106,7 +115,13 @@ def round_results(
     column = F(SORTS.get(sort, "overall"))
     return (
         scores.select_related("product__team", "band")
-        .annotate(change=F("overall") - Subquery(before.values("overall")[:1]))
+        .annotate(
+            change=Round(
+                F("overall") - Subquery(before.values("overall")[:1]),
+                SCORE_FIELD["decimal_places"],
+                output_field=CHANGE_FIELD,
+            )
+        )
         .order_by(
             column.desc(nulls_last=True) if descending else column.asc(nulls_last=True),
             "product__slug",
@@ -124,7 +139,7 @@ def result_rows(scores) -> list[ResultRow]:
             areas={k: None if v is None else Decimal(v) for k, v in score.area_scores.items()},
             overall=score.overall,
             band=score.band.tr("label") if score.band else "",
-            change=score.change,
+            change=None if score.change is None else quantize(score.change),
         )
         for score in scores
     ]
