@@ -112,70 +112,8 @@ def overall_trend(
     and for the continuous cohort side by side on one y axis, and the target line."""
     figure = _two_panels()
     for column, points in ((1, all_points), (2, cohort_points)):
-        rounds = [p.round for p in points]
-        figure.add_trace(
-            go.Scatter(
-                x=rounds,
-                y=[_number(p.p75) for p in points],
-                mode="lines",
-                line={"width": 0},
-                showlegend=False,
-                hoverinfo="skip",
-                name=_("75th percentile"),
-            ),
-            row=1,
-            col=column,
-        )
-        figure.add_trace(
-            go.Scatter(
-                x=rounds,
-                y=[_number(p.p25) for p in points],
-                mode="lines",
-                line={"width": 0},
-                fill="tonexty",
-                fillcolor="rgba(36,87,197,0.15)",
-                name=_("Inter-quartile range"),
-                showlegend=column == 1,
-                legendgroup="iqr",
-                hoverinfo="skip",
-            ),
-            row=1,
-            col=column,
-        )
-        figure.add_trace(
-            go.Scatter(
-                x=rounds,
-                y=[_number(p.median) for p in points],
-                mode="lines+markers+text",
-                name=_("Median"),
-                line={"color": PALETTE[0], "width": 3},
-                text=[f"n={p.n}" + (" ⚠" if p.n < SMALL_N else "") for p in points],
-                textposition="bottom center",
-                showlegend=column == 1,
-                legendgroup="median",
-                customdata=[[p.n, _number(p.p25), _number(p.p75)] for p in points],
-                hovertemplate=_(
-                    "median %{y:.2f}, IQR %{customdata[1]:.2f}–%{customdata[2]:.2f},"
-                    " n=%{customdata[0]}"
-                )
-                + "<extra></extra>",
-            ),
-            row=1,
-            col=column,
-        )
-        figure.add_trace(
-            go.Scatter(
-                x=rounds,
-                y=[_number(p.mean) for p in points],
-                mode="lines",
-                name=_("Mean"),
-                line={"color": PALETTE[1], "dash": "dash"},
-                showlegend=column == 1,
-                legendgroup="mean",
-            ),
-            row=1,
-            col=column,
-        )
+        for trace in _overall_traces(points, legend=column == 1):
+            figure.add_trace(trace, row=1, col=column)
         _mark_versions(figure, points, "" if column == 1 else "2")
     if target is not None:
         figure.add_hline(
@@ -189,6 +127,60 @@ def overall_trend(
         )
     figure.update_yaxes(title_text=_("Overall score"), rangemode="tozero", row=1, col=1)
     return _layout(figure, _("Overall score per round"))
+
+
+def _overall_traces(points: Sequence[Point], *, legend: bool) -> list[go.Scatter]:
+    """One panel's traces: the inter-quartile band (p25 filled up to p75), the median with n
+    and the mean; legend: whether this panel's traces are in the legend."""
+    rounds = [p.round for p in points]
+    return [
+        go.Scatter(
+            x=rounds,
+            y=[_number(p.p75) for p in points],
+            mode="lines",
+            line={"width": 0},
+            showlegend=False,
+            hoverinfo="skip",
+            name=_("75th percentile"),
+        ),
+        go.Scatter(
+            x=rounds,
+            y=[_number(p.p25) for p in points],
+            mode="lines",
+            line={"width": 0},
+            fill="tonexty",
+            fillcolor="rgba(36,87,197,0.15)",
+            name=_("Inter-quartile range"),
+            showlegend=legend,
+            legendgroup="iqr",
+            hoverinfo="skip",
+        ),
+        go.Scatter(
+            x=rounds,
+            y=[_number(p.median) for p in points],
+            mode="lines+markers+text",
+            name=_("Median"),
+            line={"color": PALETTE[0], "width": 3},
+            text=[f"n={p.n}" + (" ⚠" if p.n < SMALL_N else "") for p in points],
+            textposition="bottom center",
+            showlegend=legend,
+            legendgroup="median",
+            customdata=[[p.n, _number(p.p25), _number(p.p75)] for p in points],
+            hovertemplate=_(
+                "median %{y:.2f}, IQR %{customdata[1]:.2f}–%{customdata[2]:.2f}, n=%{customdata[0]}"
+            )
+            + "<extra></extra>",
+        ),
+        go.Scatter(
+            x=rounds,
+            y=[_number(p.mean) for p in points],
+            mode="lines",
+            name=_("Mean"),
+            line={"color": PALETTE[1], "dash": "dash"},
+            showlegend=legend,
+            legendgroup="mean",
+        ),
+    ]
 
 
 def area_trends(
@@ -277,22 +269,8 @@ def question_heatmap(
     """Mean answer per question (a row each, grouped by area) and round (a column each), so
     the weakest questions stand out; buttons switch between all products and the cohort."""
     keys = [question.key for question in questions]
-
-    def cells(points: Sequence[Point]) -> tuple[list, list]:
-        z, custom = [], []
-        for question in questions:
-            found = [p.questions.get(question.key) for p in points]
-            z.append([_number(f["mean"]) if f else None for f in found])
-            custom.append(
-                [
-                    [question.area, question.label, f["answered"] if f else 0, f["na"] if f else 0]
-                    for f in found
-                ]
-            )
-        return z, custom
-
-    z_all, custom_all = cells(all_points)
-    z_cohort, custom_cohort = cells(cohort_points)
+    z_all, custom_all = _heatmap_cells(all_points, questions)
+    z_cohort, custom_cohort = _heatmap_cells(cohort_points, questions)
     figure = go.Figure(
         go.Heatmap(
             z=z_all,
@@ -317,17 +295,7 @@ def question_heatmap(
         autorange="reversed",
         type="category",
     )
-    for index, (above, below) in enumerate(pairwise(questions), start=1):
-        if above.area != below.area:  # a line between areas (rows are grouped by area)
-            figure.add_shape(
-                type="line",
-                xref="paper",
-                x0=0,
-                x1=1,
-                y0=index - 0.5,
-                y1=index - 0.5,
-                line={"color": "#333", "width": 2},
-            )
+    _separate_areas(figure, questions)
     buttons = [
         {"label": _("All products"), "method": "restyle", "args": [{"z": [z_all]}]},
         {"label": _("Continuous cohort"), "method": "restyle", "args": [{"z": [z_cohort]}]},
@@ -342,6 +310,37 @@ def question_heatmap(
     _layout(figure, _("Mean answer per question"))
     figure.update_layout(height=max(380, 120 + 20 * len(questions)), margin={"l": 320})
     return figure
+
+
+def _heatmap_cells(points: Sequence[Point], questions: Sequence[QuestionRow]) -> tuple[list, list]:
+    """The heatmap's z (mean answer, a row per question) and its hover data (area, question,
+    answered and N/A counts) for one population's points."""
+    z, custom = [], []
+    for question in questions:
+        found = [p.questions.get(question.key) for p in points]
+        z.append([_number(f["mean"]) if f else None for f in found])
+        custom.append(
+            [
+                [question.area, question.label, f["answered"] if f else 0, f["na"] if f else 0]
+                for f in found
+            ]
+        )
+    return z, custom
+
+
+def _separate_areas(figure: go.Figure, questions: Sequence[QuestionRow]) -> None:
+    """A line between the heatmap's areas (its rows are grouped by area)."""
+    for index, (above, below) in enumerate(pairwise(questions), start=1):
+        if above.area != below.area:
+            figure.add_shape(
+                type="line",
+                xref="paper",
+                x0=0,
+                x1=1,
+                y0=index - 0.5,
+                y1=index - 0.5,
+                line={"color": "#333", "width": 2},
+            )
 
 
 def _shorten(text: str, limit: int = 48) -> str:
