@@ -121,11 +121,15 @@ THIRDS = {
         },
     ],
 }
+# Answers giving an overall of n/3: (data mean + monitoring + model) / 3.
+ONE_THIRD = {"data-schema": 2, "data-features": 0, "monitoring-staleness": 0, "model-tests": 0}
+TWO_THIRDS = {"data-schema": 2, "data-features": 2, "monitoring-staleness": 0, "model-tests": 0}
 SEVEN_THIRDS = {"data-schema": 4, "data-features": 2, "monitoring-staleness": 4, "model-tests": 0}
 EIGHT_THIRDS = {"data-schema": 4, "data-features": 4, "monitoring-staleness": 4, "model-tests": 0}
 
 
-def test_change_since_the_previous_round_is_shown_to_four_places(client):
+def scored_in_two_rounds(answers: dict[str, tuple[dict, dict]]) -> SurveyRound:
+    """Products (slug → answers before, answers after) scored in two rounds; the second."""
     version = make_version(**THIRDS)
     now = timezone.now()
     first, second = (
@@ -137,15 +141,22 @@ def test_change_since_the_previous_round_is_shown_to_four_places(client):
         )
         for days in (200, 30)
     )
-    for slug, before, after in (
-        ("riser", SEVEN_THIRDS, EIGHT_THIRDS),
-        ("steady", SEVEN_THIRDS, SEVEN_THIRDS),
-        ("faller", EIGHT_THIRDS, SEVEN_THIRDS),
-    ):
+    for slug, (before, after) in answers.items():
         product = ProductFactory(slug=slug)
         answer_all(ResponseFactory(round=first, product=product), before)
         answer_all(ResponseFactory(round=second, product=product), after)
     scores.score_all()
+    return second
+
+
+def test_change_since_the_previous_round_is_shown_to_four_places(client):
+    second = scored_in_two_rounds(
+        {
+            "riser": (SEVEN_THIRDS, EIGHT_THIRDS),
+            "steady": (SEVEN_THIRDS, SEVEN_THIRDS),
+            "faller": (EIGHT_THIRDS, SEVEN_THIRDS),
+        }
+    )
     assert str(ResponseScore.objects.get(round=second, product__slug="riser").overall) == "2.6667"
     client.force_login(viewer())
     page = client.get(reverse("round", args=[second.key]), {"sort": "change"})
@@ -158,3 +169,16 @@ def test_change_since_the_previous_round_is_shown_to_four_places(client):
     ]
     assert [str(row.change) for row in page.context["rows"]] == ["0.3334", "0.0000", "-0.3334"]
     assert not re.search(r"\d\.\d{6,}", html)
+
+
+def test_equal_changes_tie_and_break_by_product(client):
+    # 0.6667 − 0.3333 and 2.6667 − 2.3333 are both 0.3334, but not as floats (SQLite).
+    second = scored_in_two_rounds(
+        {"a-small": (ONE_THIRD, TWO_THIRDS), "b-large": (SEVEN_THIRDS, EIGHT_THIRDS)}
+    )
+    client.force_login(viewer())
+    rows = client.get(reverse("round", args=[second.key]), {"sort": "change"}).context["rows"]
+    assert [(row.product, str(row.change)) for row in rows] == [
+        ("a-small", "0.3334"),
+        ("b-large", "0.3334"),
+    ]
