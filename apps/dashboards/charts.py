@@ -32,8 +32,8 @@ def overview_cache_key(
 ) -> str:
     """Figures change only when scores do: the key carries the aggregates' stamp."""
     return (
-        f"dashboard:{CACHE_FORMAT}:{rubric.pk}:{translation.get_language()}:{target}:{team}:{characteristic}:"
-        f"{selectors.aggregates_stamp(rubric)}"
+        f"dashboard:{CACHE_FORMAT}:{rubric.pk}:{translation.get_language()}:{target}:"
+        f"{team}:{characteristic}:{selectors.aggregates_stamp(rubric)}"
     )
 
 
