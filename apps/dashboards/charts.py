@@ -1,25 +1,30 @@
 """Cached reads: the organisation overview's charts, built from the stored aggregates and
-cached until the aggregates change; warmed by a task after each scoring job so a viewer
-rarely builds them."""
+cached until the aggregates change; warmed by a task after each scoring job (requested in
+apps.py) so a viewer rarely builds them."""
 
 from __future__ import annotations
 
-import logging
+from typing import NamedTuple
 
-from celery import current_app
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Max
 from django.utils import translation
-from kombu.exceptions import OperationalError as KombuOperationalError
 
 from apps.dashboards import figures, selectors
 from apps.rubrics.models import Area, Rubric, ScaleLevel
 
-logger = logging.getLogger(__name__)
 CACHE_SECONDS = 24 * 3600
+# Part of the cache key: raise it when the cached value's shape changes, so a deploy never
+# reads values cached by the code before it.
+CACHE_FORMAT = 2
 
-Charts = list[tuple[str, str, str]]  # (name, title, figure JSON safe inside <script>)
+
+class Overview(NamedTuple):
+    """The overview's charts and the smallest n of their points (a warning below SMALL_N)."""
+
+    charts: list[figures.Chart]
+    smallest: int
 
 
 def overview_cache_key(
@@ -27,14 +32,14 @@ def overview_cache_key(
 ) -> str:
     """Figures change only when scores do: the key carries the aggregates' stamp."""
     return (
-        f"dashboard:{rubric.pk}:{translation.get_language()}:{target}:{team}:{characteristic}:"
-        f"{selectors.aggregates_stamp(rubric)}"
+        f"dashboard:{CACHE_FORMAT}:{rubric.pk}:{translation.get_language()}:{target}:"
+        f"{team}:{characteristic}:{selectors.aggregates_stamp(rubric)}"
     )
 
 
 def overview_charts(
     rubric: Rubric, *, target: float | None, team: str = "", characteristic: str = ""
-) -> tuple[Charts, int]:
+) -> Overview:
     """The overview's charts in the active language, and the smallest n of its points."""
     key = overview_cache_key(rubric, target=target, team=team, characteristic=characteristic)
     cached = cache.get(key)
@@ -44,33 +49,28 @@ def overview_charts(
         else:
             trend = selectors.rubric_trend(rubric)
         smallest = min((p.n for p in trend.all), default=0)
-        cached = (_charts(rubric, trend, target), smallest)
+        cached = Overview(_charts(rubric, trend, target), smallest)
         cache.set(key, cached, timeout=CACHE_SECONDS)
     return cached
 
 
-def _charts(rubric: Rubric, trend: selectors.Trend, target: float | None) -> Charts:
+def _charts(rubric: Rubric, trend: selectors.Trend, target: float | None) -> list[figures.Chart]:
     # Area titles in the active language; a later version's wording wins.
     titles = {
         area.key: area.tr("title")
         for area in Area.objects.filter(version__rubric=rubric).order_by("version_id")
     }
-    areas = [(key, titles.get(key, key)) for key in trend.area_keys]
-    built = [
-        ("overall", figures.overall_trend(trend.all, trend.cohort, target)),
-        ("areas", figures.area_trends(trend.all, trend.cohort, areas)),
-        ("binding", figures.binding_areas(trend.all, areas)),
-        ("bands", figures.band_distribution(trend.all)),
-    ]
+    areas = [figures.AreaTitle(key, titles.get(key, key)) for key in trend.area_keys]
+    built = {
+        "overall": figures.overall_trend(trend.all, trend.cohort, target),
+        "areas": figures.area_trends(trend.all, trend.cohort, areas),
+        "binding": figures.binding_areas(trend.all, areas),
+        "bands": figures.band_distribution(trend.all),
+    }
     if any(point.questions for point in trend.all):  # stored for the whole organisation only
         top = ScaleLevel.objects.filter(version__rubric=rubric).aggregate(top=Max("value"))["top"]
-        built.append(
-            (
-                "questions",
-                figures.question_heatmap(
-                    trend.all, trend.cohort, selectors.rubric_questions(rubric), float(top or 1)
-                ),
-            )
+        built["questions"] = figures.question_heatmap(
+            trend.all, trend.cohort, selectors.rubric_questions(rubric), float(top or 1)
         )
     return figures.embed(built)
 
@@ -85,16 +85,3 @@ def warm_overview(*, rubric_id: int) -> int:
         with translation.override(language):
             overview_charts(rubric, target=settings.DASHBOARD_TARGET)
     return len(settings.LANGUAGES)
-
-
-def request_warm_overview(*, rubric_id: int) -> None:
-    """After scores change: warm the overview on a worker. Skipped when tasks run eagerly
-    (no worker; the next viewer builds it), and a broker outage only costs that warm-up."""
-    from apps.dashboards.tasks import warm_overview_cache  # noqa: PLC0415 (tasks imports us)
-
-    if current_app.conf.task_always_eager:
-        return
-    try:
-        warm_overview_cache.delay(rubric_id)
-    except KombuOperationalError:
-        logger.warning("Broker unreachable: the overview of rubric %s is not warmed", rubric_id)

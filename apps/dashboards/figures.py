@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from itertools import pairwise
+from typing import NamedTuple
 
 import plotly.graph_objects as go
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from plotly.subplots import make_subplots
 
-from apps.dashboards.selectors import Point, QuestionRow
+from apps.dashboards.selectors import Point, ProductRound, QuestionRow
 
 # The layout half of plotly's "plotly_white" template: the full one carries defaults for every
 # trace type and costs more to copy into each figure than the figure itself.
@@ -37,6 +38,21 @@ TEMPLATE = go.layout.Template(
 )
 PALETTE = ["#2457c5", "#d9822b", "#1f7a4d", "#b3261e", "#7b4fb3", "#0f8b8d", "#8a6d3b"]
 SMALL_N = 5  # fewer products than this: a point means little, and the chart says so
+
+
+class AreaTitle(NamedTuple):
+    """An area as the charts label it: its key and its title in the active language."""
+
+    key: str
+    title: str
+
+
+class Chart(NamedTuple):
+    """A chart for the chart-cards template."""
+
+    name: str  # the element ids: chart-<name> and the <script> holding the figure
+    title: str
+    figure: str  # the figure as JSON, safe inside a <script> element
 
 
 def _number(value) -> float | None:
@@ -96,70 +112,8 @@ def overall_trend(
     and for the continuous cohort side by side on one y axis, and the target line."""
     figure = _two_panels()
     for column, points in ((1, all_points), (2, cohort_points)):
-        rounds = [p.round for p in points]
-        figure.add_trace(
-            go.Scatter(
-                x=rounds,
-                y=[_number(p.p75) for p in points],
-                mode="lines",
-                line={"width": 0},
-                showlegend=False,
-                hoverinfo="skip",
-                name=_("75th percentile"),
-            ),
-            row=1,
-            col=column,
-        )
-        figure.add_trace(
-            go.Scatter(
-                x=rounds,
-                y=[_number(p.p25) for p in points],
-                mode="lines",
-                line={"width": 0},
-                fill="tonexty",
-                fillcolor="rgba(36,87,197,0.15)",
-                name=_("Inter-quartile range"),
-                showlegend=column == 1,
-                legendgroup="iqr",
-                hoverinfo="skip",
-            ),
-            row=1,
-            col=column,
-        )
-        figure.add_trace(
-            go.Scatter(
-                x=rounds,
-                y=[_number(p.median) for p in points],
-                mode="lines+markers+text",
-                name=_("Median"),
-                line={"color": PALETTE[0], "width": 3},
-                text=[f"n={p.n}" + (" ⚠" if p.n < SMALL_N else "") for p in points],
-                textposition="bottom center",
-                showlegend=column == 1,
-                legendgroup="median",
-                customdata=[[p.n, _number(p.p25), _number(p.p75)] for p in points],
-                hovertemplate=_(
-                    "median %{y:.2f}, IQR %{customdata[1]:.2f}–%{customdata[2]:.2f},"
-                    " n=%{customdata[0]}"
-                )
-                + "<extra></extra>",
-            ),
-            row=1,
-            col=column,
-        )
-        figure.add_trace(
-            go.Scatter(
-                x=rounds,
-                y=[_number(p.mean) for p in points],
-                mode="lines",
-                name=_("Mean"),
-                line={"color": PALETTE[1], "dash": "dash"},
-                showlegend=column == 1,
-                legendgroup="mean",
-            ),
-            row=1,
-            col=column,
-        )
+        for trace in _overall_traces(points, legend=column == 1):
+            figure.add_trace(trace, row=1, col=column)
         _mark_versions(figure, points, "" if column == 1 else "2")
     if target is not None:
         figure.add_hline(
@@ -175,8 +129,62 @@ def overall_trend(
     return _layout(figure, _("Overall score per round"))
 
 
+def _overall_traces(points: Sequence[Point], *, legend: bool) -> list[go.Scatter]:
+    """One panel's traces: the inter-quartile band (p25 filled up to p75), the median with n
+    and the mean; legend: whether this panel's traces are in the legend."""
+    rounds = [p.round for p in points]
+    return [
+        go.Scatter(
+            x=rounds,
+            y=[_number(p.p75) for p in points],
+            mode="lines",
+            line={"width": 0},
+            showlegend=False,
+            hoverinfo="skip",
+            name=_("75th percentile"),
+        ),
+        go.Scatter(
+            x=rounds,
+            y=[_number(p.p25) for p in points],
+            mode="lines",
+            line={"width": 0},
+            fill="tonexty",
+            fillcolor="rgba(36,87,197,0.15)",
+            name=_("Inter-quartile range"),
+            showlegend=legend,
+            legendgroup="iqr",
+            hoverinfo="skip",
+        ),
+        go.Scatter(
+            x=rounds,
+            y=[_number(p.median) for p in points],
+            mode="lines+markers+text",
+            name=_("Median"),
+            line={"color": PALETTE[0], "width": 3},
+            text=[f"n={p.n}" + (" ⚠" if p.n < SMALL_N else "") for p in points],
+            textposition="bottom center",
+            showlegend=legend,
+            legendgroup="median",
+            customdata=[[p.n, _number(p.p25), _number(p.p75)] for p in points],
+            hovertemplate=_(
+                "median %{y:.2f}, IQR %{customdata[1]:.2f}–%{customdata[2]:.2f}, n=%{customdata[0]}"
+            )
+            + "<extra></extra>",
+        ),
+        go.Scatter(
+            x=rounds,
+            y=[_number(p.mean) for p in points],
+            mode="lines",
+            name=_("Mean"),
+            line={"color": PALETTE[1], "dash": "dash"},
+            showlegend=legend,
+            legendgroup="mean",
+        ),
+    ]
+
+
 def area_trends(
-    all_points: Sequence[Point], cohort_points: Sequence[Point], areas: Sequence[tuple[str, str]]
+    all_points: Sequence[Point], cohort_points: Sequence[Point], areas: Sequence[AreaTitle]
 ) -> go.Figure:
     """Mean score per area and round, a line per area; all products and the cohort."""
     figure = _two_panels()
@@ -200,7 +208,7 @@ def area_trends(
     return _layout(figure, _("Areas per round"))
 
 
-def binding_areas(points: Sequence[Point], areas: Sequence[tuple[str, str]]) -> go.Figure:
+def binding_areas(points: Sequence[Point], areas: Sequence[AreaTitle]) -> go.Figure:
     """Share of products whose weakest (binding) area is each area, per round."""
     figure = go.Figure()
     for index, (key, title) in enumerate(areas):
@@ -261,22 +269,8 @@ def question_heatmap(
     """Mean answer per question (a row each, grouped by area) and round (a column each), so
     the weakest questions stand out; buttons switch between all products and the cohort."""
     keys = [question.key for question in questions]
-
-    def cells(points: Sequence[Point]) -> tuple[list, list]:
-        z, custom = [], []
-        for question in questions:
-            found = [p.questions.get(question.key) for p in points]
-            z.append([_number(f["mean"]) if f else None for f in found])
-            custom.append(
-                [
-                    [question.area, question.label, f["answered"] if f else 0, f["na"] if f else 0]
-                    for f in found
-                ]
-            )
-        return z, custom
-
-    z_all, custom_all = cells(all_points)
-    z_cohort, custom_cohort = cells(cohort_points)
+    z_all, custom_all = _heatmap_cells(all_points, questions)
+    z_cohort, custom_cohort = _heatmap_cells(cohort_points, questions)
     figure = go.Figure(
         go.Heatmap(
             z=z_all,
@@ -301,17 +295,7 @@ def question_heatmap(
         autorange="reversed",
         type="category",
     )
-    for index, (above, below) in enumerate(pairwise(questions), start=1):
-        if above.area != below.area:  # a line between areas (rows are grouped by area)
-            figure.add_shape(
-                type="line",
-                xref="paper",
-                x0=0,
-                x1=1,
-                y0=index - 0.5,
-                y1=index - 0.5,
-                line={"color": "#333", "width": 2},
-            )
+    _separate_areas(figure, questions)
     buttons = [
         {"label": _("All products"), "method": "restyle", "args": [{"z": [z_all]}]},
         {"label": _("Continuous cohort"), "method": "restyle", "args": [{"z": [z_cohort]}]},
@@ -326,6 +310,37 @@ def question_heatmap(
     _layout(figure, _("Mean answer per question"))
     figure.update_layout(height=max(380, 120 + 20 * len(questions)), margin={"l": 320})
     return figure
+
+
+def _heatmap_cells(points: Sequence[Point], questions: Sequence[QuestionRow]) -> tuple[list, list]:
+    """The heatmap's z (mean answer, a row per question) and its hover data (area, question,
+    answered and N/A counts) for one population's points."""
+    z, custom = [], []
+    for question in questions:
+        found = [p.questions.get(question.key) for p in points]
+        z.append([_number(f["mean"]) if f else None for f in found])
+        custom.append(
+            [
+                [question.area, question.label, f["answered"] if f else 0, f["na"] if f else 0]
+                for f in found
+            ]
+        )
+    return z, custom
+
+
+def _separate_areas(figure: go.Figure, questions: Sequence[QuestionRow]) -> None:
+    """A line between the heatmap's areas (its rows are grouped by area)."""
+    for index, (above, below) in enumerate(pairwise(questions), start=1):
+        if above.area != below.area:
+            figure.add_shape(
+                type="line",
+                xref="paper",
+                x0=0,
+                x1=1,
+                y0=index - 0.5,
+                y1=index - 0.5,
+                line={"color": "#333", "width": 2},
+            )
 
 
 def _shorten(text: str, limit: int = 48) -> str:
@@ -345,7 +360,7 @@ def _layout(figure: go.Figure, title: str) -> go.Figure:
     return figure
 
 
-def product_history(history: Sequence, product_name: str) -> go.Figure:
+def product_history(history: Sequence[ProductRound], product_name: str) -> go.Figure:
     """The product's overall score per round against the organisation's median."""
     rounds = [h.round for h in history]
     figure = go.Figure()
@@ -371,14 +386,14 @@ def product_history(history: Sequence, product_name: str) -> go.Figure:
     return _layout(figure, _("Overall score per round"))
 
 
-def area_profile(latest, areas: Sequence[tuple[str, str]]) -> go.Figure:
+def area_profile(latest: ProductRound, areas: Sequence[AreaTitle]) -> go.Figure:
     """The latest round's area scores beside the organisation's area means."""
-    titles = [title for _key, title in areas]
+    titles = [area.title for area in areas]
     figure = go.Figure()
     figure.add_trace(
         go.Bar(
             x=titles,
-            y=[_number(latest.areas.get(k)) for k, _t in areas],
+            y=[_number(latest.areas.get(area.key)) for area in areas],
             name=_("This product"),
             marker_color=PALETTE[0],
         )
@@ -386,7 +401,7 @@ def area_profile(latest, areas: Sequence[tuple[str, str]]) -> go.Figure:
     figure.add_trace(
         go.Bar(
             x=titles,
-            y=[_number(latest.org_area_means.get(k)) for k, _t in areas],
+            y=[_number(latest.org_area_means.get(area.key)) for area in areas],
             name=_("Organisation mean"),
             marker_color="#bbb",
         )
@@ -395,11 +410,11 @@ def area_profile(latest, areas: Sequence[tuple[str, str]]) -> go.Figure:
     return _layout(figure, _("Areas in %(round)s") % {"round": latest.round})
 
 
-def embed(built: list[tuple[str, go.Figure]]) -> list[tuple[str, str, str]]:
-    """(name, title, figure JSON safe inside a <script> element) for the chart template."""
+def embed(built: dict[str, go.Figure]) -> list[Chart]:
+    """The figures (by name, in order) as charts for the chart-cards template."""
     return [
-        (name, figure.layout.title.text, figure.to_json().translate(SCRIPT_SAFE))
-        for name, figure in built
+        Chart(name, figure.layout.title.text, figure.to_json().translate(SCRIPT_SAFE))
+        for name, figure in built.items()
     ]
 
 

@@ -10,7 +10,6 @@ from apps.dashboards import charts, figures, selectors
 from apps.products.models import Characteristic, Product
 from apps.products.selectors import visible_product_ids
 from apps.rubrics.models import Area
-from apps.scoring.next_steps import next_steps
 from apps.surveys.models import Response, SurveyRound
 
 
@@ -32,10 +31,12 @@ def overview(request: HttpRequest) -> HttpResponse:
     )
     if chosen is not None:
         target = _target(request)
-        built, smallest = charts.overview_charts(
+        built = charts.overview_charts(
             chosen, target=target, team=team, characteristic=characteristic
         )
-        context.update(target=target, small_n=figures.SMALL_N, charts=built, smallest=smallest)
+        context.update(
+            target=target, small_n=figures.SMALL_N, charts=built.charts, smallest=built.smallest
+        )
     return render(request, "dashboards/overview.html", context)
 
 
@@ -102,16 +103,16 @@ def product_page(request: HttpRequest, slug: str) -> HttpResponse:
             if responses
             else {}
         )
-        areas = [(key, titles.get(key, key)) for key in keys]
-        product_charts = [
-            ("history", figures.product_history(history, product.name)),
-            ("profile", figures.area_profile(history[-1], areas)),
-        ]
-        context["charts"] = figures.embed(product_charts)
+        areas = [figures.AreaTitle(key, titles.get(key, key)) for key in keys]
+        context["charts"] = figures.embed(
+            {
+                "history": figures.product_history(history, product.name),
+                "profile": figures.area_profile(history[-1], areas),
+            }
+        )
     if responses:
         latest = responses[0]
-        questions = {q.key: q for q in latest.round.rubric_version.questions.select_related("area")}
-        context["steps"] = [(questions[step.question_key], step) for step in next_steps(latest)]
+        context["steps"] = selectors.next_step_rows(latest)
         context["latest"] = latest
         if len(responses) == 2:
             context["changes"] = selectors.answer_changes(responses[1], latest)

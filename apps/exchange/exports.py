@@ -13,7 +13,9 @@ from decimal import Decimal
 from pathlib import Path
 
 from django.db.models import Q, QuerySet
+from django.http import StreamingHttpResponse
 
+from apps.products.models import Product
 from apps.rubrics.models import Area
 from apps.scoring.models import ResponseScore, RoundAggregate
 from apps.surveys.models import Answer, Response, SurveyRound
@@ -62,16 +64,15 @@ def write(chunks: Iterable[bytes], output: Path | None, stdout) -> None:
     target.flush()
 
 
-def download(rows: Iterable[list], filename: str):
+def download(rows: Iterable[list], filename: str) -> StreamingHttpResponse:
     """A streamed CSV download with a BOM (Excel), for the pages and the API alike."""
-    from django.http import StreamingHttpResponse
-
     response = StreamingHttpResponse(stream(rows, bom=True), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 
 def round_areas(survey_round: SurveyRound) -> list[str]:
+    """The keys of the round's areas, in rubric order."""
     return list(
         Area.objects.filter(version_id=survey_round.rubric_version_id)
         .order_by("order")
@@ -83,7 +84,6 @@ def result_rows(survey_round: SurveyRound, products: QuerySet | None = None) -> 
     """Header, then one row per product of the round: every response, then every product that
     was active when the round opened but has not started."""
     areas = round_areas(survey_round)
-    version = survey_round.rubric_version
     yield [
         "round",
         "product",
@@ -97,6 +97,14 @@ def result_rows(survey_round: SurveyRound, products: QuerySet | None = None) -> 
         "overall",
         "band",
     ]
+    yield from _response_rows(survey_round, areas, products)
+    yield from _not_started_rows(survey_round, areas, products)
+
+
+def _response_rows(
+    survey_round: SurveyRound, areas: list[str], products: QuerySet | None
+) -> Iterator[list]:
+    """A results row per response of the round (its scores, if it has been scored)."""
     responses = Response.objects.filter(round=survey_round)
     if products is not None:
         responses = responses.filter(product__in=products)
@@ -106,8 +114,7 @@ def result_rows(survey_round: SurveyRound, products: QuerySet | None = None) -> 
         .values_list("response_id", "area_scores", "overall", "band__label_en")
         .iterator(chunk_size=CHUNK)
     }
-    fixed = [survey_round.key]
-    tail = [version.rubric.slug, version.label]
+    version = survey_round.rubric_version
     for pk, slug, name, team, status, submitted_at in (
         responses.order_by("product__slug")
         .values_list(
@@ -117,37 +124,48 @@ def result_rows(survey_round: SurveyRound, products: QuerySet | None = None) -> 
     ):
         area_scores, overall, band = scores.get(pk, ({}, None, ""))
         yield [
-            *fixed,
+            survey_round.key,
             slug,
             name,
             team,
             status,
             submitted_at.isoformat() if submitted_at else "",
-            *tail,
+            version.rubric.slug,
+            version.label,
             *(number(_decimal(area_scores.get(key))) for key in areas),
             number(overall),
             band or "",
         ]
+
+
+def _not_started_rows(
+    survey_round: SurveyRound, areas: list[str], products: QuerySet | None
+) -> Iterator[list]:
+    """A results row per product active when the round opened that has no response in it."""
     opened = survey_round.opens_at.date()
     not_started = (
-        _products_of_round(opened)
+        Product.objects.filter(active_from__lte=opened)
+        .filter(Q(retired_at__isnull=True) | Q(retired_at__gt=opened))
         .exclude(responses__round=survey_round)
         .order_by("slug")
         .values_list("slug", "name", "team__name")
     )
     if products is not None:
         not_started = not_started.filter(pk__in=products)
+    version = survey_round.rubric_version
     blanks = [""] * (len(areas) + 2)
     for slug, name, team in not_started.iterator(chunk_size=CHUNK):
-        yield [*fixed, slug, name, team, "not_started", "", *tail, *blanks]
-
-
-def _products_of_round(opened):
-    from apps.products.models import Product
-
-    return Product.objects.filter(active_from__lte=opened).filter(
-        Q(retired_at__isnull=True) | Q(retired_at__gt=opened)
-    )
+        yield [
+            survey_round.key,
+            slug,
+            name,
+            team,
+            "not_started",
+            "",
+            version.rubric.slug,
+            version.label,
+            *blanks,
+        ]
 
 
 def _decimal(value: str | None) -> Decimal | None:

@@ -2,11 +2,13 @@
 
 from decimal import Decimal
 
+from django.utils import translation
+
 from apps.dashboards import figures
-from apps.dashboards.selectors import Point
+from apps.dashboards.selectors import Point, QuestionRow
 
 D = Decimal
-AREAS = [("data", "Data"), ("monitoring", "Monitoring")]
+AREAS = [figures.AreaTitle("data", "Data"), figures.AreaTitle("monitoring", "Monitoring")]
 
 
 def point(key, version="v1", n=10, median="1.5", **extra):
@@ -90,8 +92,6 @@ def test_binding_areas_are_shares_of_n():
 
 
 def test_band_distribution_stacks_counts_with_labels_in_the_legend(settings):
-    from django.utils import translation
-
     figure = figures.band_distribution(ALL)
     assert [t.name for t in figure.data] == ["Low", "High"]
     assert [list(t.y) for t in figure.data] == [[7, 1], [3, 3]]
@@ -101,8 +101,6 @@ def test_band_distribution_stacks_counts_with_labels_in_the_legend(settings):
 
 
 def test_question_heatmap_has_a_row_per_question_and_a_column_per_round():
-    from apps.dashboards.selectors import QuestionRow
-
     questions = [
         QuestionRow("data-schema", "Feature expectations are captured in a schema", "Data"),
         QuestionRow("monitoring-staleness", "Models are not too stale", "Monitoring"),
@@ -142,8 +140,6 @@ def test_question_heatmap_has_a_row_per_question_and_a_column_per_round():
 
 
 def test_long_question_labels_are_shortened_on_the_axis_only():
-    from apps.dashboards.selectors import QuestionRow
-
     label = "A very long question text that goes on and on beyond any reasonable axis width"
     built = figures.question_heatmap(
         [point("2021-10", questions={"q": {"mean": "1", "answered": 1, "na": 0}})],

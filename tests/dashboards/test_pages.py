@@ -1,13 +1,26 @@
 """The dashboard page renders from stored aggregates, for every role, in constant queries."""
 
 import json
+import logging
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Group
+from django.contrib.staticfiles import finders
+from django.core.cache import cache
 from django.urls import reverse
+from django.utils import translation
+from kombu.exceptions import OperationalError as KombuOperationalError
 
-from apps.accounts.models import VIEWERS_GROUP
+from apps.accounts.models import VIEWERS_GROUP, Team
+from apps.dashboards import charts, tasks
+from apps.dashboards.receivers import WARM_OVERVIEW_TASK
 from apps.demo.services import seed_demo
+from apps.rubrics.models import Rubric
+from apps.scoring.models import ResponseScore, RoundAggregate
+from apps.scoring.scores import score_all
+from apps.scoring.signals import aggregates_changed
+from config.celery import app as celery_app
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -72,15 +85,11 @@ def test_empty_database_says_there_is_nothing_yet(client):
 
 
 def test_plotly_js_is_served_from_the_installed_package(client):
-    from django.contrib.staticfiles import finders
-
     path = finders.find("vendor/plotly.min.js")
     assert path and path.endswith("plotly/package_data/plotly.min.js")
 
 
 def test_texts_from_the_database_cannot_break_out_of_the_chart_data(client, demo):
-    from apps.scoring.models import RoundAggregate
-
     aggregate = RoundAggregate.objects.filter(population="all").first()
     aggregate.band_counts[0]["label_en"] = "</script><script>alert(1)</script>"
     aggregate.save()
@@ -92,8 +101,6 @@ def test_texts_from_the_database_cannot_break_out_of_the_chart_data(client, demo
 
 
 def test_figures_are_cached_until_the_scores_change(client, demo, django_assert_max_num_queries):
-    from apps.scoring.scores import score_all
-
     client.force_login(UserFactory(username="v"))
     first = figure(client.get(reverse("dashboard")), "overall")
     # session, user, rubrics, stamp, filter choices: no figure queries
@@ -105,9 +112,6 @@ def test_figures_are_cached_until_the_scores_change(client, demo, django_assert_
 
 
 def test_team_filter_shows_that_teams_products_only(client, demo):
-    from apps.accounts.models import Team
-    from apps.scoring.models import ResponseScore
-
     team = Team.objects.order_by("slug").first()
     client.force_login(UserFactory(username="v"))
     page = client.get(reverse("dashboard"), {"team": team.slug})
@@ -122,8 +126,6 @@ def test_team_filter_shows_that_teams_products_only(client, demo):
 
 
 def test_characteristic_filter(client, demo):
-    from apps.scoring.models import ResponseScore
-
     client.force_login(UserFactory(username="v"))
     page = client.get(reverse("dashboard"), {"characteristic": "online-serving"})
     medians = [t for t in figure(page, "overall")["data"] if t["name"] == "Median"]
@@ -140,8 +142,6 @@ def test_characteristic_filter(client, demo):
 
 
 def test_question_heatmap_shows_the_stored_question_means(client, demo):
-    from apps.scoring.models import RoundAggregate
-
     client.force_login(UserFactory(username="v"))
     heatmap = figure(client.get(reverse("dashboard")), "questions")
     trace = heatmap["data"][0]
@@ -158,14 +158,6 @@ def test_question_heatmap_shows_the_stored_question_means(client, demo):
 
 
 def test_a_warmed_overview_is_served_from_the_cache(client, demo, django_assert_max_num_queries):
-    from django.conf import settings
-    from django.core.cache import cache
-    from django.utils import translation
-
-    from apps.dashboards import charts
-    from apps.rubrics.models import Rubric
-    from apps.scoring.scores import score_all
-
     score_all()  # new aggregates: nothing cached for them yet
     rubric = Rubric.objects.get(slug="mlopsscore")
     for language in ("en", "ja"):
@@ -175,8 +167,7 @@ def test_a_warmed_overview_is_served_from_the_cache(client, demo, django_assert_
     assert charts.warm_overview(rubric_id=rubric.pk) == 2
     with translation.override("ja"):
         key = charts.overview_cache_key(rubric, target=settings.DASHBOARD_TARGET)
-        charts, _smallest = cache.get(key)
-        assert charts[0][1] == "ラウンド別の総合スコア"  # built in Japanese
+        assert cache.get(key).charts[0].title == "ラウンド別の総合スコア"  # built in Japanese
     client.force_login(UserFactory(username="v"))
     with django_assert_max_num_queries(7):  # as a cached page: no figure queries
         page = client.get(reverse("dashboard"))
@@ -184,15 +175,35 @@ def test_a_warmed_overview_is_served_from_the_cache(client, demo, django_assert_
 
 
 def test_scores_changing_with_eager_tasks_warm_nothing(demo):
-    from django.conf import settings
-    from django.core.cache import cache
-
-    from apps.dashboards import charts
-    from apps.rubrics.models import Rubric
-    from apps.scoring.scores import score_all
-
     score_all()  # the signal fires; eager tasks (no worker): no warm-up in the request
     key = charts.overview_cache_key(
         Rubric.objects.get(slug="mlopsscore"), target=settings.DASHBOARD_TARGET
     )
     assert cache.get(key) is None
+
+
+@pytest.fixture
+def worker_tasks(monkeypatch):
+    """Tasks go to a broker (not run in the request); what would be sent is recorded."""
+    sent = []
+    monkeypatch.setitem(celery_app.conf, "task_always_eager", False)
+    monkeypatch.setattr(celery_app, "send_task", lambda name, args: sent.append((name, args)))
+    return sent
+
+
+def test_scores_changing_with_a_worker_send_the_warm_up_task(worker_tasks):
+    aggregates_changed.send(sender=None, rubric_id=7)
+    assert worker_tasks == [(WARM_OVERVIEW_TASK, [7])]
+    # Sent by name: the name is the registered task's.
+    assert tasks.warm_overview_cache.name == WARM_OVERVIEW_TASK
+    assert WARM_OVERVIEW_TASK in celery_app.tasks
+
+
+def test_a_broker_outage_only_costs_the_warm_up(worker_tasks, monkeypatch, caplog):
+    def unreachable(name, args):
+        raise KombuOperationalError("connection refused")
+
+    monkeypatch.setattr(celery_app, "send_task", unreachable)
+    with caplog.at_level(logging.WARNING):
+        aggregates_changed.send(sender=None, rubric_id=7)
+    assert "the overview of rubric 7 is not warmed" in caplog.text

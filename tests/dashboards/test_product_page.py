@@ -1,5 +1,6 @@
 """The product page: history against the organisation, answer changes, next steps."""
 
+import copy
 from datetime import timedelta
 from decimal import Decimal
 
@@ -10,10 +11,12 @@ from django.utils import timezone
 
 from apps.accounts.models import VIEWERS_GROUP
 from apps.dashboards import figures
-from apps.dashboards.selectors import ProductRound
+from apps.dashboards.selectors import AnswerChange, ProductRound
+from apps.products.models import Characteristic
 from apps.scoring import scores
 from apps.scoring.next_steps import next_steps
 from tests.factories import (
+    SMALL_RUBRIC,
     ProductFactory,
     ResponseFactory,
     SurveyRoundFactory,
@@ -81,7 +84,7 @@ def test_team_member_sees_history_changes_and_steps(client, product):
     assert [h.round for h in page.context["history"]] == ["2030-01", "2030-07"]
     assert page.context["history"][1].org_median == Decimal("0.75")  # median of 0.5 and 1
     assert "Next steps" in html and "What changed from 2030-01 to 2030-07" in html
-    assert ("Is there a schema?", "0", "0.5") in page.context["changes"]
+    assert AnswerChange("Is there a schema?", "0", "0.5") in page.context["changes"]
 
 
 @pytest.mark.parametrize(("role", "status"), [("outsider", 404), ("viewer", 200)])
@@ -104,16 +107,11 @@ def test_product_figures_from_known_points():
     ]
     figure = figures.product_history(history, "Ranker")
     assert [list(t.y) for t in figure.data] == [[0.0, 1.0], [0.5, 0.75]]
-    profile = figures.area_profile(history[-1], [("data", "Data")])
+    profile = figures.area_profile(history[-1], [figures.AreaTitle("data", "Data")])
     assert [list(t.y) for t in profile.data] == [[1.5], [2.0]]
 
 
 def test_next_steps_put_first_what_the_products_use_case_needs(client):
-    import copy
-
-    from apps.products.models import Characteristic
-    from tests.factories import SMALL_RUBRIC
-
     areas = copy.deepcopy(SMALL_RUBRIC["areas"])
     features = next(q for a in areas for q in a["questions"] if q["key"] == "data-features")
     features["capabilities"] = ["feature-repository", "data-processing"]

@@ -1,13 +1,28 @@
 """The round page: participation and reminders for the MLOps team, results per role."""
 
+import copy
+import re
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
+from django.utils import timezone
 
 from apps.accounts.models import VIEWERS_GROUP
 from apps.demo.services import seed_demo
+from apps.scoring import scores
+from apps.scoring.models import ResponseScore
 from apps.surveys.models import SurveyRound
-from tests.factories import UserFactory
+from tests.factories import (
+    SMALL_RUBRIC,
+    ProductFactory,
+    ResponseFactory,
+    SurveyRoundFactory,
+    UserFactory,
+    answer_all,
+    make_version,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -43,8 +58,6 @@ def test_results_have_the_change_since_the_previous_round_and_sort(client, demo)
     changes = [row.change for row in rows if row.change is not None]
     assert changes and changes == sorted(changes, reverse=True)
     assert rows[-1].change is None or len(changes) == len(rows)  # products new to it: last
-    from apps.scoring.models import ResponseScore
-
     top = rows[0]
     now, before = (
         ResponseScore.objects.get(round=r, product__slug=top.product).overall
@@ -82,3 +95,90 @@ def test_round_page_queries_are_bounded(client, demo, django_assert_max_num_quer
     client.force_login(viewer())
     with django_assert_max_num_queries(14):
         assert client.get(reverse("round", args=[demo.last().key])).status_code == 200
+
+
+# Overall = mean of three area means on a 0–2–4 scale: thirds, which no float holds exactly.
+THIRDS = {
+    "scale": [
+        {"value": 0, "label": "None"},
+        {"value": 2, "label": "Some"},
+        {"value": 4, "label": "All"},
+    ],
+    "scoring": {"area": "mean", "not_applicable": "exclude", "overall": "mean"},
+    "bands": [{"max": 2, "label": "Basic"}, {"label": "Strong"}],
+    "areas": [
+        *copy.deepcopy(SMALL_RUBRIC["areas"]),
+        {
+            "key": "model",
+            "title": "Model",
+            "questions": [
+                {
+                    "key": "model-tests",
+                    "text": "Is the model tested?",
+                    "criteria": ["No", "By hand", "In CI"],
+                }
+            ],
+        },
+    ],
+}
+# Answers giving an overall of n/3: (data mean + monitoring + model) / 3.
+ONE_THIRD = {"data-schema": 2, "data-features": 0, "monitoring-staleness": 0, "model-tests": 0}
+TWO_THIRDS = {"data-schema": 2, "data-features": 2, "monitoring-staleness": 0, "model-tests": 0}
+SEVEN_THIRDS = {"data-schema": 4, "data-features": 2, "monitoring-staleness": 4, "model-tests": 0}
+EIGHT_THIRDS = {"data-schema": 4, "data-features": 4, "monitoring-staleness": 4, "model-tests": 0}
+
+
+def scored_in_two_rounds(answers: dict[str, tuple[dict, dict]]) -> SurveyRound:
+    """Products (slug → answers before, answers after) scored in two rounds; the second."""
+    version = make_version(**THIRDS)
+    now = timezone.now()
+    first, second = (
+        SurveyRoundFactory(
+            rubric_version=version,
+            state="closed",
+            opens_at=now - timedelta(days=days),
+            closes_at=now - timedelta(days=days - 20),
+        )
+        for days in (200, 30)
+    )
+    for slug, (before, after) in answers.items():
+        product = ProductFactory(slug=slug)
+        answer_all(ResponseFactory(round=first, product=product), before)
+        answer_all(ResponseFactory(round=second, product=product), after)
+    scores.score_all()
+    return second
+
+
+def test_change_since_the_previous_round_is_shown_to_four_places(client):
+    second = scored_in_two_rounds(
+        {
+            "riser": (SEVEN_THIRDS, EIGHT_THIRDS),
+            "steady": (SEVEN_THIRDS, SEVEN_THIRDS),
+            "faller": (EIGHT_THIRDS, SEVEN_THIRDS),
+        }
+    )
+    assert str(ResponseScore.objects.get(round=second, product__slug="riser").overall) == "2.6667"
+    client.force_login(viewer())
+    page = client.get(reverse("round", args=[second.key]), {"sort": "change"})
+    html = page.content.decode()
+    # 2.6667 − 2.3333: the last cell of each row, largest change first
+    assert re.findall(r'<td class="num">([^<]*)</td></tr>', html) == [
+        "+0.3334",
+        "0.0000",
+        "-0.3334",
+    ]
+    assert [str(row.change) for row in page.context["rows"]] == ["0.3334", "0.0000", "-0.3334"]
+    assert not re.search(r"\d\.\d{6,}", html)
+
+
+def test_equal_changes_tie_and_break_by_product(client):
+    # 0.6667 − 0.3333 and 2.6667 − 2.3333 are both 0.3334, but not as floats (SQLite).
+    second = scored_in_two_rounds(
+        {"a-small": (ONE_THIRD, TWO_THIRDS), "b-large": (SEVEN_THIRDS, EIGHT_THIRDS)}
+    )
+    client.force_login(viewer())
+    rows = client.get(reverse("round", args=[second.key]), {"sort": "change"}).context["rows"]
+    assert [(row.product, str(row.change)) for row in rows] == [
+        ("a-small", "0.3334"),
+        ("b-large", "0.3334"),
+    ]

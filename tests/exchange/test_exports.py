@@ -2,13 +2,18 @@
 
 import csv
 import io
+from datetime import timedelta
 from decimal import Decimal
 from io import StringIO
 
 import pytest
+from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
 from django.urls import reverse
+from django.utils import timezone
 
+from apps.accounts.models import VIEWERS_GROUP
+from apps.exchange.exports import answer_rows, number, result_rows
 from apps.scoring import scores
 from tests.factories import (
     ProductFactory,
@@ -26,10 +31,6 @@ FULL = {"data-schema": 1, "data-features": "na", "monitoring-staleness": 0.5}
 
 @pytest.fixture
 def scored_round():
-    from datetime import timedelta
-
-    from django.utils import timezone
-
     opens = timezone.now() - timedelta(days=60)
     survey_round = SurveyRoundFactory(
         key="2021-10",
@@ -157,10 +158,6 @@ def test_download_needs_a_login(client, scored_round):
 
 
 def test_viewer_downloads_every_row_with_a_bom(client, scored_round):
-    from django.contrib.auth.models import Group
-
-    from apps.accounts.models import VIEWERS_GROUP
-
     viewer = UserFactory(username="viewer")
     viewer.groups.add(Group.objects.get_or_create(name=VIEWERS_GROUP)[0])
     client.force_login(viewer)
@@ -196,7 +193,6 @@ def test_export_queries_do_not_grow_with_products(scored_round, django_assert_ma
     for _ in range(20):
         answer_all(ResponseFactory(round=scored_round, product=ProductFactory()), FULL)
     scores.score_round(round_id=scored_round.pk)
-    from apps.exchange.exports import answer_rows, result_rows
 
     with django_assert_max_num_queries(8):
         assert len(list(result_rows(scored_round))) == 24
@@ -205,8 +201,6 @@ def test_export_queries_do_not_grow_with_products(scored_round, django_assert_ma
 
 
 def test_numbers_have_up_to_four_places():
-    from apps.exchange.exports import number
-
     assert [number(Decimal(v)) for v in ("2.0000", "4.6667", "0.5000", "0", "10")] == [
         "2",
         "4.6667",

@@ -1,0 +1,50 @@
+"""Read queries for the dashboards, one module per page; they read the stored scores and
+aggregates (never the answers, except a product's answer changes)."""
+
+from apps.dashboards.selectors.overview import (
+    Point,
+    QuestionRow,
+    Trend,
+    aggregates_stamp,
+    filtered_trend,
+    rubric_questions,
+    rubric_trend,
+    rubrics_with_rounds,
+)
+from apps.dashboards.selectors.product_page import (
+    AnswerChange,
+    ProductRound,
+    StepRow,
+    answer_changes,
+    next_step_rows,
+    product_history,
+)
+from apps.dashboards.selectors.round_page import (
+    ResultRow,
+    TeamParticipation,
+    result_rows,
+    round_participation,
+    round_results,
+)
+
+__all__ = [
+    "AnswerChange",
+    "Point",
+    "ProductRound",
+    "QuestionRow",
+    "ResultRow",
+    "StepRow",
+    "TeamParticipation",
+    "Trend",
+    "aggregates_stamp",
+    "answer_changes",
+    "filtered_trend",
+    "next_step_rows",
+    "product_history",
+    "result_rows",
+    "round_participation",
+    "round_results",
+    "rubric_questions",
+    "rubric_trend",
+    "rubrics_with_rounds",
+]

@@ -1,0 +1,179 @@
+"""Read queries for the overview page: the rubric's stored round aggregates as trends."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Count, Max
+
+from apps.products.models import Product
+from apps.rubrics.models import Question, Rubric
+from apps.scoring import cohort as scoring_cohort
+from apps.scoring import selectors as scoring_selectors
+from apps.scoring.aggregates import SCORED_PRODUCT_FIELDS, ScoredProduct, summarize
+from apps.scoring.models import CohortMember, ResponseScore, RoundAggregate
+
+
+@dataclass(frozen=True)
+class Point:
+    """One round's statistics for one population."""
+
+    round: str
+    version: str
+    n: int
+    mean: Decimal | None
+    median: Decimal | None
+    p25: Decimal | None
+    p75: Decimal | None
+    area_means: dict[str, Decimal | None] = field(default_factory=dict)
+    bands: list[dict] = field(default_factory=list)
+    binding: dict[str, int] = field(default_factory=dict)
+    # question key → {"mean", "answered", "na"}: stored for the whole organisation only
+    questions: dict[str, dict] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Trend:
+    """A rubric's points, oldest round first, for all products and for the cohort."""
+
+    rubric: Rubric
+    all: list[Point]
+    cohort: list[Point]
+
+    @property
+    def area_keys(self) -> list[str]:
+        """Areas in the order they first appear over the rounds."""
+        return list(dict.fromkeys(key for point in self.all for key in point.area_means))
+
+
+@dataclass(frozen=True)
+class QuestionRow:
+    """A question of the heatmap: its key, wording and area title."""
+
+    key: str
+    label: str  # in the active language; the latest version's wording
+    area: str
+
+
+def rubrics_with_rounds() -> list[Rubric]:
+    """Rubrics that have aggregates to show, for the selector."""
+    return list(
+        Rubric.objects.filter(versions__rounds__aggregates__isnull=False)
+        .distinct()
+        .order_by("slug")
+    )
+
+
+def _point(survey_round, stats: dict) -> Point:
+    """A chart point from round statistics (stored aggregates or scoring's summarize)."""
+    return Point(
+        round=survey_round.key,
+        version=survey_round.rubric_version.label,
+        n=stats["n"],
+        mean=stats["mean"],
+        median=stats["median"],
+        p25=stats["p25"],
+        p75=stats["p75"],
+        area_means={
+            key: None if value is None else Decimal(value)
+            for key, value in stats["area_means"].items()
+        },
+        bands=stats["band_counts"],
+        binding=stats["binding_counts"],
+        questions=stats.get("question_means", {}),
+    )
+
+
+def aggregates_stamp(rubric: Rubric) -> str:
+    """When the rubric's aggregates last changed (part of the dashboard's cache key)."""
+    stamp = RoundAggregate.objects.filter(rubric=rubric).aggregate(
+        latest=Max("computed_at"), n=Count("id")
+    )
+    return f"{stamp['latest'] and stamp['latest'].timestamp()}-{stamp['n']}"
+
+
+def rubric_trend(rubric: Rubric) -> Trend:
+    """Both populations' points, oldest round first, in one query."""
+    rows = (
+        RoundAggregate.objects.filter(rubric=rubric)
+        .select_related("round__rubric_version")
+        .order_by("round__opens_at", "round__key")
+    )
+    points: dict[str, list[Point]] = {"all": [], "cohort": []}
+    for row in rows:
+        stats = {
+            "n": row.n,
+            "mean": row.mean,
+            "median": row.median,
+            "p25": row.p25,
+            "p75": row.p75,
+            "area_means": row.area_means,
+            "band_counts": row.band_counts,
+            "binding_counts": row.binding_counts,
+            "question_means": row.question_means,
+        }
+        points[row.population].append(_point(row.round, stats))
+    return Trend(rubric=rubric, all=points["all"], cohort=points["cohort"])
+
+
+def rubric_questions(rubric: Rubric) -> list[QuestionRow]:
+    """The rubric's questions over all its versions, in the latest version's area and
+    question order; questions no longer asked come after those of their area."""
+    latest: dict[str, tuple] = {}
+    newest_version = None
+    for question in (
+        Question.objects.filter(version__rubric=rubric)
+        .select_related("area", "version")
+        .order_by("version__created_at", "version_id")
+    ):
+        latest[question.key] = (question.version_id, question)
+        newest_version = question.version_id  # versions come oldest first
+    area_order: dict[str, int] = {}
+    for version, question in latest.values():
+        if version == newest_version:
+            area_order.setdefault(question.area.key, question.area.order)
+
+    def place(item: tuple) -> tuple:
+        version, question = item
+        retired = version != newest_version
+        return (area_order.get(question.area.key, 99), retired, question.area.order, question.order)
+
+    return [
+        QuestionRow(question.key, question.tr("text"), question.area.tr("title"))
+        for _version, question in sorted(latest.values(), key=place)
+    ]
+
+
+def filtered_trend(rubric: Rubric, *, team: str = "", characteristic: str = "") -> Trend:
+    """The trend of a subset of products (a team, a use-case characteristic), summarised from
+    the stored score rows (one per response, never the answers), both populations."""
+    products = Product.objects.all()
+    if team:
+        products = products.filter(team__slug=team)
+    if characteristic:
+        products = products.filter(characteristics__key=characteristic)
+    rounds = scoring_cohort.rubric_rounds(rubric.pk)
+    chosen = set(products.values_list("pk", flat=True))
+    cohort = chosen & set(
+        CohortMember.objects.filter(rubric=rubric).values_list("product_id", flat=True)
+    )
+    rows: dict[int, list[ScoredProduct]] = {r.pk: [] for r in rounds}
+    for round_id, *row in ResponseScore.objects.filter(
+        round__in=rounds, product_id__in=chosen
+    ).values_list("round_id", *SCORED_PRODUCT_FIELDS):
+        rows[round_id].append(ScoredProduct(*row))
+    shapes = {
+        version_id: scoring_selectors.version_shape(version_id)
+        for version_id in {r.rubric_version_id for r in rounds}
+    }
+    populations: dict[str, list[Point]] = {"all": [], "cohort": []}
+    for survey_round in rounds:
+        shape = shapes[survey_round.rubric_version_id]
+        for population, members in (
+            ("all", rows[survey_round.pk]),
+            ("cohort", [row for row in rows[survey_round.pk] if row.product_id in cohort]),
+        ):
+            stats = summarize(shape, members)
+            populations[population].append(_point(survey_round, stats))
+    return Trend(rubric=rubric, all=populations["all"], cohort=populations["cohort"])

@@ -1,0 +1,145 @@
+"""Read queries for a round's page: participation by team and the scored results."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import DecimalField, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Round
+
+from apps.accounts.models import Team
+from apps.products.models import Product
+from apps.rubrics.models import SCORE_FIELD
+from apps.scoring.models import ResponseScore
+from apps.scoring.rules import quantize
+from apps.surveys.models import Response, SurveyRound
+
+
+@dataclass(frozen=True)
+class TeamParticipation:
+    """A team's products in the round and how far their responses are."""
+
+    team: str
+    active: int
+    not_started: int
+    draft: int
+    submitted: int
+    members: list[str]
+
+
+@dataclass(frozen=True)
+class ResultRow:
+    """A product's scores in the round, with the change since its previous round."""
+
+    product: str
+    product_name: str
+    team: str
+    areas: dict[str, Decimal | None]
+    overall: Decimal | None
+    band: str
+    change: Decimal | None
+
+
+# Sort key → column; ties are broken by product, so pages are stable.
+SORTS = {
+    "product": "product__name",
+    "team": "product__team__name",
+    "overall": "overall",
+    "change": "change",
+}
+# The change is computed in the database, to sort by it. SQLite subtracts the decimals as
+# floats (0.333399999…): rounded there, equal changes stay equal (a tie breaks by product),
+# and the value read back is quantized to the scores' places (result_rows).
+CHANGE_FIELD = DecimalField(
+    max_digits=SCORE_FIELD["max_digits"] + 1, decimal_places=SCORE_FIELD["decimal_places"]
+)
+
+
+def round_participation(survey_round: SurveyRound) -> list[TeamParticipation]:
+    """Per team: products active when the round opened, and how far their responses are."""
+    opened = survey_round.opens_at.date()
+    active = Counter(
+        Product.objects.filter(active_from__lte=opened)
+        .filter(Q(retired_at__isnull=True) | Q(retired_at__gt=opened))
+        .values_list("team_id", flat=True)
+    )
+    statuses: dict[int, Counter] = defaultdict(Counter)
+    for team_id, status in Response.objects.filter(round=survey_round).values_list(
+        "product__team_id", "status"
+    ):
+        statuses[team_id][status] += 1
+    teams = Team.objects.filter(pk__in=set(active) | set(statuses)).prefetch_related("members")
+    rows = []
+    for team in teams.order_by("name"):
+        counts = statuses[team.pk]
+        started = counts["draft"] + counts["submitted"]
+        rows.append(
+            TeamParticipation(
+                team=team.name,
+                active=active[team.pk],
+                not_started=max(active[team.pk] - started, 0),
+                draft=counts["draft"],
+                submitted=counts["submitted"],
+                members=sorted(member.email or member.username for member in team.members.all()),
+            )
+        )
+    return rows
+
+
+def round_results(
+    survey_round: SurveyRound,
+    *,
+    products=None,
+    team: str = "",
+    sort: str = "overall",
+    descending: bool = True,
+) -> QuerySet:
+    """Scored responses of the round with the change since the product's previous round,
+    sorted in the database: a page of it is read, not the whole round."""
+    scores = ResponseScore.objects.filter(round=survey_round)
+    if products is not None:
+        scores = scores.filter(product__in=products)
+    if team:
+        scores = scores.filter(product__team__slug=team)
+    previous = (
+        SurveyRound.objects.filter(
+            rubric_version__rubric_id=survey_round.rubric_version.rubric_id,
+            opens_at__lt=survey_round.opens_at,
+        )
+        .order_by("-opens_at")
+        .first()
+    )
+    before = ResponseScore.objects.filter(round=previous, product_id=OuterRef("product_id"))
+    column = F(SORTS.get(sort, "overall"))
+    return (
+        scores.select_related("product__team", "band")
+        .annotate(
+            change=Round(
+                F("overall") - Subquery(before.values("overall")[:1]),
+                SCORE_FIELD["decimal_places"],
+                output_field=CHANGE_FIELD,
+            )
+        )
+        .order_by(
+            column.desc(nulls_last=True) if descending else column.asc(nulls_last=True),
+            "product__slug",
+        )
+    )
+
+
+def result_rows(scores) -> list[ResultRow]:
+    """Table rows for (a page of) round_results."""
+    return [
+        ResultRow(
+            product=score.product.slug,
+            product_name=score.product.name,
+            team=score.product.team.name,
+            areas={k: None if v is None else Decimal(v) for k, v in score.area_scores.items()},
+            overall=score.overall,
+            band=score.band.tr("label") if score.band else "",
+            change=None if score.change is None else quantize(score.change),
+        )
+        for score in scores
+    ]
