@@ -2,6 +2,8 @@
 
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 
+from apps.api.serializers import ErrorSerializer
+
 COMMON_ERRORS = {
     "401": "Not signed in (send a session cookie or `Authorization: Token …`)",
     "403": "Signed in, but not allowed to do this",
@@ -11,8 +13,6 @@ COMMON_ERRORS = {
 
 class AutoSchema(SpectacularAutoSchema):
     def _get_response_bodies(self, direction="response"):
-        from apps.api.serializers import ErrorSerializer
-
         bodies = super()._get_response_bodies(direction)
         errors = dict(COMMON_ERRORS)
         if self.method in ("POST", "PUT", "PATCH"):
