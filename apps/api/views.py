@@ -1,20 +1,24 @@
 """REST API views: thin wrappers over selectors and services, with the UI's permissions."""
 
-from django.db.models import Prefetch, ProtectedError
-from django_filters import rest_framework as filters
+from collections.abc import Iterator
+
+from django.db.models import Prefetch
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, NotFound, PermissionDenied
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.permissions import IsAuthenticated
-from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRenderer
+from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response as ApiResponse
 
 from apps.accounts.models import Team
 from apps.accounts.roles import can_answer_for
 from apps.api import serializers as s
+from apps.api.errors import JSONErrors, ProtectedDelete, error_response
+from apps.api.filters import ProductFilter, ResponseFilter
 from apps.api.permissions import ReadOrAdminWrite
+from apps.api.renderers import CSVRenderer
 from apps.exchange.exports import download, result_rows, trend_rows
 from apps.products.models import Product
 from apps.products.selectors import visible_product_ids
@@ -31,65 +35,40 @@ from apps.rubrics.services import RubricContentError, load_rubric
 from apps.surveys import services
 from apps.surveys.models import Response, SurveyRound
 
-
-class JSONErrors:
-    """Errors are JSON even when the client asked for CSV."""
-
-    def handle_exception(self, exc):
-        response = super().handle_exception(exc)
-        if getattr(self.request, "accepted_renderer", None) and isinstance(
-            self.request.accepted_renderer, CSVRenderer
-        ):
-            self.request.accepted_renderer = JSONRenderer()
-            self.request.accepted_media_type = JSONRenderer.media_type
-        return response
-
-
-class CSVRenderer(BaseRenderer):
-    """Lets `Accept: text/csv` or `?format=csv` choose CSV; the views stream the file."""
-
-    media_type = "text/csv"
-    format = "csv"
-    charset = "utf-8"
-
-    def render(self, data, accepted_media_type=None, renderer_context=None):
-        return b""
+# The JSON form of the CSV downloads: these columns as they are, the area columns under "areas".
+TREND_FIELDS = (
+    "round",
+    "population",
+    "n",
+    "overall_mean",
+    "overall_median",
+    "overall_p25",
+    "overall_p75",
+)
+RESULT_FIELDS = ("product", "product_name", "team", "status", "submitted_at", "overall", "band")
 
 
-class ProductFilter(filters.FilterSet):
-    team = filters.CharFilter(field_name="team__slug")
-    characteristic = filters.CharFilter(field_name="characteristics__key")
-    active = filters.BooleanFilter(field_name="retired_at", lookup_expr="isnull")
-
-    class Meta:
-        model = Product
-        fields = ["team", "characteristic", "active"]
-
-
-class ResponseFilter(filters.FilterSet):
-    round = filters.CharFilter(field_name="round__key")
-    product = filters.CharFilter(field_name="product__slug")
-    status = filters.ChoiceFilter(choices=Response.Status.choices)
-
-    class Meta:
-        model = Response
-        fields = ["round", "product", "status"]
-
-
-class InUse(APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "Still in use: other records refer to it."
-
-
-class ProtectedDelete:
-    """Deleting something still referred to is a 409 with a reason, not a server error."""
-
-    def perform_destroy(self, instance):
-        try:
-            instance.delete()
-        except ProtectedError as error:
-            count = len(error.protected_objects)
-            raise InUse(f"{instance} is still used by {count} record(s).") from None
+def _csv_records(
+    rows: Iterator[list], fields: tuple[str, ...], area_suffix: str = ""
+) -> list[dict]:
+    """The rows of a CSV download (header first) as JSON records: `fields` by name, and each
+    ``area_<key><area_suffix>`` column under "areas", by the area's key."""
+    header = next(rows)
+    areas = {
+        column: column.removeprefix("area_").removesuffix(area_suffix)
+        for column in header
+        if column.startswith("area_")
+    }
+    records = []
+    for row in rows:
+        cells = dict(zip(header, row, strict=True))
+        records.append(
+            {
+                **{field: cells[field] for field in fields},
+                "areas": {key: cells[column] for column, key in areas.items()},
+            }
+        )
+    return records
 
 
 class TeamViewSet(ProtectedDelete, viewsets.ModelViewSet):
@@ -128,16 +107,7 @@ class RubricViewSet(JSONErrors, viewsets.ReadOnlyModelViewSet):
         rows = trend_rows(self.get_object().pk)
         if request.accepted_renderer.format == "csv":
             return download(rows, f"{slug}-trends.csv")
-        header = next(rows)
-        data = []
-        for row in rows:
-            record = dict(zip(header, row, strict=True))
-            data.append(
-                {
-                    **{k: record[k] for k in header[:7]},
-                    "areas": {k[5:-5]: record[k] for k in header[7:]},
-                }
-            )
+        data = _csv_records(rows, TREND_FIELDS, area_suffix="_mean")
         return ApiResponse(data)
 
 
@@ -192,9 +162,9 @@ class RubricVersionViewSet(
             spec = parse_rubric_document(payload.validated_data["document"])
             result = load_rubric(spec=spec, publish=payload.validated_data["publish"])
         except RubricFileError as error:
-            return _error("The rubric document is not valid.", problems=error.problems)
+            return error_response("The rubric document is not valid.", problems=error.problems)
         except (PublishedVersionError, RubricContentError) as error:
-            return _error(str(error))
+            return error_response(str(error))
         code = status.HTTP_200_OK if result.outcome == "unchanged" else status.HTTP_201_CREATED
         return ApiResponse(s.RubricVersionSerializer(result.version).data, status=code)
 
@@ -228,7 +198,7 @@ class SurveyRoundViewSet(
                 state=data["state"],
             )
         except services.RoundError as error:
-            return _error(str(error))
+            return error_response(str(error))
         return ApiResponse(s.SurveyRoundSerializer(survey_round).data, status=201)
 
     @extend_schema(
@@ -244,28 +214,7 @@ class SurveyRoundViewSet(
         rows = result_rows(self.get_object(), products=visible_product_ids(request.user))
         if request.accepted_renderer.format == "csv":
             return download(rows, f"{key}-results.csv")
-        header = next(rows)
-        areas = [name for name in header if name.startswith("area_")]
-        data = []
-        for row in rows:
-            record = dict(zip(header, row, strict=True))
-            data.append(
-                {
-                    **{
-                        k: record[k]
-                        for k in (
-                            "product",
-                            "product_name",
-                            "team",
-                            "status",
-                            "submitted_at",
-                            "overall",
-                            "band",
-                        )
-                    },
-                    "areas": {name[5:]: record[name] for name in areas},
-                }
-            )
+        data = _csv_records(rows, RESULT_FIELDS)
         return ApiResponse(data)
 
 
@@ -307,7 +256,7 @@ class ResponseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         try:
             response = services.start_response(survey_round=survey_round, product=product)
         except services.AnswerError as error:
-            return _error(str(error), field=error.field)
+            return error_response(str(error), field=error.field)
         return ApiResponse(s.ResponseSerializer(response).data, status=201)
 
     @extend_schema(request=None, responses={200: s.ResponseSerializer})
@@ -318,7 +267,7 @@ class ResponseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         try:
             response = services.submit_response(response=response, user=request.user)
         except services.SubmitError as error:
-            return _error(str(error), unanswered=error.unanswered)
+            return error_response(str(error), unanswered=error.unanswered)
         return ApiResponse(s.ResponseSerializer(response).data)
 
     @extend_schema(methods=["get"], responses={200: s.AnswerSerializer(many=True)})
@@ -356,9 +305,5 @@ class ResponseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
                 status=status.HTTP_409_CONFLICT,
             )
         except services.AnswerError as error:
-            return _error(str(error), field=error.field)
+            return error_response(str(error), field=error.field)
         return ApiResponse(s.AnswerSerializer(answer).data)
-
-
-def _error(detail: str, **extra) -> ApiResponse:
-    return ApiResponse({"detail": detail, **extra}, status=status.HTTP_400_BAD_REQUEST)
