@@ -166,6 +166,9 @@ WHITENOISE_USE_FINDERS = DEBUG
 
 # The organisation's goal line on the trend charts (MLOpsScore: above 2.0, "reasonably tested").
 DASHBOARD_TARGET = env.float("DASHBOARD_TARGET", default=2.0)
+# Closing a round that would shrink the continuous cohort by more than this share (or that
+# has no scored response) needs an explicit confirmation.
+CLOSE_CONFIRM_COHORT_DROP = env.float("CLOSE_CONFIRM_COHORT_DROP", default=0.2)
 
 # Celery: without a broker every task runs eagerly in the calling process (the embedded default).
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")

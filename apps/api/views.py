@@ -32,7 +32,7 @@ from apps.rubrics.models import (
 )
 from apps.rubrics.rubric_file import RubricFileError, parse_rubric_document
 from apps.rubrics.services import RubricContentError, load_rubric
-from apps.surveys import services
+from apps.surveys import rounds, services
 from apps.surveys.models import Response, SurveyRound
 
 # The JSON form of the CSV downloads: these columns as they are, the area columns under "areas".
@@ -188,7 +188,7 @@ class SurveyRoundViewSet(
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
         try:
-            survey_round = services.create_round(
+            survey_round = rounds.create_round(
                 key=data["key"],
                 rubric_slug=data["rubric"],
                 version_label=data["rubric_version"],
@@ -197,7 +197,7 @@ class SurveyRoundViewSet(
                 closes_at=data["closes_at"],
                 state=data["state"],
             )
-        except services.RoundError as error:
+        except rounds.RoundError as error:
             return error_response(str(error))
         return ApiResponse(s.SurveyRoundSerializer(survey_round).data, status=201)
 

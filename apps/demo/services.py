@@ -384,6 +384,7 @@ def _create_rounds(versions: dict[str, RubricVersion], count: int) -> list[Surve
                 key=f"{opens_on:%Y-%m}",
                 title=f"MLOpsScore {opens_on:%Y-%m}",
                 rubric_version=version,
+                rubric_id=version.rubric_id,  # bulk_create does not call save()
                 opens_at=opens_at,
                 closes_at=closes_at,
                 state=SurveyRound.State.OPEN if last else SurveyRound.State.CLOSED,

@@ -22,10 +22,35 @@ def rubric_rounds(rubric_id: int) -> list[SurveyRound]:
     )
 
 
-def defining_round_ids(rounds: list[SurveyRound]) -> list[int]:
-    """The rounds that decide the cohort: the closed ones (or all, while none has closed)."""
-    closed = [r.pk for r in rounds if r.state == SurveyRound.State.CLOSED]
-    return closed or [r.pk for r in rounds]
+def scored_round_ids(rounds: list[SurveyRound]) -> set[int]:
+    """Those of the rounds with at least one scored response."""
+    return set(
+        ResponseScore.objects.filter(round__in=rounds, overall__isnull=False)
+        .values_list("round_id", flat=True)
+        .distinct()
+    )
+
+
+def scored_count(survey_round: SurveyRound) -> int:
+    """The round's responses with a score."""
+    return ResponseScore.objects.filter(round=survey_round, overall__isnull=False).count()
+
+
+def defining_round_ids(
+    rounds: list[SurveyRound], *, closing: SurveyRound | None = None
+) -> list[int]:
+    """The rounds that decide the cohort: the closed ones with a scored response (or all the
+    rounds with one, while none is closed). A round without any scored response carries no
+    information about who stayed, so it never empties the cohort. `closing`: the rounds as
+    they would be once that round is closed (the impact of a close, shown before it)."""
+    scored = scored_round_ids(rounds)
+    closed = [
+        r.pk
+        for r in rounds
+        if r.pk in scored
+        and (r.state == SurveyRound.State.CLOSED or (closing is not None and r.pk == closing.pk))
+    ]
+    return closed or [r.pk for r in rounds if r.pk in scored]
 
 
 def cohort_product_ids(defining: list[int]) -> set[int]:

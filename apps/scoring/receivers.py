@@ -20,4 +20,5 @@ def connect() -> None:
     signals.response_submitted.connect(score_response, dispatch_uid="scoring-submitted")
     signals.response_reopened.connect(score_response, dispatch_uid="scoring-reopened")
     signals.round_closed.connect(score_round, dispatch_uid="scoring-round-closed")
+    signals.round_reopened.connect(score_round, dispatch_uid="scoring-round-reopened")
     signals.answers_imported.connect(score_round, dispatch_uid="scoring-answers-imported")

@@ -1,17 +1,52 @@
-"""Admin pages of rounds, responses and answers. A round's state changes only through the
-services (the Open and Close actions), never by editing the field; scoring adds its
-Recompute action and exchange its CSV import page to this round admin (scoring/admin.py,
+"""Admin pages of rounds, responses and answers. A round's state and deadline change only
+through the lifecycle services (the Open, Reopen and Change-the-deadline actions here), never
+by editing the fields; scoring adds Close (which shows the impact on the cohort first) and
+Recompute, and exchange its CSV import page, to this round admin (scoring/admin.py,
 exchange/admin.py), since surveys does not depend on them."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.db import models
+from django.template.response import TemplateResponse
 from simple_history.admin import SimpleHistoryAdmin
 
 from apps.accounts.roles import can_reopen
-from apps.surveys import services
-from apps.surveys.models import Answer, Response, SurveyRound
+from apps.surveys import rounds, services
+from apps.surveys.models import Answer, Response, RoundEvent, SurveyRound
 
 URL_FIELDS = {models.URLField: {"assume_scheme": "https"}}
+
+
+class RoundChangeForm(forms.Form):
+    """What a reopen or a deadline change needs: a reason, a new deadline."""
+
+    closes_at = forms.DateTimeField(
+        required=False,
+        label="New deadline",
+        help_text="YYYY-MM-DD HH:MM; when reopening, needed only if the old one has passed",
+    )
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+    def __init__(self, *args, reason: bool = False, deadline: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].required = reason
+        self.fields["closes_at"].required = deadline
+
+
+class RoundEventInline(admin.TabularInline):
+    """The round's log: every state and deadline change, who, when and why."""
+
+    model = RoundEvent
+    fields = ["at", "action", "from_state", "to_state", "closes_at", "user", "reason"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(SurveyRound)
@@ -21,34 +56,79 @@ class SurveyRoundAdmin(admin.ModelAdmin):
     list_select_related = ["rubric_version__rubric"]
     search_fields = ["key", "title"]
     date_hierarchy = "opens_at"
-    actions = ["open_rounds", "close_rounds"]
+    actions = ["open_rounds", "reopen_rounds", "extend_deadlines"]
+    inlines = [RoundEventInline]
 
     @admin.action(description="Open the selected planned rounds", permissions=["change"])
     def open_rounds(self, request, queryset):
         for survey_round in queryset.order_by("opens_at"):
             try:
-                services.open_round(survey_round=survey_round, user=request.user)
-            except services.RoundError as error:
-                self.message_user(request, str(error), messages.ERROR)
+                rounds.open_round(survey_round=survey_round, user=request.user)
+            except rounds.RoundError as error:
+                self.message_user(request, f"{survey_round}: {error}", messages.ERROR)
             else:
                 self.message_user(request, f"Opened {survey_round}.", messages.SUCCESS)
 
-    @admin.action(
-        description="Close the selected rounds (and compute their scores)", permissions=["change"]
-    )
-    def close_rounds(self, request, queryset):
-        for survey_round in queryset.order_by("opens_at"):
-            try:
-                services.close_round(survey_round=survey_round, user=request.user)
-            except services.RoundError as error:
-                self.message_user(request, str(error), messages.ERROR)
-            else:
-                self.message_user(request, f"Closed {survey_round}.", messages.SUCCESS)
+    @admin.action(description="Reopen the selected closed rounds", permissions=["change"])
+    def reopen_rounds(self, request, queryset):
+        """Ask for a reason (and a new deadline if the old one passed), then reopen."""
+        form = RoundChangeForm(request.POST if "apply" in request.POST else None, reason=True)
+        if form.is_valid():
+            for survey_round in queryset.order_by("opens_at"):
+                self._apply(
+                    request,
+                    rounds.reopen_round,
+                    survey_round,
+                    reason=form.cleaned_data["reason"],
+                    closes_at=form.cleaned_data["closes_at"],
+                )
+            return None
+        return self._ask(request, queryset, form, "reopen_rounds", "Reopen rounds")
+
+    @admin.action(description="Change the deadline of the selected rounds", permissions=["change"])
+    def extend_deadlines(self, request, queryset):
+        """Ask for the new deadline (and why), then move it."""
+        form = RoundChangeForm(request.POST if "apply" in request.POST else None, deadline=True)
+        if form.is_valid():
+            for survey_round in queryset.order_by("opens_at"):
+                self._apply(
+                    request,
+                    rounds.extend_deadline,
+                    survey_round,
+                    reason=form.cleaned_data["reason"],
+                    closes_at=form.cleaned_data["closes_at"],
+                )
+            return None
+        return self._ask(request, queryset, form, "extend_deadlines", "Change the deadline")
+
+    def _apply(self, request, transition, survey_round, **kwargs) -> None:
+        try:
+            transition(survey_round=survey_round, user=request.user, **kwargs)
+        except rounds.RoundError as error:
+            self.message_user(request, f"{survey_round}: {error}", messages.ERROR)
+        else:
+            self.message_user(request, f"{survey_round}: done.", messages.SUCCESS)
+
+    def _ask(self, request, queryset, form, action: str, title: str, **extra):
+        """The intermediate page of an action that needs more input (like delete's)."""
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "rounds": queryset,
+            "form": form,
+            "action": action,
+            "opts": self.model._meta,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            **extra,
+        }
+        return TemplateResponse(request, "admin/surveys/round_action.html", context)
 
     def get_readonly_fields(self, request, obj=None):
-        # The state changes through the Open and Close actions (services with their guards:
-        # closing queues the recompute), never through the form; a new round is planned.
+        # The state and, once open, the deadline change through the actions (services with
+        # their guards and log: closing queues the recompute), never through the form.
         fixed = ["state"]
+        if obj and obj.state != SurveyRound.State.PLANNED:
+            fixed.append("closes_at")
         # Answers are tied to the round's questions: the version is fixed once responses exist.
         if obj and obj.responses.exists():
             fixed.append("rubric_version")

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -34,6 +35,11 @@ class SurveyRound(models.Model):
         related_name="rounds",
         verbose_name=_("rubric version"),
     )
+    # The version's rubric, copied (by save) so the database can hold "at most one open
+    # round per rubric" as a partial unique index.
+    rubric = models.ForeignKey(
+        "rubrics.Rubric", on_delete=models.PROTECT, related_name="rounds", editable=False
+    )
     opens_at = models.DateTimeField(_("opens at"))
     closes_at = models.DateTimeField(_("closes at"))
     state = models.CharField(
@@ -54,10 +60,52 @@ class SurveyRound(models.Model):
             models.CheckConstraint(
                 condition=Q(state__in=["planned", "open", "closed"]), name="surveyround_state_valid"
             ),
+            models.UniqueConstraint(
+                fields=["rubric"],
+                condition=Q(state="open"),
+                name="surveyround_one_open_per_rubric",
+                violation_error_message=_("Another round of this rubric is open."),
+            ),
         ]
 
     def __str__(self) -> str:
         return self.key
+
+    def save(self, *args, **kwargs):
+        if self.rubric_version_id is not None:
+            self.rubric_id = self.rubric_version.rubric_id
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "rubric"}
+        super().save(*args, **kwargs)
+
+
+class RoundEvent(models.Model):
+    """A round's state or deadline changed: who, when, why (the services write these)."""
+
+    class Action(models.TextChoices):
+        OPENED = "opened", _("Opened")
+        CLOSED = "closed", _("Closed")
+        REOPENED = "reopened", _("Reopened")
+        EXTENDED = "extended", _("Deadline changed")
+
+    round = models.ForeignKey(SurveyRound, on_delete=models.CASCADE, related_name="events")
+    action = models.CharField(_("action"), max_length=10, choices=Action.choices)
+    from_state = models.CharField(max_length=10)
+    to_state = models.CharField(max_length=10)
+    closes_at = models.DateTimeField(_("deadline after"))
+    reason = models.TextField(_("reason"), blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    at = models.DateTimeField(_("when"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name = _("round event")
+        verbose_name_plural = _("round events")
+
+    def __str__(self) -> str:
+        return f"{self.round_id} {self.action} {self.at:%Y-%m-%d %H:%M}"
 
 
 class Response(models.Model):

@@ -1,6 +1,7 @@
 """Read queries for survey pages."""
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
@@ -119,3 +120,40 @@ def unanswered(sections: list[dict]) -> list[dict]:
         for item in section["questions"]
         if not (item["answer"] and item["answer"].is_answered)
     ]
+
+
+class RoundProgress(NamedTuple):
+    """How far a round's active products are: each counted once."""
+
+    active: int  # products active when the round opened
+    submitted: int
+    draft: int
+    not_started: int
+
+    @property
+    def response_rate(self) -> float | None:
+        """Submitted over active products (None for a round with no active product)."""
+        return self.submitted / self.active if self.active else None
+
+
+def active_products(survey_round: SurveyRound) -> QuerySet[Product]:
+    """The products that take part in the round: active on the day it opened."""
+    opened = survey_round.opens_at.date()
+    return Product.objects.filter(active_from__lte=opened).filter(
+        Q(retired_at__isnull=True) | Q(retired_at__gt=opened)
+    )
+
+
+def round_progress(survey_round: SurveyRound) -> RoundProgress:
+    """Submitted, draft and not started among the round's active products (two queries)."""
+    active = active_products(survey_round)
+    counts = dict(
+        Response.objects.filter(round=survey_round, product__in=active)
+        .values_list("status")
+        .annotate(n=Count("pk"))
+        .values_list("status", "n")
+    )
+    total = active.count()
+    submitted = counts.get(Response.Status.SUBMITTED, 0)
+    draft = counts.get(Response.Status.DRAFT, 0)
+    return RoundProgress(total, submitted, draft, total - submitted - draft)

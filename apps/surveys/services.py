@@ -6,13 +6,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
 from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -22,13 +21,9 @@ from simple_history.utils import bulk_create_with_history
 from apps.products.models import Product
 from apps.rubrics.models import Criterion, Question, RubricVersion
 from apps.surveys import signals
-from apps.surveys.models import Answer, Response, SurveyRound, round_key_validator
+from apps.surveys.models import Answer, Response, SurveyRound
 
 logger = logging.getLogger(__name__)
-
-
-class RoundError(Exception):
-    """A round that cannot be created as asked; the message says why."""
 
 
 class SubmitError(Exception):
@@ -80,86 +75,6 @@ def submit_response(*, response: Response, user) -> Response:
         response.save(update_fields=["status", "submitted_by", "submitted_at", "updated_at"])
         signals.response_submitted.send(sender=Response, response_id=response.pk, user=user)
     return response
-
-
-def close_round(*, survey_round: SurveyRound, user=None) -> SurveyRound:
-    """Close an open round and queue the recompute of its scores (and of the cohort)."""
-    with transaction.atomic():
-        closed = SurveyRound.objects.filter(
-            pk=survey_round.pk, state=SurveyRound.State.OPEN
-        ).update(state=SurveyRound.State.CLOSED)
-        if not closed:
-            raise RoundError(_("Round %(round)s is not open.") % {"round": survey_round})
-        survey_round.state = SurveyRound.State.CLOSED
-        signals.round_closed.send(sender=SurveyRound, round_id=survey_round.pk, user=user)
-    logger.info("Round %s closed by %s", survey_round.key, user)
-    return survey_round
-
-
-def open_round(*, survey_round: SurveyRound, user=None) -> SurveyRound:
-    """Open a planned round: its products' teams can answer it from now on."""
-    opened = SurveyRound.objects.filter(pk=survey_round.pk, state=SurveyRound.State.PLANNED).update(
-        state=SurveyRound.State.OPEN
-    )
-    if not opened:
-        raise RoundError(_("Round %(round)s is not planned.") % {"round": survey_round})
-    survey_round.state = SurveyRound.State.OPEN
-    logger.info("Round %s opened by %s", survey_round.key, user)
-    return survey_round
-
-
-def create_round(
-    *,
-    key: str,
-    rubric_slug: str,
-    version_label: str,
-    title: str = "",
-    opens_at: datetime,
-    closes_at: datetime,
-    state: str = SurveyRound.State.PLANNED,
-) -> SurveyRound:
-    """Create a survey round on a published rubric version."""
-    try:
-        round_key_validator(key)
-    except ValidationError as error:
-        raise RoundError(f"Invalid round key {key!r}: {' '.join(error.messages)}") from None
-    if state not in SurveyRound.State.values:
-        raise RoundError(
-            f"Unknown state {state!r}: use one of {', '.join(SurveyRound.State.values)}."
-        )
-    version = (
-        RubricVersion.objects.select_related("rubric")
-        .filter(rubric__slug=rubric_slug, label=version_label)
-        .first()
-    )
-    if version is None:
-        known = list(
-            RubricVersion.objects.filter(rubric__slug=rubric_slug).values_list("label", flat=True)
-        )
-        if not known:
-            raise RoundError(f"Unknown rubric {rubric_slug!r}: load it first with load_rubric.")
-        raise RoundError(
-            f"Rubric {rubric_slug!r} has no version {version_label!r} (it has: {', '.join(known)})."
-        )
-    if not version.is_published:
-        raise RoundError(f"{version} is a draft: publish it before opening a round on it.")
-    if closes_at <= opens_at:
-        raise RoundError("The round must close after it opens.")
-    with transaction.atomic():
-        if SurveyRound.objects.select_for_update().filter(key=key).exists():
-            raise RoundError(f"A round with key {key!r} already exists.")
-        try:
-            with transaction.atomic():
-                return SurveyRound.objects.create(
-                    key=key,
-                    title=title or f"{version.rubric} {key}",
-                    rubric_version=version,
-                    opens_at=opens_at,
-                    closes_at=closes_at,
-                    state=state,
-                )
-        except IntegrityError:  # created by someone else meanwhile
-            raise RoundError(f"A round with key {key!r} already exists.") from None
 
 
 class AnswerError(Exception):

@@ -13,3 +13,5 @@ response_reopened = Signal()
 round_closed = Signal()
 # Answers were imported into a round as submitted responses; round_id, user.
 answers_imported = Signal()
+# A closed round was opened again (its scores no longer define the cohort); round_id, user.
+round_reopened = Signal()

@@ -239,7 +239,7 @@ def test_submit_lists_unanswered_questions_and_changes_nothing(version):
 
 
 def test_closing_a_round_recomputes_it(version, django_capture_on_commit_callbacks):
-    from apps.surveys.services import close_round
+    from apps.surveys.rounds import close_round
 
     survey_round = make_round(version, "2021-10", state="open")
     submit(survey_round, ProductFactory(), FULL)

@@ -3,7 +3,7 @@ from datetime import date, datetime, time, timedelta
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from apps.surveys import services
+from apps.surveys import rounds
 from apps.surveys.models import SurveyRound
 
 
@@ -42,7 +42,7 @@ class Command(BaseCommand):
         # The closing date is the last day to answer: the round closes at the end of that day.
         closes_at = datetime.combine(closes_on + timedelta(days=1), time.min, tzinfo=zone)
         try:
-            survey_round = services.create_round(
+            survey_round = rounds.create_round(
                 key=key,
                 rubric_slug=rubric,
                 version_label=label,
@@ -51,7 +51,7 @@ class Command(BaseCommand):
                 closes_at=closes_at,
                 state=state,
             )
-        except services.RoundError as error:
+        except rounds.RoundError as error:
             raise CommandError(str(error)) from None
         self.stdout.write(
             f"Created round {survey_round.key} ({survey_round.title}) on "
