@@ -11,6 +11,7 @@ from apps.products.models import Characteristic, Product
 from apps.products.selectors import visible_product_ids
 from apps.rubrics.models import Area
 from apps.surveys.models import Response, SurveyRound
+from apps.surveys.selectors import round_laggards, round_progress
 
 
 @login_required
@@ -35,7 +36,11 @@ def overview(request: HttpRequest) -> HttpResponse:
             chosen, target=target, team=team, characteristic=characteristic
         )
         context.update(
-            target=target, small_n=figures.SMALL_N, charts=built.charts, smallest=built.smallest
+            target=target,
+            small_n=figures.SMALL_N,
+            charts=built.charts,
+            smallest=built.smallest,
+            participation=selectors.participation_by_round(chosen),
         )
     return render(request, "dashboards/overview.html", context)
 
@@ -49,24 +54,41 @@ def _target(request: HttpRequest) -> float | None:
 
 @login_required
 def round_page(request: HttpRequest, key: str) -> HttpResponse:
-    """A round: participation by team (with whom to remind, for the MLOps team) and results."""
+    """A round: its response rate and log, the products not submitted yet (by name), the
+    participation by team (for the MLOps team) and the results; members see their teams'."""
     survey_round = get_object_or_404(
         SurveyRound.objects.select_related("rubric_version__rubric"), key=key
     )
     everything = sees_everything(request.user)
+    visible = visible_product_ids(request.user)
     sort = request.GET.get("sort", "overall")
     descending = request.GET.get("dir", "desc") != "asc"
     results = selectors.round_results(
         survey_round,
-        products=visible_product_ids(request.user),
+        products=visible,
         team=request.GET.get("team", ""),
         sort=sort,
         descending=descending,
     )
     page = Paginator(results, 100).get_page(request.GET.get("page"))
     areas = list(Area.objects.filter(version=survey_round.rubric_version).order_by("order"))
+    status = request.GET.get("status", "")
+    laggards = Paginator(
+        round_laggards(
+            survey_round,
+            products=visible,
+            team=request.GET.get("team", ""),
+            status=status if status in ("not_started", "draft") else "",
+        ).prefetch_related("team__members"),
+        100,
+    ).get_page(request.GET.get("lpage"))
     context = {
         "round": survey_round,
+        "progress": round_progress(survey_round),
+        "laggards": laggards,
+        "status": status,
+        "questions": survey_round.rubric_version.questions.count(),
+        "events": survey_round.events.select_related("user")[:20] if everything else [],
         "participation": selectors.round_participation(survey_round) if everything else [],
         "results": page,
         "rows": selectors.result_rows(page),

@@ -19,6 +19,7 @@ from apps.products.models import Product
 from apps.rubrics.models import Area
 from apps.scoring.models import ResponseScore, RoundAggregate
 from apps.surveys.models import Answer, Response, SurveyRound
+from apps.surveys.selectors import round_laggards
 
 BOM = "\ufeff"
 CHUNK = 2000
@@ -200,6 +201,41 @@ def answer_rows(survey_round: SurveyRound, products: QuerySet | None = None) -> 
         chunk_size=CHUNK
     ):
         yield [survey_round.key, slug, area, question, number(value), str(na).lower(), *texts]
+
+
+def laggard_rows(survey_round: SurveyRound, products: QuerySet | None = None) -> Iterator[list]:
+    """The round's active products not submitted yet: status, answered of total, last
+    activity, team and owners (the team's members), as the round page lists them."""
+    total = survey_round.rubric_version.questions.count()
+    yield [
+        "round",
+        "product",
+        "product_name",
+        "team",
+        "status",
+        "answered",
+        "questions",
+        "last_activity",
+        "owners",
+    ]
+    laggards = round_laggards(survey_round, products=products).prefetch_related("team__members")
+    for product in laggards:
+        owners = ", ".join(
+            sorted(
+                member.get_full_name() or member.username for member in product.team.members.all()
+            )
+        )
+        yield [
+            survey_round.key,
+            product.slug,
+            product.name,
+            product.team.slug,
+            product.response_status or "not_started",
+            product.answered,
+            total,
+            product.last_activity.isoformat() if product.last_activity else "",
+            owners,
+        ]
 
 
 def trend_rows(rubric_id: int) -> Iterator[list]:

@@ -15,4 +15,10 @@ urlpatterns = [
         {"kind": "answers"},
         name="round-answers-csv",
     ),
+    path(
+        "rounds/<str:key>/laggards.csv",
+        views.round_csv,
+        {"kind": "laggards"},
+        name="round-laggards-csv",
+    ),
 ]

@@ -3,12 +3,13 @@
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from apps.products.models import Product
 from apps.rubrics.models import Area, Criterion, Question
-from apps.surveys.models import Response, SurveyRound
+from apps.surveys.models import Answer, Response, SurveyRound
 
 
 def rounds_with_progress() -> QuerySet[SurveyRound]:
@@ -59,7 +60,7 @@ def my_assignments(user) -> list[Assignment]:
     }
     assignments = []
     for survey_round in rounds:
-        opened = survey_round.opens_at.date()
+        opened = timezone.localdate(survey_round.opens_at)
         for product in products:
             if product.active_from > opened or (
                 product.retired_at and product.retired_at <= opened
@@ -137,23 +138,82 @@ class RoundProgress(NamedTuple):
 
 
 def active_products(survey_round: SurveyRound) -> QuerySet[Product]:
-    """The products that take part in the round: active on the day it opened."""
-    opened = survey_round.opens_at.date()
+    """The products that take part in the round: active on the day it opened (in the
+    organisation's time zone)."""
+    opened = timezone.localdate(survey_round.opens_at)
     return Product.objects.filter(active_from__lte=opened).filter(
         Q(retired_at__isnull=True) | Q(retired_at__gt=opened)
     )
 
 
+def rounds_progress(rounds: list[SurveyRound]) -> dict[int, RoundProgress]:
+    """RoundProgress of each round, in two queries whatever the number of rounds."""
+    products = list(Product.objects.values_list("active_from", "retired_at"))
+    statuses: dict[int, dict[str, int]] = {r.pk: {} for r in rounds}
+    active_then = Q(product__active_from__lte=F("round__opens_at__date")) & (
+        Q(product__retired_at__isnull=True) | Q(product__retired_at__gt=F("round__opens_at__date"))
+    )
+    for round_id, status, n in (
+        Response.objects.filter(active_then, round__in=rounds)
+        .values("round_id", "status")
+        .annotate(n=Count("pk"))
+        .values_list("round_id", "status", "n")
+    ):
+        statuses[round_id][status] = n
+    progress = {}
+    for survey_round in rounds:
+        opened = timezone.localdate(survey_round.opens_at)
+        active = sum(
+            1 for start, end in products if start <= opened and (end is None or end > opened)
+        )
+        counts = statuses[survey_round.pk]
+        submitted = counts.get(Response.Status.SUBMITTED, 0)
+        draft = counts.get(Response.Status.DRAFT, 0)
+        progress[survey_round.pk] = RoundProgress(
+            active, submitted, draft, active - submitted - draft
+        )
+    return progress
+
+
 def round_progress(survey_round: SurveyRound) -> RoundProgress:
     """Submitted, draft and not started among the round's active products (two queries)."""
-    active = active_products(survey_round)
-    counts = dict(
-        Response.objects.filter(round=survey_round, product__in=active)
-        .values_list("status")
-        .annotate(n=Count("pk"))
-        .values_list("status", "n")
+    return rounds_progress([survey_round])[survey_round.pk]
+
+
+def round_laggards(
+    survey_round: SurveyRound, *, products=None, team: str = "", status: str = ""
+) -> QuerySet[Product]:
+    """The round's active products not submitted yet (not started, or a draft), by team and
+    name, each with `response_status` (None: not started), `answered` and `last_activity`;
+    only `products` (ids) when given; `status` is "not_started" or "draft" to filter."""
+    answers = Answer.objects.filter(response__round=survey_round, response__product=OuterRef("pk"))
+    response = Response.objects.filter(round=survey_round, product=OuterRef("pk"))
+    laggards = (
+        active_products(survey_round)
+        .select_related("team")
+        .annotate(
+            response_status=Subquery(response.values("status")[:1]),
+            answered=Coalesce(
+                Subquery(
+                    answers.filter(Q(value__isnull=False) | Q(not_applicable=True))
+                    .values("response")
+                    .annotate(n=Count("pk"))
+                    .values("n")[:1]
+                ),
+                0,
+            ),
+            last_activity=Subquery(answers.order_by("-updated_at").values("updated_at")[:1]),
+        )
+        # Not `exclude(submitted)`: SQL's NOT (NULL = 'submitted') would drop the not started.
+        .filter(Q(response_status__isnull=True) | Q(response_status=Response.Status.DRAFT))
+        .order_by("team__name", "name")
     )
-    total = active.count()
-    submitted = counts.get(Response.Status.SUBMITTED, 0)
-    draft = counts.get(Response.Status.DRAFT, 0)
-    return RoundProgress(total, submitted, draft, total - submitted - draft)
+    if products is not None:
+        laggards = laggards.filter(pk__in=products)
+    if team:
+        laggards = laggards.filter(team__slug=team)
+    if status == "not_started":
+        laggards = laggards.filter(response_status__isnull=True)
+    elif status == "draft":
+        laggards = laggards.filter(response_status=Response.Status.DRAFT)
+    return laggards

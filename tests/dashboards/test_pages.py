@@ -61,7 +61,7 @@ def test_every_role_sees_the_overview(client, demo, role):
 def test_queries_do_not_grow_with_rounds_or_products(client, django_assert_max_num_queries):
     seed_demo(products=40, rounds=6, seed=1)
     client.force_login(UserFactory(username="v"))
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(13):
         page = client.get(reverse("dashboard"))
     assert page.status_code == 200
     cohort = [t for t in figure(page, "overall")["data"] if t["name"] == "Median"][1]
@@ -104,7 +104,7 @@ def test_figures_are_cached_until_the_scores_change(client, demo, django_assert_
     client.force_login(UserFactory(username="v"))
     first = figure(client.get(reverse("dashboard")), "overall")
     # session, user, rubrics, stamp, filter choices: no figure queries
-    with django_assert_max_num_queries(7):
+    with django_assert_max_num_queries(10):
         again = figure(client.get(reverse("dashboard")), "overall")
     assert again == first
     score_all()  # new aggregates, new stamp: rebuilt
@@ -169,7 +169,7 @@ def test_a_warmed_overview_is_served_from_the_cache(client, demo, django_assert_
         key = charts.overview_cache_key(rubric, target=settings.DASHBOARD_TARGET)
         assert cache.get(key).charts[0].title == "ラウンド別の総合スコア"  # built in Japanese
     client.force_login(UserFactory(username="v"))
-    with django_assert_max_num_queries(7):  # as a cached page: no figure queries
+    with django_assert_max_num_queries(10):  # cached figures; 3 for participation
         page = client.get(reverse("dashboard"))
     assert figure(page, "questions")["data"][0]["type"] == "heatmap"
 
@@ -207,3 +207,24 @@ def test_a_broker_outage_only_costs_the_warm_up(worker_tasks, monkeypatch, caplo
     with caplog.at_level(logging.WARNING):
         aggregates_changed.send(sender=None, rubric_id=7)
     assert "the overview of rubric 7 is not warmed" in caplog.text
+
+
+def test_the_overview_shows_the_response_rate_of_every_round(client):
+    from apps.surveys.models import SurveyRound
+    from apps.surveys.selectors import round_progress
+
+    seed_demo(products=30, rounds=3, seed=4)
+    client.force_login(UserFactory(username="v"))
+    html = client.get(reverse("dashboard")).content.decode()
+    table = html[html.index('id="participation"') :]
+    table = table[: table.index("</table>")]
+    for survey_round in SurveyRound.objects.all():
+        progress = round_progress(survey_round)
+        assert 0 < progress.submitted <= progress.active
+        rate = round(100 * progress.submitted / progress.active)
+        assert (
+            f'<td class="num">{progress.active}</td><td class="num">{progress.submitted}</td>'
+            in table
+        )
+        assert f"{rate} %" in table
+    assert "(open)" in table

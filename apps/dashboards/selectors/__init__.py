@@ -21,7 +21,9 @@ from apps.dashboards.selectors.product_page import (
 )
 from apps.dashboards.selectors.round_page import (
     ResultRow,
+    RoundParticipation,
     TeamParticipation,
+    participation_by_round,
     result_rows,
     round_participation,
     round_results,
@@ -33,6 +35,7 @@ __all__ = [
     "ProductRound",
     "QuestionRow",
     "ResultRow",
+    "RoundParticipation",
     "StepRow",
     "TeamParticipation",
     "Trend",
@@ -40,6 +43,7 @@ __all__ = [
     "answer_changes",
     "filtered_trend",
     "next_step_rows",
+    "participation_by_round",
     "product_history",
     "result_rows",
     "round_participation",

@@ -5,16 +5,17 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
-from django.db.models import DecimalField, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, DecimalField, F, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Round
 
 from apps.accounts.models import Team
-from apps.products.models import Product
-from apps.rubrics.models import SCORE_FIELD
+from apps.rubrics.models import SCORE_FIELD, Rubric
 from apps.scoring.models import ResponseScore
 from apps.scoring.rules import quantize
 from apps.surveys.models import Response, SurveyRound
+from apps.surveys.selectors import RoundProgress, active_products, rounds_progress
 
 
 @dataclass(frozen=True)
@@ -59,17 +60,22 @@ CHANGE_FIELD = DecimalField(
 
 def round_participation(survey_round: SurveyRound) -> list[TeamParticipation]:
     """Per team: products active when the round opened, and how far their responses are."""
-    opened = survey_round.opens_at.date()
     active = Counter(
-        Product.objects.filter(active_from__lte=opened)
-        .filter(Q(retired_at__isnull=True) | Q(retired_at__gt=opened))
-        .values_list("team_id", flat=True)
+        dict(
+            active_products(survey_round)
+            .values("team_id")
+            .annotate(n=Count("pk"))
+            .values_list("team_id", "n")
+        )
     )
     statuses: dict[int, Counter] = defaultdict(Counter)
-    for team_id, status in Response.objects.filter(round=survey_round).values_list(
-        "product__team_id", "status"
+    for team_id, status, n in (
+        Response.objects.filter(round=survey_round)
+        .values("product__team_id", "status")
+        .annotate(n=Count("pk"))
+        .values_list("product__team_id", "status", "n")
     ):
-        statuses[team_id][status] += 1
+        statuses[team_id][status] += n
     teams = Team.objects.filter(pk__in=set(active) | set(statuses)).prefetch_related("members")
     rows = []
     for team in teams.order_by("name"):
@@ -143,3 +149,22 @@ def result_rows(scores) -> list[ResultRow]:
         )
         for score in scores
     ]
+
+
+class RoundParticipation(NamedTuple):
+    """One round's response rate, for the overview's participation table."""
+
+    round: SurveyRound
+    progress: RoundProgress
+
+
+def participation_by_round(rubric: Rubric) -> list[RoundParticipation]:
+    """Every opened round of the rubric, oldest first, with its response rate (submitted of
+    the products active when it opened), in three queries."""
+    rounds = list(
+        SurveyRound.objects.filter(rubric=rubric)
+        .exclude(state=SurveyRound.State.PLANNED)
+        .order_by("opens_at", "key")
+    )
+    progress = rounds_progress(rounds)
+    return [RoundParticipation(r, progress[r.pk]) for r in rounds]
