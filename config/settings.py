@@ -167,6 +167,10 @@ WHITENOISE_USE_FINDERS = DEBUG
 # The organisation's goal line on the trend charts (MLOpsScore: above 2.0, "reasonably tested").
 DASHBOARD_TARGET = env.float("DASHBOARD_TARGET", default=2.0)
 
+# Small groups (k-anonymity): a trend point resting on fewer products than this that a user may
+# not read (outside their teams) is hidden from them; viewers and administrators see it all.
+DASHBOARD_MIN_GROUP = env.int("DASHBOARD_MIN_GROUP", default=5)
+
 # Celery: without a broker every task runs eagerly in the calling process (the embedded default).
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL

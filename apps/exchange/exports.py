@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -202,8 +202,10 @@ def answer_rows(survey_round: SurveyRound, products: QuerySet | None = None) -> 
         yield [survey_round.key, slug, area, question, number(value), str(na).lower(), *texts]
 
 
-def trend_rows(rubric_id: int) -> Iterator[list]:
-    """Header, then one row per round (oldest first) and population of the rubric."""
+def trend_rows(rubric_id: int, hidden: Collection[tuple[str, str]] = ()) -> Iterator[list]:
+    """Header, then one row per round (oldest first) and population of the rubric; the
+    `hidden` points (round key, population: apps.scoring.disclosure) with blank n and
+    statistics."""
     aggregates = list(
         RoundAggregate.objects.filter(rubric_id=rubric_id)
         .select_related("round")
@@ -230,6 +232,9 @@ def trend_rows(rubric_id: int) -> Iterator[list]:
         *(f"area_{key}_mean" for key in areas),
     ]
     for a in aggregates:
+        if (a.round.key, a.population) in hidden:
+            yield [a.round.key, a.population, "", "", "", "", "", *("" for _key in areas)]
+            continue
         yield [
             a.round.key,
             a.population,
