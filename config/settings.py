@@ -170,6 +170,10 @@ DASHBOARD_TARGET = env.float("DASHBOARD_TARGET", default=2.0)
 # has no scored response) needs an explicit confirmation.
 CLOSE_CONFIRM_COHORT_DROP = env.float("CLOSE_CONFIRM_COHORT_DROP", default=0.2)
 
+# Small groups (k-anonymity): a trend point resting on fewer products than this that a user may
+# not read (outside their teams) is hidden from them; viewers and administrators see it all.
+DASHBOARD_MIN_GROUP = env.int("DASHBOARD_MIN_GROUP", default=5)
+
 # Celery: without a broker every task runs eagerly in the calling process (the embedded default).
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL

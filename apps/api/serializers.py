@@ -225,9 +225,13 @@ class ResultSerializer(serializers.Serializer):
 class TrendSerializer(serializers.Serializer):
     round = serializers.CharField()
     population = serializers.CharField()
-    n = serializers.IntegerField()
+    n = serializers.IntegerField(allow_null=True)
     overall_mean = serializers.CharField(allow_blank=True)
     overall_median = serializers.CharField(allow_blank=True)
     overall_p25 = serializers.CharField(allow_blank=True)
     overall_p75 = serializers.CharField(allow_blank=True)
     areas = serializers.DictField(child=serializers.CharField(allow_blank=True))
+    hidden = serializers.BooleanField(
+        help_text="Too few products outside your teams: n (null) and the statistics (blank) "
+        "are withheld."
+    )

@@ -32,6 +32,7 @@ from apps.rubrics.models import (
 )
 from apps.rubrics.rubric_file import RubricFileError, parse_rubric_document
 from apps.rubrics.services import RubricContentError, load_rubric
+from apps.scoring import disclosure
 from apps.surveys import rounds, services
 from apps.surveys.models import Response, SurveyRound
 
@@ -103,11 +104,18 @@ class RubricViewSet(JSONErrors, viewsets.ReadOnlyModelViewSet):
     )
     @action(detail=True, renderer_classes=[JSONRenderer, BrowsableAPIRenderer, CSVRenderer])
     def trends(self, request, slug=None):
-        """Per round and population (all, cohort): n, mean, median, quartiles, area means."""
-        rows = trend_rows(self.get_object().pk)
+        """Per round and population (all, cohort): n, mean, median, quartiles, area means.
+        A point resting on a few products outside your teams is hidden (blank)."""
+        rubric = self.get_object()
+        hidden = disclosure.hidden_stored_points(rubric.pk, visible_product_ids(request.user))
+        rows = trend_rows(rubric.pk, hidden=hidden)
         if request.accepted_renderer.format == "csv":
             return download(rows, f"{slug}-trends.csv")
         data = _csv_records(rows, TREND_FIELDS, area_suffix="_mean")
+        for record in data:
+            record["hidden"] = (record["round"], record["population"]) in hidden
+            if record["hidden"]:
+                record["n"] = None
         return ApiResponse(data)
 
 

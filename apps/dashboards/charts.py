@@ -4,27 +4,34 @@ apps.py) so a viewer rarely builds them."""
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Callable
 from typing import NamedTuple
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Max
+from django.db.models import Max, QuerySet
 from django.utils import translation
 
 from apps.dashboards import figures, selectors
 from apps.rubrics.models import Area, Rubric, ScaleLevel
+from apps.scoring import disclosure
 
 CACHE_SECONDS = 24 * 3600
 # Part of the cache key: raise it when the cached value's shape changes, so a deploy never
 # reads values cached by the code before it.
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
 
 
 class Overview(NamedTuple):
-    """The overview's charts and the smallest n of their points (a warning below SMALL_N)."""
+    """The overview's charts, the smallest n of their shown points (a warning below SMALL_N),
+    the n of every point (round key, population) before any was hidden, and how many points
+    are hidden (too few products outside the user's teams: apps.scoring.disclosure)."""
 
     charts: list[figures.Chart]
     smallest: int
+    sizes: dict[tuple[str, str], int]
+    hidden: int = 0
 
 
 def overview_cache_key(
@@ -38,20 +45,58 @@ def overview_cache_key(
 
 
 def overview_charts(
-    rubric: Rubric, *, target: float | None, team: str = "", characteristic: str = ""
+    rubric: Rubric,
+    *,
+    target: float | None,
+    team: str = "",
+    characteristic: str = "",
+    readable: QuerySet | None = None,
 ) -> Overview:
-    """The overview's charts in the active language, and the smallest n of its points."""
+    """The overview's charts in the active language for a user who may read the `readable`
+    products (None: every product), with the points resting on too few others hidden."""
     key = overview_cache_key(rubric, target=target, team=team, characteristic=characteristic)
+    full = _cached(key, lambda: _overview(rubric, target, team, characteristic, frozenset()))
+    if readable is None:
+        return full
+    theirs = selectors.filtered_products(team=team, characteristic=characteristic).filter(
+        pk__in=readable
+    )
+    hidden = disclosure.hidden_points(full.sizes, disclosure.scored_counts(rubric.pk, theirs))
+    if not hidden:
+        return full  # nothing to hide: the view everyone shares
+    # Users who are hidden the same points see the same page: they share its key.
+    digest = hashlib.sha256(repr(sorted(hidden)).encode()).hexdigest()[:16]
+    return _cached(
+        f"{key}:hidden:{digest}",
+        lambda: _overview(rubric, target, team, characteristic, hidden),
+    )
+
+
+def _cached(key: str, build: Callable[[], Overview]) -> Overview:
+    """The overview cached under `key`, built and cached if missing."""
     cached = cache.get(key)
     if cached is None:
-        if team or characteristic:
-            trend = selectors.filtered_trend(rubric, team=team, characteristic=characteristic)
-        else:
-            trend = selectors.rubric_trend(rubric)
-        smallest = min((p.n for p in trend.all), default=0)
-        cached = Overview(_charts(rubric, trend, target), smallest)
+        cached = build()
         cache.set(key, cached, timeout=CACHE_SECONDS)
     return cached
+
+
+def _overview(
+    rubric: Rubric,
+    target: float | None,
+    team: str,
+    characteristic: str,
+    hidden: frozenset[tuple[str, str]],
+) -> Overview:
+    """Build the overview, these points (round key, population) hidden."""
+    if team or characteristic:
+        trend = selectors.filtered_trend(rubric, team=team, characteristic=characteristic)
+    else:
+        trend = selectors.rubric_trend(rubric)
+    sizes = selectors.point_sizes(trend)
+    trend = selectors.hide_points(trend, hidden)
+    smallest = min((p.n for p in trend.all if not p.hidden), default=figures.SMALL_N)
+    return Overview(_charts(rubric, trend, target), smallest, sizes, len(hidden))
 
 
 def _charts(rubric: Rubric, trend: selectors.Trend, target: float | None) -> list[figures.Chart]:

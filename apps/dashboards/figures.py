@@ -161,11 +161,13 @@ def _overall_traces(points: Sequence[Point], *, legend: bool) -> list[go.Scatter
             mode="lines+markers+text",
             name=_("Median"),
             line={"color": PALETTE[0], "width": 3},
-            text=[f"n={p.n}" + (" ⚠" if p.n < SMALL_N else "") for p in points],
+            text=[_n_label(p) for p in points],
             textposition="bottom center",
             showlegend=legend,
             legendgroup="median",
-            customdata=[[p.n, _number(p.p25), _number(p.p75)] for p in points],
+            customdata=[
+                [None if p.hidden else p.n, _number(p.p25), _number(p.p75)] for p in points
+            ],
             hovertemplate=_(
                 "median %{y:.2f}, IQR %{customdata[1]:.2f}–%{customdata[2]:.2f}, n=%{customdata[0]}"
             )
@@ -181,6 +183,13 @@ def _overall_traces(points: Sequence[Point], *, legend: bool) -> list[go.Scatter
             legendgroup="mean",
         ),
     ]
+
+
+def _n_label(point: Point) -> str:
+    """A point's n, marked ⚠ when small; "hidden" for a point hidden from this user."""
+    if point.hidden:
+        return _("hidden")
+    return f"n={point.n}" + (" ⚠" if point.n < SMALL_N else "")
 
 
 def area_trends(
@@ -215,16 +224,23 @@ def binding_areas(points: Sequence[Point], areas: Sequence[AreaTitle]) -> go.Fig
         figure.add_trace(
             go.Bar(
                 x=[p.round for p in points],
-                y=[p.binding.get(key, 0) / p.n if p.n else 0 for p in points],
+                y=[_share(p, key) for p in points],
                 name=title,
                 marker_color=PALETTE[index % len(PALETTE)],
-                customdata=[p.binding.get(key, 0) for p in points],
+                customdata=[None if p.hidden else p.binding.get(key, 0) for p in points],
                 hovertemplate="%{y:.0%} (%{customdata})<extra>" + title + "</extra>",
             )
         )
     figure.update_layout(barmode="stack", yaxis={"tickformat": ".0%", "range": [0, 1]})
     _mark_versions(figure, points)
     return _layout(figure, _("Which area holds products back (binding area)"))
+
+
+def _share(point: Point, area: str) -> float | None:
+    """The share of the point's products bound by the area (none for a hidden point)."""
+    if point.hidden:
+        return None
+    return point.binding.get(area, 0) / point.n if point.n else 0
 
 
 def band_distribution(points: Sequence[Point]) -> go.Figure:
@@ -245,7 +261,7 @@ def band_distribution(points: Sequence[Point]) -> go.Figure:
                 for b in point.bands
                 if (b.get(f"label_{language}") or b["label_en"]) == label
             ]
-            counts.append(sum(found))
+            counts.append(None if point.hidden else sum(found))
         figure.add_trace(
             go.Bar(
                 x=[p.round for p in points],

@@ -16,7 +16,9 @@ from apps.surveys.selectors import round_laggards, round_progress
 
 @login_required
 def overview(request: HttpRequest) -> HttpResponse:
-    """The organisation's trends for one rubric: every signed-in user may read them."""
+    """The organisation's trends for one rubric: every signed-in user may read them, except
+    points resting on a few products outside their teams (viewers and administrators read
+    everything)."""
     rubrics = selectors.rubrics_with_rounds()
     chosen = next((r for r in rubrics if r.slug == request.GET.get("rubric")), None)
     chosen = chosen or next((r for r in rubrics if r.slug == "mlopsscore"), None)
@@ -33,7 +35,11 @@ def overview(request: HttpRequest) -> HttpResponse:
     if chosen is not None:
         target = _target(request)
         built = charts.overview_charts(
-            chosen, target=target, team=team, characteristic=characteristic
+            chosen,
+            target=target,
+            team=team,
+            characteristic=characteristic,
+            readable=visible_product_ids(request.user),
         )
         context.update(
             target=target,
@@ -41,6 +47,8 @@ def overview(request: HttpRequest) -> HttpResponse:
             charts=built.charts,
             smallest=built.smallest,
             participation=selectors.participation_by_round(chosen),
+            hidden=built.hidden,
+            min_group=settings.DASHBOARD_MIN_GROUP,
         )
     return render(request, "dashboards/overview.html", context)
 

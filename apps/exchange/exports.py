@@ -1,14 +1,15 @@
 """Streaming CSV exports of round results, answers and trends (RFC 4180, UTF-8, optional BOM).
 
 Each export is a generator of encoded chunks read from the database in batches, so memory
-stays flat however large the round; the numbers come from the stored score rows.
+stays flat however large the round; the numbers come from the stored score rows. Every export
+goes through `stream`, which keeps text cells from being read as formulas (`cell`).
 """
 
 from __future__ import annotations
 
 import csv
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -32,20 +33,53 @@ class _Line:
         return value
 
 
-def number(value: Decimal | None) -> str:
+# A spreadsheet takes a cell starting with one of these for a formula (OWASP, "CSV
+# injection"): `=HYPERLINK(...)` in an evidence text would run when the file is opened.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+class Number(str):
+    """A number's text in a numeric column (a score, a mean): written as it is, so a negative
+    number stays a number. Every other text cell is neutralised."""
+
+    __slots__ = ()
+
+
+def number(value: Decimal | None) -> Number:
     """A decimal with up to 4 places and no trailing zeros ('' for none)."""
     if value is None:
-        return ""
+        return Number("")
     text = format(value.quantize(Decimal("0.0001")).normalize(), "f")
-    return "0" if text in ("-0", "") else text
+    return Number("0" if text in ("-0", "") else text)
+
+
+def _formula_like(text: str) -> bool:
+    """Whether a text starts with a formula character, after any apostrophes."""
+    return text.lstrip("'").startswith(FORMULA_START)
+
+
+def cell(value: object) -> object:
+    """A text cell that a spreadsheet would read as a formula, prefixed with an apostrophe
+    (which it shows as text); a text already starting with apostrophes before such a
+    character gets one more, so the import's `text_cell` gives back exactly what was there.
+    Numbers (int, Number) are left as they are."""
+    if isinstance(value, str) and not isinstance(value, Number) and _formula_like(value):
+        return "'" + value
+    return value
+
+
+def text_cell(text: str) -> str:
+    """A text cell as it was before `cell` neutralised it (one leading apostrophe fewer)."""
+    return text[1:] if text.startswith("'") and _formula_like(text) else text
 
 
 def stream(rows: Iterable[list], *, bom: bool) -> Iterator[bytes]:
-    """Encode rows as CSV lines (CRLF, minimal quoting as RFC 4180), UTF-8, with a BOM if asked."""
+    """Encode rows as CSV lines (CRLF, minimal quoting as RFC 4180), UTF-8, with a BOM if asked;
+    text cells that a spreadsheet would read as a formula neutralised (`cell`)."""
     writer = csv.writer(_Line(), lineterminator="\r\n")
     buffer: list[str] = [BOM] if bom else []
     for row in rows:
-        buffer.append(writer.writerow(row))
+        buffer.append(writer.writerow([cell(value) for value in row]))
         if len(buffer) >= 500:
             yield "".join(buffer).encode()
             buffer = []
@@ -238,8 +272,10 @@ def laggard_rows(survey_round: SurveyRound, products: QuerySet | None = None) ->
         ]
 
 
-def trend_rows(rubric_id: int) -> Iterator[list]:
-    """Header, then one row per round (oldest first) and population of the rubric."""
+def trend_rows(rubric_id: int, hidden: Collection[tuple[str, str]] = ()) -> Iterator[list]:
+    """Header, then one row per round (oldest first) and population of the rubric; the
+    `hidden` points (round key, population: apps.scoring.disclosure) with blank n and
+    statistics."""
     aggregates = list(
         RoundAggregate.objects.filter(rubric_id=rubric_id)
         .select_related("round")
@@ -266,6 +302,9 @@ def trend_rows(rubric_id: int) -> Iterator[list]:
         *(f"area_{key}_mean" for key in areas),
     ]
     for a in aggregates:
+        if (a.round.key, a.population) in hidden:
+            yield [a.round.key, a.population, "", "", "", "", "", *("" for _key in areas)]
+            continue
         yield [
             a.round.key,
             a.population,

@@ -5,7 +5,9 @@ value off the scale, N/A where not allowed, a duplicate, a missing column, bad e
 empty file, an incomplete product) is reported with its line, value and reason, and nothing is
 written. Imported responses are submitted responses of the round. A product that already has
 the same answers in the round is skipped, so importing a file twice changes nothing; a product
-with different answers there is refused.
+with different answers there is refused. Text cells the export kept from being read as formulas
+(an apostrophe before a leading `=`, `+`, `-`, `@`, tab or carriage return) are read back as
+they were, so export then import is exact.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from apps.accounts.models import Team
+from apps.exchange.exports import text_cell
 from apps.products.models import Product
 from apps.rubrics.models import Question, ScaleLevel
 from apps.surveys.models import Answer, Response, SurveyRound
@@ -32,6 +35,7 @@ from apps.surveys.services import (
 
 REQUIRED = ("round", "product", "area", "question", "value", "not_applicable", "evidence")
 OPTIONAL = ("evidence_url", "product_name", "team")
+NUMERIC = ("value",)  # written as they are by the export; the other columns are text
 TRUE, FALSE = {"true", "1", "yes", "y"}, {"false", "0", "no", "n", ""}
 IMPORTED_TEAM = ("imported", "Imported products")
 
@@ -155,6 +159,7 @@ def _parse(text, survey_round, questions, products, create_products: bool) -> _P
         if None in record or any(value is None for value in record.values()):
             problems.append(Problem(line, "", "", "wrong number of fields on this row"))
             continue
+        record = _text_restored(record)
         row = _check_row(line, record, survey_round, questions, scale, problems)
         slug = record["product"].strip()
         parsed.attempted[slug].add(record["question"].strip())
@@ -184,6 +189,12 @@ def _parse(text, survey_round, questions, products, create_products: bool) -> _P
     if not parsed.rows and not problems:
         problems.append(Problem(1, "", "", "the file has a header but no answers"))
     return parsed
+
+
+def _text_restored(record: dict[str, str]) -> dict[str, str]:
+    """The row's text cells without the apostrophe the export put before a formula character
+    (`=HYPERLINK(...)` is written `'=HYPERLINK(...)`), so export then import is exact."""
+    return {name: value if name in NUMERIC else text_cell(value) for name, value in record.items()}
 
 
 def _check_complete(parsed: _Parsed, questions: dict[str, Question]) -> None:

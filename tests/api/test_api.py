@@ -1,5 +1,8 @@
 """The REST API: permissions for every endpoint and role, writes through the services."""
 
+import csv
+import io
+
 import pytest
 from django.contrib.auth.models import Group
 from rest_framework.authtoken.models import Token
@@ -20,6 +23,7 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 FULL = {"data-schema": 1, "data-features": "na", "monitoring-staleness": 0.5}
+TREND_STATISTICS = ("overall_mean", "overall_median", "overall_p25", "overall_p75")
 
 
 @pytest.fixture
@@ -269,6 +273,54 @@ def test_results_and_trends_as_csv_by_content_negotiation(world):
     assert b"2021-10,cohort,2" in b"".join(trends.streaming_content)
     rows = client.get("/api/v1/rubrics/tiny/trends/").json()
     assert rows[0]["areas"] == {"data": "2", "monitoring": "0.5"}
+
+
+def trends_of(client) -> tuple[list[dict], list[list[str]]]:
+    """The trends as JSON records and as CSV rows (header first)."""
+    reply = client.get("/api/v1/rubrics/tiny/trends/", {"format": "csv"})
+    text = b"".join(reply.streaming_content).decode("utf-8-sig")
+    return client.get("/api/v1/rubrics/tiny/trends/").json(), list(csv.reader(io.StringIO(text)))
+
+
+@pytest.mark.parametrize("role", ["member", "outsider"])
+def test_trends_hide_points_resting_on_too_few_products_outside_your_teams(world, role):
+    records, (header, *rows) = trends_of(client_for(world, role))
+    # The open round has no scores yet: n=0 says nothing about anyone, and is shown.
+    assert [(r["round"], r["population"], r["hidden"], r["n"]) for r in records] == [
+        ("2021-10", "all", True, None),
+        ("2021-10", "cohort", True, None),
+        ("2022-04", "all", False, 0),
+        ("2022-04", "cohort", False, 0),
+    ]
+    for record in records[:2]:
+        assert {record[f] for f in TREND_STATISTICS} == {""}
+        assert set(record["areas"].values()) == {""}
+    assert header[:3] == ["round", "population", "n"]
+    assert rows[:2] == [["2021-10", "all"] + [""] * 7, ["2021-10", "cohort"] + [""] * 7]
+    assert rows[2][:3] == ["2022-04", "all", "0"]
+
+
+@pytest.mark.parametrize("role", ["viewer", "admin", "admin-group"])
+def test_viewers_and_administrators_read_every_trend_point(world, role):
+    records, (_header, *rows) = trends_of(client_for(world, role))
+    assert [(r["hidden"], r["n"], r["overall_mean"]) for r in records[:2]] == [
+        (False, 2, "0.5"),
+        (False, 2, "0.5"),
+    ]
+    assert rows[0][:4] == ["2021-10", "all", "2", "0.5"]
+
+
+def test_trend_points_resting_on_enough_products_outside_your_teams_are_shown(world):
+    for _ in range(4):  # five products of other teams, and the member's own
+        product = ProductFactory(team=world["other"].team)
+        answer_all(ResponseFactory(round=world["closed"], product=product), FULL)
+    scoring.score_round(round_id=world["closed"].pk)
+    records, (_header, *rows) = trends_of(client_for(world, "member"))
+    assert [(r["hidden"], r["n"], r["overall_mean"]) for r in records[:2]] == [
+        (False, 6, "0.5"),
+        (False, 6, "0.5"),
+    ]
+    assert rows[0][:4] == ["2021-10", "all", "6", "0.5"]
 
 
 def test_filters_and_pagination(world):

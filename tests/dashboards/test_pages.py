@@ -61,7 +61,9 @@ def test_every_role_sees_the_overview(client, demo, role):
 def test_queries_do_not_grow_with_rounds_or_products(client, django_assert_max_num_queries):
     seed_demo(products=40, rounds=6, seed=1)
     client.force_login(UserFactory(username="v"))
-    with django_assert_max_num_queries(13):
+    # ... and, for a user who is no viewer, their roles and their products' counts per point
+    # (apps.scoring.disclosure)
+    with django_assert_max_num_queries(15):
         page = client.get(reverse("dashboard"))
     assert page.status_code == 200
     cohort = [t for t in figure(page, "overall")["data"] if t["name"] == "Median"][1]
@@ -103,17 +105,24 @@ def test_texts_from_the_database_cannot_break_out_of_the_chart_data(client, demo
 def test_figures_are_cached_until_the_scores_change(client, demo, django_assert_max_num_queries):
     client.force_login(UserFactory(username="v"))
     first = figure(client.get(reverse("dashboard")), "overall")
-    # session, user, rubrics, stamp, filter choices: no figure queries
-    with django_assert_max_num_queries(10):
+    # session, user, rubrics, stamp, filter choices, the user's products' counts per point
+    # (a member: apps.scoring.disclosure): no figure queries
+    with django_assert_max_num_queries(11):
         again = figure(client.get(reverse("dashboard")), "overall")
     assert again == first
     score_all()  # new aggregates, new stamp: rebuilt
     assert figure(client.get(reverse("dashboard")), "overall")["data"] == first["data"]
 
 
+def viewer():
+    user = UserFactory(username="viewer")
+    user.groups.add(Group.objects.get_or_create(name=VIEWERS_GROUP)[0])
+    return user
+
+
 def test_team_filter_shows_that_teams_products_only(client, demo):
     team = Team.objects.order_by("slug").first()
-    client.force_login(UserFactory(username="v"))
+    client.force_login(viewer())  # reads every team; members: test_small_groups.py
     page = client.get(reverse("dashboard"), {"team": team.slug})
     medians = [t for t in figure(page, "overall")["data"] if t["name"] == "Median"]
     first_round = medians[0]["x"][0]
@@ -126,7 +135,7 @@ def test_team_filter_shows_that_teams_products_only(client, demo):
 
 
 def test_characteristic_filter(client, demo):
-    client.force_login(UserFactory(username="v"))
+    client.force_login(viewer())
     page = client.get(reverse("dashboard"), {"characteristic": "online-serving"})
     medians = [t for t in figure(page, "overall")["data"] if t["name"] == "Median"]
     expected = ResponseScore.objects.filter(
@@ -169,7 +178,7 @@ def test_a_warmed_overview_is_served_from_the_cache(client, demo, django_assert_
         key = charts.overview_cache_key(rubric, target=settings.DASHBOARD_TARGET)
         assert cache.get(key).charts[0].title == "ラウンド別の総合スコア"  # built in Japanese
     client.force_login(UserFactory(username="v"))
-    with django_assert_max_num_queries(10):  # cached figures; 3 for participation
+    with django_assert_max_num_queries(11):  # as a cached page: no figure queries
         page = client.get(reverse("dashboard"))
     assert figure(page, "questions")["data"][0]["type"] == "heatmap"
 

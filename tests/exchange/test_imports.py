@@ -175,7 +175,29 @@ def test_round_trip_export_then_import_into_an_empty_database_gives_identical_sc
     seed_demo(products=25, rounds=2, seed=9)
     survey_round = SurveyRound.objects.get(key="2021-10")
     scores.score_round(round_id=survey_round.pk)
+    # Texts a spreadsheet would read as formulas: the export neutralises them, the import
+    # gives them back as they were.
+    submitted = Answer.objects.filter(response__round=survey_round, response__status="submitted")
+    evidence = [
+        '=HYPERLINK("http://x")',
+        "+1",
+        "@SUM(A1)",
+        "-x",
+        "\t=1",
+        "'=quoted by hand",
+        "'plain",
+    ]
+    for answer, text in zip(submitted.order_by("pk"), evidence, strict=False):
+        Answer.objects.filter(pk=answer.pk).update(evidence=text)
+    renamed = submitted.order_by("pk").last().response.product
+    Product.objects.filter(pk=renamed.pk).update(name="=cmd|' /C calc'!A0")
     data = b"".join(stream(answer_rows(survey_round), bom=True))
+    assert b"'=HYPERLINK(" in data and b"'@SUM(A1)" in data and b"''=quoted by hand" in data
+    before_names = sorted(
+        Product.objects.filter(responses__in=submitted.values("response")).values_list(
+            "slug", "name"
+        )
+    )
     before_scores = sorted(
         ResponseScore.objects.filter(round=survey_round).values_list(
             "product__slug", "overall", "area_scores"
@@ -226,10 +248,36 @@ def test_round_trip_export_then_import_into_an_empty_database_gives_identical_sc
         )
     )
     assert after_answers == before_answers
+    assert {text for *_, text, _url in after_answers} >= set(evidence)
+    assert sorted(Product.objects.values_list("slug", "name")) == before_names
+    assert ("=cmd|' /C calc'!A0",) in Product.objects.values_list("name")
     after_scores = sorted(
         ResponseScore.objects.values_list("product__slug", "overall", "area_scores")
     )
     assert after_scores == before_scores and len(after_scores) > 10
+
+
+def test_import_takes_off_one_apostrophe_before_a_formula_character(survey_round, ranker):
+    text = (
+        HEADER
+        + "2021-10,ranker,data,data-schema,1,false,'=1+1\n"
+        + "2021-10,ranker,data,data-features,,true,''@SUM(A1)\n"
+        + "2021-10,ranker,monitoring,monitoring-staleness,0.5,false,'plain\n"
+    )
+    import_answers(survey_round=survey_round, data=text.encode())
+    assert dict(Answer.objects.values_list("question__key", "evidence")) == {
+        "data-schema": "=1+1",
+        "data-features": "'@SUM(A1)",
+        "monitoring-staleness": "'plain",
+    }
+
+
+def test_numeric_columns_are_read_as_they_are(survey_round, ranker):
+    # The export never puts an apostrophe before a number, so none is taken off one.
+    text = GOOD.replace(",1,false,", ",'-1,false,", 1)
+    assert refused(survey_round, text) == [
+        'line 2, value: "\'-1" expected a number (or not_applicable)'
+    ]
 
 
 def test_command_reports_problems_and_exits_non_zero(survey_round, tmp_path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, Max
+from django.db.models import Count, Max, QuerySet
 
 from apps.products.models import Product
 from apps.rubrics.models import Question, Rubric
@@ -31,6 +31,8 @@ class Point:
     binding: dict[str, int] = field(default_factory=dict)
     # question key → {"mean", "answered", "na"}: stored for the whole organisation only
     questions: dict[str, dict] = field(default_factory=dict)
+    # hidden from this user (too few products outside their teams): no statistics at all
+    hidden: bool = False
 
 
 @dataclass(frozen=True)
@@ -145,14 +147,20 @@ def rubric_questions(rubric: Rubric) -> list[QuestionRow]:
     ]
 
 
-def filtered_trend(rubric: Rubric, *, team: str = "", characteristic: str = "") -> Trend:
-    """The trend of a subset of products (a team, a use-case characteristic), summarised from
-    the stored score rows (one per response, never the answers), both populations."""
+def filtered_products(*, team: str = "", characteristic: str = "") -> QuerySet:
+    """The products of a team and with a use-case characteristic (either may be blank)."""
     products = Product.objects.all()
     if team:
         products = products.filter(team__slug=team)
     if characteristic:
         products = products.filter(characteristics__key=characteristic)
+    return products
+
+
+def filtered_trend(rubric: Rubric, *, team: str = "", characteristic: str = "") -> Trend:
+    """The trend of a subset of products (a team, a use-case characteristic), summarised from
+    the stored score rows (one per response, never the answers), both populations."""
+    products = filtered_products(team=team, characteristic=characteristic)
     rounds = scoring_cohort.rubric_rounds(rubric.pk)
     chosen = set(products.values_list("pk", flat=True))
     cohort = chosen & set(
@@ -177,3 +185,40 @@ def filtered_trend(rubric: Rubric, *, team: str = "", characteristic: str = "") 
             stats = summarize(shape, members)
             populations[population].append(_point(survey_round, stats))
     return Trend(rubric=rubric, all=populations["all"], cohort=populations["cohort"])
+
+
+def point_sizes(trend: Trend) -> dict[tuple[str, str], int]:
+    """The n of every point, by round key and population."""
+    return {
+        (point.round, population): point.n
+        for population, points in (("all", trend.all), ("cohort", trend.cohort))
+        for point in points
+    }
+
+
+def hide_points(trend: Trend, hidden: frozenset[tuple[str, str]]) -> Trend:
+    """The trend with these points (round key, population) replaced by points that say
+    nothing but their round, version and area keys."""
+    if not hidden:
+        return trend
+
+    def shown(point: Point, population: str) -> Point:
+        if (point.round, population) not in hidden:
+            return point
+        return Point(
+            round=point.round,
+            version=point.version,
+            n=0,
+            mean=None,
+            median=None,
+            p25=None,
+            p75=None,
+            area_means=dict.fromkeys(point.area_means),
+            hidden=True,
+        )
+
+    return Trend(
+        rubric=trend.rubric,
+        all=[shown(point, "all") for point in trend.all],
+        cohort=[shown(point, "cohort") for point in trend.cohort],
+    )

@@ -1,0 +1,70 @@
+"""Small groups (k-anonymity). A trend point summarises the scores of a group of products; when
+only a few of them are outside a user's teams, its mean, quartiles, area means, bands and
+binding areas tell that user those products' scores (a filter down to one product of another
+team shows its exact score). So a point resting on at least one but fewer than
+DASHBOARD_MIN_GROUP products the user may not read is hidden from them. A point whose
+products are all their own is shown, and so is everything to viewers and administrators.
+
+A point is named by its round's key and its population ("all" or "cohort"), as the
+aggregates are; its size is its n, the products with an overall score."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+
+from django.conf import settings
+from django.db.models import Count, Q, QuerySet
+
+from apps.scoring.models import CohortMember, ResponseScore, RoundAggregate
+
+PointKey = tuple[str, str]  # (round key, population)
+
+
+def hidden_points(
+    sizes: Mapping[PointKey, int], readable: Mapping[PointKey, int]
+) -> frozenset[PointKey]:
+    """The points whose products outside the user's reach (their size less the products the
+    user may read) are at least one but fewer than DASHBOARD_MIN_GROUP."""
+    smallest_group = settings.DASHBOARD_MIN_GROUP
+    return frozenset(
+        point for point, n in sizes.items() if 0 < n - readable.get(point, 0) < smallest_group
+    )
+
+
+def scored_counts(rubric_id: int, products: QuerySet) -> Counter[PointKey]:
+    """How many of these products have an overall score in each round of the rubric, among
+    all products and among the rubric's continuous cohort, in one query."""
+    cohort = CohortMember.objects.filter(rubric_id=rubric_id).values("product_id")
+    rows = (
+        ResponseScore.objects.filter(
+            round__rubric_version__rubric_id=rubric_id,
+            overall__isnull=False,
+            product__in=products.values("pk"),
+        )
+        .values("round__key")
+        .annotate(everyone=Count("pk"), in_cohort=Count("pk", filter=Q(product__in=cohort)))
+    )
+    counts: Counter[PointKey] = Counter()
+    for row in rows:
+        counts[row["round__key"], RoundAggregate.Population.ALL] = row["everyone"]
+        counts[row["round__key"], RoundAggregate.Population.COHORT] = row["in_cohort"]
+    return counts
+
+
+def stored_sizes(rubric_id: int) -> dict[PointKey, int]:
+    """The n of each stored aggregate of the rubric, by round key and population."""
+    return {
+        (key, population): n
+        for key, population, n in RoundAggregate.objects.filter(rubric_id=rubric_id).values_list(
+            "round__key", "population", "n"
+        )
+    }
+
+
+def hidden_stored_points(rubric_id: int, readable: QuerySet | None) -> frozenset[PointKey]:
+    """The rubric's stored points hidden from a user who may read only the `readable`
+    products (None: every product, so nothing is hidden)."""
+    if readable is None:
+        return frozenset()
+    return hidden_points(stored_sizes(rubric_id), scored_counts(rubric_id, readable))
