@@ -149,6 +149,40 @@ class SurveyRoundCreateSerializer(serializers.Serializer):
     state = serializers.ChoiceField(choices=SurveyRound.State.choices, default="planned")
 
 
+class RoundOpenSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000, required=False, default="", allow_blank=True)
+
+
+class RoundCloseSerializer(RoundOpenSerializer):
+    confirm = serializers.BooleanField(
+        default=False,
+        help_text="Close even when the impact needs a confirmation (see the 409 reply)",
+    )
+
+
+class RoundReopenSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000)
+    closes_at = serializers.DateTimeField(
+        required=False, allow_null=True, default=None, help_text="needed if the deadline passed"
+    )
+
+
+class RoundDeadlineSerializer(serializers.Serializer):
+    closes_at = serializers.DateTimeField()
+    reason = serializers.CharField(max_length=2000, required=False, default="", allow_blank=True)
+
+
+class CloseImpactSerializer(serializers.Serializer):
+    active = serializers.IntegerField(source="progress.active")
+    submitted = serializers.IntegerField(source="progress.submitted")
+    draft = serializers.IntegerField(source="progress.draft")
+    not_started = serializers.IntegerField(source="progress.not_started")
+    scored = serializers.IntegerField()
+    cohort_before = serializers.IntegerField()
+    cohort_after = serializers.IntegerField()
+    warnings = serializers.ListField(child=serializers.CharField())
+
+
 class AnswerSerializer(serializers.ModelSerializer):
     question = serializers.CharField(source="question.key", read_only=True)
     area = serializers.CharField(source="question.area.key", read_only=True)

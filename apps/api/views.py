@@ -17,7 +17,7 @@ from apps.accounts.roles import can_answer_for
 from apps.api import serializers as s
 from apps.api.errors import JSONErrors, ProtectedDelete, error_response
 from apps.api.filters import ProductFilter, ResponseFilter
-from apps.api.permissions import ReadOrAdminWrite
+from apps.api.permissions import ModelChangePermission, ReadOrAdminWrite
 from apps.api.renderers import CSVRenderer
 from apps.exchange.exports import download, result_rows, trend_rows
 from apps.products.models import Product
@@ -33,6 +33,7 @@ from apps.rubrics.models import (
 from apps.rubrics.rubric_file import RubricFileError, parse_rubric_document
 from apps.rubrics.services import RubricContentError, load_rubric
 from apps.scoring import disclosure
+from apps.scoring.closing import ConfirmationNeeded, close_with_impact
 from apps.surveys import rounds, services
 from apps.surveys.models import Response, SurveyRound
 
@@ -208,6 +209,71 @@ class SurveyRoundViewSet(
         except rounds.RoundError as error:
             return error_response(str(error))
         return ApiResponse(s.SurveyRoundSerializer(survey_round).data, status=201)
+
+    def _transition(self, request, payload_class, transition):
+        """Validate the payload, run the round's transition, reply with the round."""
+        payload = payload_class(data=request.data)
+        payload.is_valid(raise_exception=True)
+        try:
+            survey_round = transition(self.get_object(), payload.validated_data)
+        except rounds.RoundError as error:
+            return error_response(str(error))
+        return ApiResponse(s.SurveyRoundSerializer(survey_round).data)
+
+    @extend_schema(request=s.RoundOpenSerializer, responses={200: s.SurveyRoundSerializer})
+    @action(detail=True, methods=["post"], permission_classes=[ModelChangePermission])
+    def open(self, request, key=None):
+        """Open a planned round (one open round per rubric)."""
+        return self._transition(
+            request,
+            s.RoundOpenSerializer,
+            lambda r, data: rounds.open_round(survey_round=r, user=request.user, **data),
+        )
+
+    @extend_schema(
+        request=s.RoundCloseSerializer,
+        responses={200: s.SurveyRoundSerializer, 409: s.CloseImpactSerializer},
+    )
+    @action(detail=True, methods=["post"], permission_classes=[ModelChangePermission])
+    def close(self, request, key=None):
+        """Close an open round and queue its recompute. A close whose impact needs a
+        confirmation (no scored response, a shrinking cohort) is refused with 409 and the
+        impact unless `confirm` is true."""
+        payload = s.RoundCloseSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        try:
+            survey_round, _impact = close_with_impact(
+                survey_round=self.get_object(),
+                user=request.user,
+                confirmed=payload.validated_data["confirm"],
+                reason=payload.validated_data["reason"],
+            )
+        except ConfirmationNeeded as refused:
+            body = {"detail": str(refused), **s.CloseImpactSerializer(refused.impact).data}
+            return ApiResponse(body, status=409)
+        except rounds.RoundError as error:
+            return error_response(str(error))
+        return ApiResponse(s.SurveyRoundSerializer(survey_round).data)
+
+    @extend_schema(request=s.RoundReopenSerializer, responses={200: s.SurveyRoundSerializer})
+    @action(detail=True, methods=["post"], permission_classes=[ModelChangePermission])
+    def reopen(self, request, key=None):
+        """Open a closed round again, with a reason (and a new deadline if it passed)."""
+        return self._transition(
+            request,
+            s.RoundReopenSerializer,
+            lambda r, data: rounds.reopen_round(survey_round=r, user=request.user, **data),
+        )
+
+    @extend_schema(request=s.RoundDeadlineSerializer, responses={200: s.SurveyRoundSerializer})
+    @action(detail=True, methods=["post"], permission_classes=[ModelChangePermission])
+    def deadline(self, request, key=None):
+        """Move the deadline of a planned or open round."""
+        return self._transition(
+            request,
+            s.RoundDeadlineSerializer,
+            lambda r, data: rounds.extend_deadline(survey_round=r, user=request.user, **data),
+        )
 
     @extend_schema(
         responses={
