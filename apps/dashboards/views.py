@@ -11,7 +11,7 @@ from apps.products.models import Characteristic, Product
 from apps.products.selectors import visible_product_ids
 from apps.rubrics.models import Area
 from apps.surveys.models import Response, SurveyRound
-from apps.surveys.selectors import round_laggards, round_progress
+from apps.surveys.selectors import describe_laggards, round_laggards, round_progress
 
 
 @login_required
@@ -94,6 +94,7 @@ def round_page(request: HttpRequest, key: str) -> HttpResponse:
         "round": survey_round,
         "progress": round_progress(survey_round),
         "laggards": laggards,
+        "laggard_rows": describe_laggards(survey_round, laggards),
         "status": status,
         "questions": survey_round.rubric_version.questions.count(),
         "events": survey_round.events.select_related("user")[:20] if everything else [],

@@ -20,7 +20,7 @@ from apps.products.models import Product
 from apps.rubrics.models import Area
 from apps.scoring.models import ResponseScore, RoundAggregate
 from apps.surveys.models import Answer, Response, SurveyRound
-from apps.surveys.selectors import round_laggards
+from apps.surveys.selectors import describe_laggards, round_laggards
 
 BOM = "\ufeff"
 CHUNK = 2000
@@ -253,23 +253,22 @@ def laggard_rows(survey_round: SurveyRound, products: QuerySet | None = None) ->
         "owners",
     ]
     laggards = round_laggards(survey_round, products=products).prefetch_related("team__members")
-    for product in laggards:
-        owners = ", ".join(
-            sorted(
-                member.get_full_name() or member.username for member in product.team.members.all()
-            )
-        )
-        yield [
-            survey_round.key,
-            product.slug,
-            product.name,
-            product.team.slug,
-            product.response_status or "not_started",
-            product.answered,
-            total,
-            product.last_activity.isoformat() if product.last_activity else "",
-            owners,
-        ]
+    for start in range(0, laggards.count(), CHUNK):
+        for product, status, answered, last_activity in describe_laggards(
+            survey_round, laggards[start : start + CHUNK]
+        ):
+            owners = sorted(m.get_full_name() or m.username for m in product.team.members.all())
+            yield [
+                survey_round.key,
+                product.slug,
+                product.name,
+                product.team.slug,
+                status,
+                answered,
+                total,
+                last_activity.isoformat() if last_activity else "",
+                ", ".join(owners),
+            ]
 
 
 def trend_rows(rubric_id: int, hidden: Collection[tuple[str, str]] = ()) -> Iterator[list]:

@@ -1,10 +1,11 @@
 """Read queries for survey pages."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import NamedTuple
 
-from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Exists, F, Max, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from apps.products.models import Product
@@ -184,28 +185,13 @@ def round_laggards(
     survey_round: SurveyRound, *, products=None, team: str = "", status: str = ""
 ) -> QuerySet[Product]:
     """The round's active products not submitted yet (not started, or a draft), by team and
-    name, each with `response_status` (None: not started), `answered` and `last_activity`;
-    only `products` (ids) when given; `status` is "not_started" or "draft" to filter."""
-    answers = Answer.objects.filter(response__round=survey_round, response__product=OuterRef("pk"))
+    name; only `products` (ids) when given; `status` "not_started" or "draft" filters. Plain
+    products, cheap to count and page: `describe_laggards` adds how far each one is."""
     response = Response.objects.filter(round=survey_round, product=OuterRef("pk"))
     laggards = (
         active_products(survey_round)
         .select_related("team")
-        .annotate(
-            response_status=Subquery(response.values("status")[:1]),
-            answered=Coalesce(
-                Subquery(
-                    answers.filter(Q(value__isnull=False) | Q(not_applicable=True))
-                    .values("response")
-                    .annotate(n=Count("pk"))
-                    .values("n")[:1]
-                ),
-                0,
-            ),
-            last_activity=Subquery(answers.order_by("-updated_at").values("updated_at")[:1]),
-        )
-        # Not `exclude(submitted)`: SQL's NOT (NULL = 'submitted') would drop the not started.
-        .filter(Q(response_status__isnull=True) | Q(response_status=Response.Status.DRAFT))
+        .exclude(Exists(response.filter(status=Response.Status.SUBMITTED)))
         .order_by("team__name", "name")
     )
     if products is not None:
@@ -213,7 +199,44 @@ def round_laggards(
     if team:
         laggards = laggards.filter(team__slug=team)
     if status == "not_started":
-        laggards = laggards.filter(response_status__isnull=True)
+        laggards = laggards.exclude(Exists(response))
     elif status == "draft":
-        laggards = laggards.filter(response_status=Response.Status.DRAFT)
+        laggards = laggards.filter(Exists(response))
+    return laggards
+
+
+class Laggard(NamedTuple):
+    """A product not submitted yet, and how far its response is."""
+
+    product: Product
+    status: str  # "not_started" or "draft"
+    answered: int
+    last_activity: datetime | None  # its latest answer saved
+
+
+def describe_laggards(survey_round: SurveyRound, products: Iterable[Product]) -> list[Laggard]:
+    """Status, answered count and last activity of these products (a page of laggards) in
+    the round, in two queries."""
+    products = list(products)
+    drafts = dict(
+        Response.objects.filter(
+            round=survey_round, product__in=[p.pk for p in products]
+        ).values_list("product_id", "pk")
+    )
+    progress = {
+        response_id: (answered, last)
+        for response_id, answered, last in Answer.objects.filter(response_id__in=drafts.values())
+        .values("response_id")
+        .annotate(
+            answered=Count("pk", filter=Q(value__isnull=False) | Q(not_applicable=True)),
+            last=Max("updated_at"),
+        )
+        .values_list("response_id", "answered", "last")
+    }
+    laggards = []
+    for product in products:
+        response_id = drafts.get(product.pk)
+        answered, last = progress.get(response_id, (0, None))
+        status = "not_started" if response_id is None else "draft"
+        laggards.append(Laggard(product, status, answered, last))
     return laggards
