@@ -14,6 +14,9 @@ from apps.surveys.models import Response, SurveyRound
 from apps.surveys.selectors import describe_laggards, round_laggards, round_progress
 
 
+PAGE_SIZE = 50  # rows per page of the round page's tables
+
+
 @login_required
 def overview(request: HttpRequest) -> HttpResponse:
     """The organisation's trends for one rubric: every signed-in user may read them, except
@@ -78,7 +81,7 @@ def round_page(request: HttpRequest, key: str) -> HttpResponse:
         sort=sort,
         descending=descending,
     )
-    page = Paginator(results, 100).get_page(request.GET.get("page"))
+    page = Paginator(results, PAGE_SIZE).get_page(request.GET.get("page"))
     areas = list(Area.objects.filter(version=survey_round.rubric_version).order_by("order"))
     status = request.GET.get("status", "")
     laggards = Paginator(
@@ -88,7 +91,7 @@ def round_page(request: HttpRequest, key: str) -> HttpResponse:
             team=request.GET.get("team", ""),
             status=status if status in ("not_started", "draft") else "",
         ).prefetch_related("team__members"),
-        100,
+        PAGE_SIZE,
     ).get_page(request.GET.get("lpage"))
     context = {
         "round": survey_round,
