@@ -13,7 +13,6 @@ from apps.rubrics.models import Area
 from apps.surveys.models import Response, SurveyRound
 from apps.surveys.selectors import describe_laggards, round_laggards, round_progress
 
-
 PAGE_SIZE = 50  # rows per page of the round page's tables
 
 
