@@ -191,11 +191,15 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "restart-stale-scoring-jobs": {
         "task": "apps.scoring.tasks.restart_stale_scoring_jobs",
-        "schedule": 120.0,
+        "schedule": 30.0,
     },
 }
 # Redis redelivers a task held by a killed worker after this; the sweep usually comes first.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# A running scoring job's heartbeat; with none for SCORING_STALE_SECONDS its worker is taken
+# for dead and the sweep above restarts the job (a killed job finishes within two minutes).
+SCORING_HEARTBEAT_SECONDS = env.int("SCORING_HEARTBEAT_SECONDS", default=15)
+SCORING_STALE_SECONDS = env.int("SCORING_STALE_SECONDS", default=60)
 
 REST_FRAMEWORK = {
     # Token first: an anonymous call then gets 401 with WWW-Authenticate, not 403.

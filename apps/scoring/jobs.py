@@ -5,10 +5,14 @@ is restarted by the periodic sweep; running any job twice gives the same rows.""
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 from celery import current_app
-from django.db import transaction
+from django.conf import settings
+from django.db import connection, connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
@@ -18,7 +22,10 @@ from apps.scoring.models import ScoringJob
 
 logger = logging.getLogger(__name__)
 
-STALE_RUNNING = timedelta(minutes=10)  # no heartbeat for this long: the worker is gone
+# A running job's row gets a heartbeat every HEARTBEAT; with none for STALE_RUNNING its
+# worker is gone and the sweep (Celery beat, every 30 s) restarts the job.
+HEARTBEAT = timedelta(seconds=settings.SCORING_HEARTBEAT_SECONDS)
+STALE_RUNNING = timedelta(seconds=settings.SCORING_STALE_SECONDS)
 STALE_QUEUED = timedelta(minutes=2)  # still queued after this long: the enqueue was lost
 MAX_ATTEMPTS = 5
 
@@ -84,12 +91,13 @@ def run_job(*, job_id: int) -> ScoringJob:
         )
 
     try:
-        if job.kind == ScoringJob.Kind.RESPONSE:
-            summary = scores.score_response(response_id=job.response_id)
-        elif job.kind == ScoringJob.Kind.ROUND:
-            summary = scores.score_round(round_id=job.round_id)
-        else:
-            summary = scores.score_all(progress=progress)
+        with _heartbeat(job_id):
+            if job.kind == ScoringJob.Kind.RESPONSE:
+                summary = scores.score_response(response_id=job.response_id)
+            elif job.kind == ScoringJob.Kind.ROUND:
+                summary = scores.score_round(round_id=job.round_id)
+            else:
+                summary = scores.score_all(progress=progress)
     except Exception as error:
         ScoringJob.objects.filter(pk=job_id).update(
             state=ScoringJob.State.FAILED, error=repr(error), finished_at=timezone.now()
@@ -100,6 +108,35 @@ def run_job(*, job_id: int) -> ScoringJob:
     job.done = job.total = max(job.total, 1)
     job.save()
     return job
+
+
+@contextmanager
+def _heartbeat(job_id: int) -> Iterator[None]:
+    """Keep the running job's heartbeat fresh from a thread of its own, so a job of any
+    length looks alive while its worker is, and stale within STALE_RUNNING once it is
+    killed. Not inside a caller's transaction (tests, an eager task within a request): the
+    caller holds the row, and the job is not visible to a sweep anyway."""
+    if connection.in_atomic_block:
+        yield
+        return
+    stop = threading.Event()
+
+    def beat() -> None:
+        try:
+            while not stop.wait(HEARTBEAT.total_seconds()):
+                ScoringJob.objects.filter(pk=job_id, state=ScoringJob.State.RUNNING).update(
+                    heartbeat_at=timezone.now()
+                )
+        finally:
+            connections.close_all()  # this thread's own connection
+
+    thread = threading.Thread(target=beat, name=f"scoring-heartbeat-{job_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _stale(now, running_for: timedelta, queued_for: timedelta) -> Q:

@@ -375,3 +375,24 @@ def test_a_second_recompute_of_the_demo_writes_nothing_on_either_database():
     assert ", changed 0." in first.getvalue(), first.getvalue()
     assert ", changed 0." in second.getvalue(), second.getvalue()
     assert ResponseScore.objects.filter(round=survey_round).count() > 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_running_job_keeps_its_heartbeat_fresh_so_the_sweep_leaves_it(monkeypatch):
+    import time
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    monkeypatch.setattr(jobs, "HEARTBEAT", timedelta(seconds=0.05))
+    started = timezone.now() - timedelta(minutes=5)
+    job = ScoringJob.objects.create(kind="all", state="running", heartbeat_at=started)
+    with jobs._heartbeat(job.pk):
+        time.sleep(0.3)  # a long recompute, in miniature
+        job.refresh_from_db()
+        assert job.heartbeat_at > started + timedelta(minutes=4)
+        assert jobs.restart_stale_jobs() == []  # alive: not restarted
+    beats = job.heartbeat_at
+    time.sleep(0.15)
+    job.refresh_from_db()
+    assert job.heartbeat_at == beats  # the thread stopped with the job
