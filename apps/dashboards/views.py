@@ -92,15 +92,18 @@ def round_page(request: HttpRequest, key: str) -> HttpResponse:
         ).prefetch_related("team__members"),
         PAGE_SIZE,
     ).get_page(request.GET.get("lpage"))
+    participation = selectors.round_participation(survey_round) if everything else []
     context = {
         "round": survey_round,
-        "progress": round_progress(survey_round),
+        "progress": selectors.progress_of(participation)
+        if everything
+        else round_progress(survey_round),
         "laggards": laggards,
         "laggard_rows": describe_laggards(survey_round, laggards),
         "status": status,
         "questions": survey_round.rubric_version.questions.count(),
         "events": survey_round.events.select_related("user")[:20] if everything else [],
-        "participation": selectors.round_participation(survey_round) if everything else [],
+        "participation": participation,
         "results": page,
         "rows": selectors.result_rows(page),
         "areas": areas,

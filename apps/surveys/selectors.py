@@ -149,13 +149,29 @@ def active_products(survey_round: SurveyRound) -> QuerySet[Product]:
 
 def rounds_progress(rounds: list[SurveyRound]) -> dict[int, RoundProgress]:
     """RoundProgress of each round, in two queries whatever the number of rounds."""
-    products = list(Product.objects.values_list("active_from", "retired_at"))
+    # One count per round, as filtered aggregates of a single query over the products.
+    opened = {r.pk: timezone.localdate(r.opens_at) for r in rounds}
+    active = (
+        Product.objects.aggregate(
+            **{
+                f"r{pk}": Count(
+                    "pk",
+                    filter=Q(active_from__lte=day)
+                    & (Q(retired_at__isnull=True) | Q(retired_at__gt=day)),
+                )
+                for pk, day in opened.items()
+            }
+        )
+        if rounds
+        else {}
+    )
     statuses: dict[int, dict[str, int]] = {r.pk: {} for r in rounds}
     active_then = Q(product__active_from__lte=F("round__opens_at__date")) & (
         Q(product__retired_at__isnull=True) | Q(product__retired_at__gt=F("round__opens_at__date"))
     )
     for round_id, status, n in (
         Response.objects.filter(active_then, round__in=rounds)
+        .order_by()  # Meta.ordering would join product and round into a GROUP BY
         .values("round_id", "status")
         .annotate(n=Count("pk"))
         .values_list("round_id", "status", "n")
@@ -163,15 +179,12 @@ def rounds_progress(rounds: list[SurveyRound]) -> dict[int, RoundProgress]:
         statuses[round_id][status] = n
     progress = {}
     for survey_round in rounds:
-        opened = timezone.localdate(survey_round.opens_at)
-        active = sum(
-            1 for start, end in products if start <= opened and (end is None or end > opened)
-        )
+        total = active[f"r{survey_round.pk}"]
         counts = statuses[survey_round.pk]
         submitted = counts.get(Response.Status.SUBMITTED, 0)
         draft = counts.get(Response.Status.DRAFT, 0)
         progress[survey_round.pk] = RoundProgress(
-            active, submitted, draft, active - submitted - draft
+            total, submitted, draft, total - submitted - draft
         )
     return progress
 
@@ -226,6 +239,7 @@ def describe_laggards(survey_round: SurveyRound, products: Iterable[Product]) ->
     progress = {
         response_id: (answered, last)
         for response_id, answered, last in Answer.objects.filter(response_id__in=drafts.values())
+        .order_by()  # Meta.ordering would join five tables into the GROUP BY
         .values("response_id")
         .annotate(
             answered=Count("pk", filter=Q(value__isnull=False) | Q(not_applicable=True)),

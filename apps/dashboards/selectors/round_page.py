@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
 
-from django.db.models import Count, DecimalField, F, OuterRef, QuerySet, Subquery
+from django.db.models import Count, DecimalField, Exists, F, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Round
 
 from apps.accounts.models import Team
@@ -59,39 +58,44 @@ CHANGE_FIELD = DecimalField(
 
 
 def round_participation(survey_round: SurveyRound) -> list[TeamParticipation]:
-    """Per team: products active when the round opened, and how far their responses are."""
-    active = Counter(
-        dict(
-            active_products(survey_round)
-            .values("team_id")
-            .annotate(n=Count("pk"))
-            .values_list("team_id", "n")
+    """Per team: products active when the round opened, and how far their responses are
+    (the counts in one query, the teams and their members in two)."""
+    response = Response.objects.filter(round=survey_round, product=OuterRef("pk"))
+    counts = {
+        row["team_id"]: row
+        for row in active_products(survey_round)
+        .order_by()
+        .values("team_id")
+        .annotate(
+            active=Count("pk"),
+            submitted=Count("pk", filter=Exists(response.filter(status="submitted"))),
+            draft=Count("pk", filter=Exists(response.filter(status="draft"))),
         )
+    }
+    teams = Team.objects.filter(pk__in=counts).prefetch_related("members").order_by("name")
+    return [
+        TeamParticipation(
+            team=team.name,
+            active=counts[team.pk]["active"],
+            not_started=counts[team.pk]["active"]
+            - counts[team.pk]["submitted"]
+            - counts[team.pk]["draft"],
+            draft=counts[team.pk]["draft"],
+            submitted=counts[team.pk]["submitted"],
+            members=sorted(member.email or member.username for member in team.members.all()),
+        )
+        for team in teams
+    ]
+
+
+def progress_of(participation: list[TeamParticipation]) -> RoundProgress:
+    """The round's progress: the sum of its teams'."""
+    return RoundProgress(
+        sum(t.active for t in participation),
+        sum(t.submitted for t in participation),
+        sum(t.draft for t in participation),
+        sum(t.not_started for t in participation),
     )
-    statuses: dict[int, Counter] = defaultdict(Counter)
-    for team_id, status, n in (
-        Response.objects.filter(round=survey_round)
-        .values("product__team_id", "status")
-        .annotate(n=Count("pk"))
-        .values_list("product__team_id", "status", "n")
-    ):
-        statuses[team_id][status] += n
-    teams = Team.objects.filter(pk__in=set(active) | set(statuses)).prefetch_related("members")
-    rows = []
-    for team in teams.order_by("name"):
-        counts = statuses[team.pk]
-        started = counts["draft"] + counts["submitted"]
-        rows.append(
-            TeamParticipation(
-                team=team.name,
-                active=active[team.pk],
-                not_started=max(active[team.pk] - started, 0),
-                draft=counts["draft"],
-                submitted=counts["submitted"],
-                members=sorted(member.email or member.username for member in team.members.all()),
-            )
-        )
-    return rows
 
 
 def round_results(
