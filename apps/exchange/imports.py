@@ -1,11 +1,11 @@
 """Import a past round's answers from CSV (the answers export format), all or nothing.
 
 Every row is checked before anything is written; any problem (unknown product or question,
-value off the scale, N/A where not allowed, a duplicate, a missing column, bad encoding, an
-empty file, an incomplete product) is reported with its line, value and reason, and nothing is
-written. Imported responses are submitted responses of the round. A product that already has
-the same answers in the round is skipped, so importing a file twice changes nothing; a product
-with different answers there is refused.
+value off the scale, N/A where not allowed, a duplicate, a missing column, bad encoding, a NUL
+character, an empty file, an incomplete product) is reported with its line, value and reason,
+and nothing is written. Imported responses are submitted responses of the round. A product
+that already has the same answers in the round is skipped, so importing a file twice changes
+nothing; a product with different answers there is refused.
 """
 
 from __future__ import annotations
@@ -155,9 +155,11 @@ def _parse(text, survey_round, questions, products, create_products: bool) -> _P
         if None in record or any(value is None for value in record.values()):
             problems.append(Problem(line, "", "", "wrong number of fields on this row"))
             continue
-        row = _check_row(line, record, survey_round, questions, scale, problems)
         slug = record["product"].strip()
         parsed.attempted[slug].add(record["question"].strip())
+        if _nul_problems(line, record, problems):
+            continue
+        row = _check_row(line, record, survey_round, questions, scale, problems)
         if slug not in products and slug not in parsed.new_products:
             if not create_products:
                 problems.append(
@@ -184,6 +186,17 @@ def _parse(text, survey_round, questions, products, create_products: bool) -> _P
     if not parsed.rows and not problems:
         problems.append(Problem(1, "", "", "the file has a header but no answers"))
     return parsed
+
+
+def _nul_problems(line: int, record: dict[str, str], problems: list[Problem]) -> bool:
+    """Report each cell holding a NUL character (no database text can store one)."""
+    found = [
+        Problem(line, column, value, "contains a NUL character (\\x00)")
+        for column, value in record.items()
+        if "\x00" in value
+    ]
+    problems.extend(found)
+    return bool(found)
 
 
 def _check_complete(parsed: _Parsed, questions: dict[str, Question]) -> None:
