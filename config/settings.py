@@ -5,6 +5,7 @@ in-process; set DATABASE_URL, CELERY_BROKER_URL and REDIS_URL for PostgreSQL, wo
 shared cache.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -38,6 +39,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "simple_history",
+    "axes",
     "apps.accounts",
     "apps.products",
     "apps.rubrics",
@@ -61,6 +63,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a lockout into the login page's message
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -119,10 +122,14 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 # Single sign-on with OpenID Connect, off unless an operator turns it on.
 OIDC_ENABLED = env.bool("OIDC_ENABLED", default=False)
-AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+# django-axes first: it refuses a locked-out account or address before any backend checks.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 if OIDC_ENABLED:
     INSTALLED_APPS.append("mozilla_django_oidc")
-    AUTHENTICATION_BACKENDS.insert(0, "apps.accounts.oidc.Backend")
+    AUTHENTICATION_BACKENDS.insert(1, "apps.accounts.oidc.Backend")
     OIDC_RP_CLIENT_ID = env.str("OIDC_RP_CLIENT_ID")
     OIDC_RP_CLIENT_SECRET = env.str("OIDC_RP_CLIENT_SECRET")
     OIDC_RP_SIGN_ALGO = env.str("OIDC_RP_SIGN_ALGO", default="RS256")
@@ -131,6 +138,18 @@ if OIDC_ENABLED:
     OIDC_OP_USER_ENDPOINT = env.str("OIDC_OP_USER_ENDPOINT")
     OIDC_OP_JWKS_ENDPOINT = env.str("OIDC_OP_JWKS_ENDPOINT", default="")
     OIDC_RP_SCOPES = "openid email profile"
+# Login lockout (django-axes): after LOGIN_FAILURE_LIMIT failed logins for one username, or
+# from one address, logging in is refused for LOGIN_COOLOFF_MINUTES (each new failure starts
+# the wait again). Superusers unlock early in the admin site (Axes > Access attempts: delete)
+# or with `manage.py axes_reset_username USERNAME` / `axes_reset_ip ADDRESS`.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own
+AXES_LOCKOUT_CALLABLE = "apps.accounts.views.locked_out"
+AXES_CLIENT_IP_CALLABLE = "apps.accounts.addresses.client_address"
+# The proxies whose X-Forwarded-For (and, for gunicorn, X-Forwarded-Proto) are believed:
+# addresses or networks, comma-separated; empty (the default) believes none.
+FORWARDED_ALLOW_IPS = env.list("FORWARDED_ALLOW_IPS", default=[])
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
