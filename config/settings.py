@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF, UNSAFE_HASHES
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -39,6 +40,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "simple_history",
+    "csp",
     "axes",
     "apps.accounts",
     "apps.products",
@@ -54,6 +56,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "config.middleware.BadInputMiddleware",  # a NUL byte or deep JSON: 400, before any view
@@ -243,6 +246,35 @@ SPECTACULAR_SETTINGS = {
         "RoundStateEnum": "apps.surveys.models.SurveyRound.State",
         "VersionStateEnum": "apps.rubrics.models.RubricVersion.State",
     },
+}
+
+# Content-Security-Policy (django-csp): everything from this site only, no inline script and
+# no eval (pages hand data to static/js in <script type="application/json"> blocks and data-
+# attributes), never framed. The only inline styles allowed are these exact <style> blocks,
+# by hash (tests/test_csp.py derives each from the installed package):
+EMPTY_STYLE = "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='"  # the hash of ""
+INLINE_STYLE_HASHES = [
+    EMPTY_STYLE,  # plotly.js: an empty <style> it fills through the CSSOM (chart, hover rules)
+    # plotly.js: the map library's CSS, added when plotly.js loads
+    "'sha256-ji27qzEtxXZW+7dun6UwjHXJ18e6WAin1VvNtkzIE/o='",
+    # the admin site's change lists without actions (e.g. Tokens)
+    "'sha256-blvLUW3UscWqsXGByNOqdBboM+ShWAuugp2mC/wbafU='",
+    # drf-spectacular's Swagger UI page (/api/docs/)
+    "'sha256-MMpT0iDxyjALd9PdfepImGX3DBfJPXZ4IlDWdPAgtn0='",
+]
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, *INLINE_STYLE_HASHES],
+        # plotly.js also writes empty style="" attributes (its real styles go through the CSSOM)
+        "style-src-attr": [UNSAFE_HASHES, EMPTY_STYLE],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
 }
 
 # Production hardening: on whenever DEBUG is off (behind a TLS-terminating proxy).
