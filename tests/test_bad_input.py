@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 
 from apps.exchange.imports import ImportRefused, import_answers
 from apps.rubrics.rubric_file import MAX_FILE_BYTES, RubricFileError, parse_rubric_text
-from apps.rubrics.rubric_file.load import MAX_DEPTH
+from apps.rubrics.rubric_file.load import MAX_DEPTH, MAX_VALUES
 from apps.rubrics.rubric_file.validate import MAX_TEXT_LENGTH
 from apps.surveys.models import Answer, Response
 from tests.factories import (
@@ -316,6 +316,16 @@ def test_rubric_file_over_the_size_cap_is_refused_before_parsing():
     assert time.perf_counter() - started < 1
     assert caught.value.problems == [
         f"the file is larger than {MAX_FILE_BYTES // 1024 // 1024} MB ({len(text):,} bytes)"
+    ]
+
+
+def test_rubric_with_too_many_values_is_refused_where_it_passes_the_cap():
+    text = "rubric: tiny\nareas:\n" + "  - x\n" * 170_000  # 1 MB, 170,000 list items
+    with pytest.raises(RubricFileError) as caught:
+        parse_rubric_text(text)
+    # the root, its two keys and values, then the list items: stopped at the cap, not the end
+    assert caught.value.problems == [
+        f"line {MAX_VALUES - 2}: more than {MAX_VALUES:,} values; is this a rubric?"
     ]
 
 

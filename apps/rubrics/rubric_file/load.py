@@ -13,6 +13,7 @@ from apps.rubrics.rubric_file.validate import Checker, join_path
 # of text, brackets nested thousands deep) from costing more than a moment to refuse.
 MAX_FILE_BYTES = 1024 * 1024
 MAX_DEPTH = 20  # a rubric is 7 levels deep: areas, questions, criteria, texts
+MAX_VALUES = 20_000  # the shipped rubrics have 1,000-1,700 (each text, key, list, mapping)
 
 
 def size_problem(size: int, what: str = "the file") -> str | None:
@@ -30,12 +31,19 @@ class _StrictLoader(yaml.SafeLoader):
         super().__init__(stream)
         self.problems: list[str] = []
         self.depth = 0
+        self.values = 0
 
     def compose_node(self, parent, index):
         if self.check_event(yaml.events.AliasEvent):
             mark = self.peek_event().start_mark
             raise RubricFileError(
                 [f"line {mark.line + 1}: aliases (*name) are not supported; write the text out"]
+            )
+        self.values += 1
+        if self.values > MAX_VALUES:  # parsing here costs ~30 µs a value: stop before seconds
+            mark = self.peek_event().start_mark
+            raise RubricFileError(
+                [f"line {mark.line + 1}: more than {MAX_VALUES:,} values; is this a rubric?"]
             )
         if not self.check_event(yaml.events.CollectionStartEvent):
             return super().compose_node(parent, index)
