@@ -5,9 +5,11 @@ in-process; set DATABASE_URL, CELERY_BROKER_URL and REDIS_URL for PostgreSQL, wo
 shared cache.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF, UNSAFE_HASHES
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -38,6 +40,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "simple_history",
+    "csp",
+    "axes",
     "apps.accounts",
     "apps.products",
     "apps.rubrics",
@@ -52,14 +56,17 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "config.middleware.BadInputMiddleware",  # a NUL byte or deep JSON: 400, before any view
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a lockout into the login page's message
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -120,10 +127,14 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 # Single sign-on with OpenID Connect, off unless an operator turns it on.
 OIDC_ENABLED = env.bool("OIDC_ENABLED", default=False)
-AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+# django-axes first: it refuses a locked-out account or address before any backend checks.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 if OIDC_ENABLED:
     INSTALLED_APPS.append("mozilla_django_oidc")
-    AUTHENTICATION_BACKENDS.insert(0, "apps.accounts.oidc.Backend")
+    AUTHENTICATION_BACKENDS.insert(1, "apps.accounts.oidc.Backend")
     OIDC_RP_CLIENT_ID = env.str("OIDC_RP_CLIENT_ID")
     OIDC_RP_CLIENT_SECRET = env.str("OIDC_RP_CLIENT_SECRET")
     OIDC_RP_SIGN_ALGO = env.str("OIDC_RP_SIGN_ALGO", default="RS256")
@@ -132,6 +143,18 @@ if OIDC_ENABLED:
     OIDC_OP_USER_ENDPOINT = env.str("OIDC_OP_USER_ENDPOINT")
     OIDC_OP_JWKS_ENDPOINT = env.str("OIDC_OP_JWKS_ENDPOINT", default="")
     OIDC_RP_SCOPES = "openid email profile"
+# Login lockout (django-axes): after LOGIN_FAILURE_LIMIT failed logins for one username, or
+# from one address, logging in is refused for LOGIN_COOLOFF_MINUTES (each new failure starts
+# the wait again). Superusers unlock early in the admin site (Axes > Access attempts: delete)
+# or with `manage.py axes_reset_username USERNAME` / `axes_reset_ip ADDRESS`.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own
+AXES_LOCKOUT_CALLABLE = "apps.accounts.views.locked_out"
+AXES_CLIENT_IP_CALLABLE = "apps.accounts.addresses.client_address"
+# The proxies whose X-Forwarded-For (and, for gunicorn, X-Forwarded-Proto) are believed:
+# addresses or networks, comma-separated; empty (the default) believes none.
+FORWARDED_ALLOW_IPS = env.list("FORWARDED_ALLOW_IPS", default=[])
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -201,12 +224,22 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 SCORING_HEARTBEAT_SECONDS = env.int("SCORING_HEARTBEAT_SECONDS", default=15)
 SCORING_STALE_SECONDS = env.int("SCORING_STALE_SECONDS", default=60)
 
+# API tokens stop working this many days after they were created (apps/api/tokens.py).
+API_TOKEN_DAYS = env.int("API_TOKEN_DAYS", default=90)
 REST_FRAMEWORK = {
     # Token first: an anonymous call then gets 401 with WWW-Authenticate, not 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "apps.api.tokens.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "apps.api.throttles.AnonThrottle",
+        "apps.api.throttles.UserThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("API_THROTTLE_ANON", default="60/minute"),
+        "user": env.str("API_THROTTLE_USER", default="600/minute"),
+    },
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
@@ -226,6 +259,35 @@ SPECTACULAR_SETTINGS = {
         "RoundStateEnum": "apps.surveys.models.SurveyRound.State",
         "VersionStateEnum": "apps.rubrics.models.RubricVersion.State",
     },
+}
+
+# Content-Security-Policy (django-csp): everything from this site only, no inline script and
+# no eval (pages hand data to static/js in <script type="application/json"> blocks and data-
+# attributes), never framed. The only inline styles allowed are these exact <style> blocks,
+# by hash (tests/test_csp.py derives each from the installed package):
+EMPTY_STYLE = "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='"  # the hash of ""
+INLINE_STYLE_HASHES = [
+    EMPTY_STYLE,  # plotly.js: an empty <style> it fills through the CSSOM (chart, hover rules)
+    # plotly.js: the map library's CSS, added when plotly.js loads
+    "'sha256-ji27qzEtxXZW+7dun6UwjHXJ18e6WAin1VvNtkzIE/o='",
+    # the admin site's change lists without actions (e.g. Tokens)
+    "'sha256-blvLUW3UscWqsXGByNOqdBboM+ShWAuugp2mC/wbafU='",
+    # drf-spectacular's Swagger UI page (/api/docs/)
+    "'sha256-MMpT0iDxyjALd9PdfepImGX3DBfJPXZ4IlDWdPAgtn0='",
+]
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, *INLINE_STYLE_HASHES],
+        # plotly.js also writes empty style="" attributes (its real styles go through the CSSOM)
+        "style-src-attr": [UNSAFE_HASHES, EMPTY_STYLE],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
 }
 
 # Production hardening: on whenever DEBUG is off (behind a TLS-terminating proxy).

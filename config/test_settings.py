@@ -5,6 +5,10 @@ import os
 os.environ.setdefault("DEBUG", "true")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/maturity")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
+# The suite makes thousands of API calls a minute as a few users (and, on SQLite, user ids
+# repeat from test to test); tests/api/test_throttles.py sets the rates it checks.
+os.environ.setdefault("API_THROTTLE_ANON", "100000/minute")
+os.environ.setdefault("API_THROTTLE_USER", "100000/minute")
 
 from config.settings import *  # noqa: F403
 

@@ -1,9 +1,12 @@
 """Settings from the environment, the deploy check, the compose file and the health endpoint."""
 
+import http.client
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -100,6 +103,11 @@ def test_compose_file_is_valid_and_has_every_service_with_a_health_check():
     assert all("healthcheck" in service for service in services.values())
     assert "gunicorn" in services["web"]["command"]
     assert services["web"]["ports"] == ["127.0.0.1:8000:8000"]
+    assert "--config gunicorn.conf.py" in services["web"]["command"]
+    assert services["web"]["environment"]["FORWARDED_ALLOW_IPS"] == "${FORWARDED_ALLOW_IPS:-}"
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert '"gunicorn", "config.wsgi", "--config", "gunicorn.conf.py"' in dockerfile
+    assert "forwarded" not in dockerfile.lower()
     assert services["worker"]["command"][:4] == ["celery", "-A", "config", "worker"]
     assert services["beat"]["command"][:4] == ["celery", "-A", "config", "beat"]
 
@@ -140,3 +148,59 @@ def test_single_sign_on_is_off_by_default_and_on_when_configured():
     on = manage("shell", "-v", "0", "-c", script, env=sso)
     assert on.returncode == 0, on.stderr
     assert on.stdout.split() == ["True", "True"]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _scheme_gunicorn_believes(extra_env: dict) -> int:
+    """Start gunicorn as the Dockerfile does (production settings, https required) and call
+    the API over plain http from this machine, claiming X-Forwarded-Proto: https. 401 (no
+    credentials): gunicorn believed the claim; 301 (to https): it did not."""
+    port = _free_port()
+    env = {**os.environ, **PRODUCTION_ENV, "ALLOWED_HOSTS": "127.0.0.1", **extra_env}
+    env.pop("DJANGO_SETTINGS_MODULE", None)  # config.wsgi's default: config.settings
+    if "FORWARDED_ALLOW_IPS" not in extra_env:
+        env.pop("FORWARDED_ALLOW_IPS", None)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi",
+            "--config",
+            "gunicorn.conf.py",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                connection.request("GET", "/api/v1/teams/", headers={"X-Forwarded-Proto": "https"})
+                return connection.getresponse().status
+            except ConnectionRefusedError:
+                assert time.monotonic() < deadline, "gunicorn did not start"
+                time.sleep(0.2)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_gunicorn_trusts_no_local_process_with_x_forwarded_proto_by_default():
+    assert _scheme_gunicorn_believes({}) == 301
+
+
+def test_gunicorn_trusts_the_proxies_in_forwarded_allow_ips():
+    assert _scheme_gunicorn_believes({"FORWARDED_ALLOW_IPS": "127.0.0.1"}) == 401

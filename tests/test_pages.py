@@ -1,11 +1,14 @@
 """Login, the rounds page and the admin render for the demo roles."""
 
 import pytest
+from django.test import RequestFactory
 from django.urls import reverse
 
 from apps.demo.services import seed_demo
 
 pytestmark = pytest.mark.django_db
+# django-axes checks every password login against the lockout, so it needs the request.
+LOGIN_REQUEST = RequestFactory().post("/accounts/login/")
 
 
 @pytest.fixture
@@ -33,7 +36,7 @@ def test_demo_member_logs_in_and_sees_their_assessments(
 
 
 def test_viewer_sees_every_round(client, demo):
-    client.login(username="demo-viewer", password="demo")
+    client.login(username="demo-viewer", password="demo", request=LOGIN_REQUEST)
     html = client.get("/").content.decode()
     for key in ("2021-10", "2022-04", "2022-10", "2023-04"):
         assert key in html
@@ -47,7 +50,7 @@ def test_wrong_password_is_refused(client, demo):
 
 
 def test_japanese_ui(client, demo):
-    client.login(username="demo-viewer", password="demo")
+    client.login(username="demo-viewer", password="demo", request=LOGIN_REQUEST)
     client.post(reverse("set_language"), {"language": "ja", "next": "/"})
     page = client.get("/")
     assert page.status_code == 200 and 'lang="ja"' in page.content.decode()
@@ -95,6 +98,6 @@ def test_admin_change_pages_render(admin_client, demo):
 
 def test_viewer_and_member_cannot_open_the_admin(client, demo):
     for username in ("demo-viewer", "demo-member"):
-        client.login(username=username, password="demo")
+        client.login(username=username, password="demo", request=LOGIN_REQUEST)
         response = client.get(reverse("admin:index"))
         assert response.status_code == 302 and "/admin/login/" in response["Location"]

@@ -1,5 +1,6 @@
 """API shapes. Writes go through the same service functions as the pages and commands."""
 
+import json
 from decimal import Decimal
 
 from rest_framework import serializers
@@ -7,6 +8,7 @@ from rest_framework import serializers
 from apps.accounts.models import Team
 from apps.products.models import Characteristic, Product
 from apps.rubrics.models import Area, Criterion, Question, Rubric, RubricVersion, ScaleLevel
+from apps.rubrics.rubric_file import size_problem
 from apps.surveys.models import Answer, Response, SurveyRound
 
 
@@ -118,8 +120,16 @@ class RubricVersionDetailSerializer(RubricVersionSerializer):
 
 
 class RubricVersionLoadSerializer(serializers.Serializer):
-    document = serializers.JSONField(help_text="A rubric file's content (see README)")
+    document = serializers.JSONField(help_text="A rubric file's content (see README), up to 1 MB")
     publish = serializers.BooleanField(default=True)
+
+    def validate_document(self, document):
+        """The same size cap as a rubric file's."""
+        size = len(json.dumps(document, ensure_ascii=False).encode())
+        too_big = size_problem(size, what="the document")
+        if too_big:
+            raise serializers.ValidationError(too_big)
+        return document
 
 
 class RubricSerializer(serializers.ModelSerializer):

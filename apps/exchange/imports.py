@@ -1,13 +1,13 @@
 """Import a past round's answers from CSV (the answers export format), all or nothing.
 
 Every row is checked before anything is written; any problem (unknown product or question,
-value off the scale, N/A where not allowed, a duplicate, a missing column, bad encoding, an
-empty file, an incomplete product) is reported with its line, value and reason, and nothing is
-written. Imported responses are submitted responses of the round. A product that already has
-the same answers in the round is skipped, so importing a file twice changes nothing; a product
-with different answers there is refused. Text cells the export kept from being read as formulas
-(an apostrophe before a leading `=`, `+`, `-`, `@`, tab or carriage return) are read back as
-they were, so export then import is exact.
+value off the scale, N/A where not allowed, a duplicate, a missing column, bad encoding, a NUL
+character, an empty file, an incomplete product) is reported with its line, value and reason,
+and nothing is written. Imported responses are submitted responses of the round. A product
+that already has the same answers in the round is skipped, so importing a file twice changes
+nothing; a product with different answers there is refused. Text cells the export kept
+from being read as formulas (an apostrophe before a leading `=`, `+`, `-`, `@`, tab or
+carriage return) are read back as they were, so export then import is exact.
 """
 
 from __future__ import annotations
@@ -160,9 +160,11 @@ def _parse(text, survey_round, questions, products, create_products: bool) -> _P
             problems.append(Problem(line, "", "", "wrong number of fields on this row"))
             continue
         record = _text_restored(record)
-        row = _check_row(line, record, survey_round, questions, scale, problems)
         slug = record["product"].strip()
         parsed.attempted[slug].add(record["question"].strip())
+        if _nul_problems(line, record, problems):
+            continue
+        row = _check_row(line, record, survey_round, questions, scale, problems)
         if slug not in products and slug not in parsed.new_products:
             if not create_products:
                 problems.append(
@@ -195,6 +197,17 @@ def _text_restored(record: dict[str, str]) -> dict[str, str]:
     """The row's text cells without the apostrophe the export put before a formula character
     (`=HYPERLINK(...)` is written `'=HYPERLINK(...)`), so export then import is exact."""
     return {name: value if name in NUMERIC else text_cell(value) for name, value in record.items()}
+
+
+def _nul_problems(line: int, record: dict[str, str], problems: list[Problem]) -> bool:
+    """Report each cell holding a NUL character (no database text can store one)."""
+    found = [
+        Problem(line, column, value, "contains a NUL character (\\x00)")
+        for column, value in record.items()
+        if "\x00" in value
+    ]
+    problems.extend(found)
+    return bool(found)
 
 
 def _check_complete(parsed: _Parsed, questions: dict[str, Question]) -> None:

@@ -41,6 +41,20 @@ def screenshot(page, name: str, full_page: bool = True) -> None:
         page.screenshot(path=str(DOCS / f"{name}.png"), full_page=full_page)
 
 
+def watch_for_csp_violations(page) -> list[str]:
+    """What the page's Content-Security-Policy blocked (Chromium reports each as a console
+    error) and any uncaught script error, collected as the test goes; assert it stays empty."""
+    problems: list[str] = []
+
+    def console(message):
+        if message.type == "error" and "Content Security Policy" in message.text:
+            problems.append(f"{message.text} ({message.location['url']})")
+
+    page.on("console", console)
+    page.on("pageerror", lambda error: problems.append(f"uncaught: {error}"))
+    return problems
+
+
 def log_in(page, live_server, username: str, password: str = "demo") -> None:
     page.goto(f"{live_server.url}/accounts/login/")
     page.fill("#id_username", username)

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from apps.demo.services import seed_demo
-from tests.browser.conftest import log_in, screenshot
+from tests.browser.conftest import log_in, screenshot, watch_for_csp_violations
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -15,6 +15,7 @@ def test_overview_charts_render_in_chromium(live_server, browser):
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     failed = []
     page.on("requestfailed", lambda request: failed.append(request.url))
+    blocked = watch_for_csp_violations(page)
     log_in(page, live_server, "demo-viewer")
     page.goto(f"{live_server.url}/dashboard/")
     page.wait_for_selector("#chart-questions .main-svg")
@@ -36,5 +37,6 @@ def test_overview_charts_render_in_chromium(live_server, browser):
     page.wait_for_function(f"{cells} !== {json.dumps(json.dumps(everyone))}")
     cohort = json.loads(page.evaluate(cells))
     assert len(cohort) == len(everyone) and cohort != everyone
+    assert not blocked, blocked  # plotly.js and charts.js run under the CSP
     heatmap.scroll_into_view_if_needed()
     screenshot(page, "dashboard-questions", full_page=False)

@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
 from django.db.models import Count, Sum
+from django.test import RequestFactory
 
 from apps.accounts.models import VIEWERS_GROUP, Team
 from apps.products.models import Product
@@ -144,11 +145,14 @@ def test_refuses_a_database_with_data_unless_reset():
     assert Product.objects.count() == 5
 
 
+LOGIN_REQUEST = RequestFactory().post("/accounts/login/")  # django-axes needs the request
+
+
 def test_demo_users_and_roles():
     seed("--products", "10", "--rounds", "2")
-    admin = authenticate(username="demo-admin", password="demo")
-    viewer = authenticate(username="demo-viewer", password="demo")
-    member = authenticate(username="demo-member", password="demo")
+    admin = authenticate(LOGIN_REQUEST, username="demo-admin", password="demo")
+    viewer = authenticate(LOGIN_REQUEST, username="demo-viewer", password="demo")
+    member = authenticate(LOGIN_REQUEST, username="demo-member", password="demo")
     assert admin.is_superuser and admin.is_staff
     assert viewer.groups.filter(name=VIEWERS_GROUP).exists() and not viewer.is_staff
     assert member.teams.count() == 2 and not member.is_staff

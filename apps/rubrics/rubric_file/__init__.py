@@ -6,7 +6,12 @@ written unless the whole file is valid. See README "Rubric files" for the format
 """
 
 from apps.rubrics.rubric_file.dump import dump_rubric, spec_to_document
-from apps.rubrics.rubric_file.load import parse_rubric_document, parse_rubric_text
+from apps.rubrics.rubric_file.load import (
+    MAX_FILE_BYTES,
+    parse_rubric_document,
+    parse_rubric_text,
+    size_problem,
+)
 from apps.rubrics.rubric_file.spec import (
     AreaSpec,
     BandSpec,
@@ -18,6 +23,7 @@ from apps.rubrics.rubric_file.spec import (
 )
 
 __all__ = [
+    "MAX_FILE_BYTES",
     "AreaSpec",
     "BandSpec",
     "LevelSpec",
@@ -28,5 +34,6 @@ __all__ = [
     "dump_rubric",
     "parse_rubric_document",
     "parse_rubric_text",
+    "size_problem",
     "spec_to_document",
 ]

@@ -9,6 +9,19 @@ import yaml
 from apps.rubrics.rubric_file.spec import RubricFileError, RubricSpec
 from apps.rubrics.rubric_file.validate import Checker, join_path
 
+# A rubric file is tens of kilobytes; these bounds keep a malformed or hostile one (megabytes
+# of text, brackets nested thousands deep) from costing more than a moment to refuse.
+MAX_FILE_BYTES = 1024 * 1024
+MAX_DEPTH = 20  # a rubric is 7 levels deep: areas, questions, criteria, texts
+MAX_VALUES = 20_000  # the shipped rubrics have 1,000-1,700 (each text, key, list, mapping)
+
+
+def size_problem(size: int, what: str = "the file") -> str | None:
+    """The problem with a rubric file (or document) of `size` bytes, if it is over the cap."""
+    if size > MAX_FILE_BYTES:
+        return f"{what} is larger than {MAX_FILE_BYTES // 1024 // 1024} MB ({size:,} bytes)"
+    return None
+
 
 class _StrictLoader(yaml.SafeLoader):
     """SafeLoader that reports duplicate or non-text mapping keys instead of keeping the last
@@ -17,6 +30,8 @@ class _StrictLoader(yaml.SafeLoader):
     def __init__(self, stream):
         super().__init__(stream)
         self.problems: list[str] = []
+        self.depth = 0
+        self.values = 0
 
     def compose_node(self, parent, index):
         if self.check_event(yaml.events.AliasEvent):
@@ -24,7 +39,28 @@ class _StrictLoader(yaml.SafeLoader):
             raise RubricFileError(
                 [f"line {mark.line + 1}: aliases (*name) are not supported; write the text out"]
             )
-        return super().compose_node(parent, index)
+        self.values += 1
+        if self.values > MAX_VALUES:  # parsing here costs ~30 µs a value: stop before seconds
+            mark = self.peek_event().start_mark
+            raise RubricFileError(
+                [f"line {mark.line + 1}: more than {MAX_VALUES:,} values; is this a rubric?"]
+            )
+        if not self.check_event(yaml.events.CollectionStartEvent):
+            return super().compose_node(parent, index)
+        # Composing recurses once per level: refuse deep nesting before Python's stack runs out.
+        if self.depth == MAX_DEPTH:
+            mark = self.peek_event().start_mark
+            raise RubricFileError(
+                [
+                    f"line {mark.line + 1}, column {mark.column + 1}: "
+                    f"nested more than {MAX_DEPTH} levels deep"
+                ]
+            )
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
     def construct_mapping(self, node, deep=False):
         seen: dict[Any, int] = {}
@@ -59,6 +95,9 @@ def _line_map(node: yaml.Node, path: str = "", lines: dict[str, int] | None = No
 
 def parse_rubric_text(text: str) -> RubricSpec:
     """Parse and validate the text of a rubric file; raise RubricFileError listing every problem."""
+    too_big = size_problem(len(text.encode()))
+    if too_big:
+        raise RubricFileError([too_big])
     if not text.strip():
         raise RubricFileError(["the file is empty"])
     loader = _StrictLoader(text)
@@ -74,6 +113,8 @@ def parse_rubric_text(text: str) -> RubricSpec:
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         raise RubricFileError([f"{where}not valid YAML: {error.problem or error}"]) from None
     except yaml.YAMLError as error:
+        raise RubricFileError([f"not valid YAML: {error}"]) from None
+    except ValueError as error:  # e.g. an integer of more than 4,300 digits
         raise RubricFileError([f"not valid YAML: {error}"]) from None
     finally:
         loader.dispose()

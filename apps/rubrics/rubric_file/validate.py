@@ -21,6 +21,7 @@ AREA_AGGREGATIONS = ("sum", "mean")
 NOT_APPLICABLE_POLICIES = ("exclude", "rescale")
 OVERALL_RULES = ("min", "mean")
 MAX_SCORE = Decimal("100000")  # the database keeps 9 digits with 4 decimal places
+MAX_TEXT_LENGTH = 10_000  # a question, its guidance or a criterion: a few paragraphs at most
 MISSING = object()  # a required key that is absent: already reported by Checker.mapping
 
 
@@ -101,7 +102,7 @@ class Checker:
             self.fail(path, f"needs at least {minimum} {what}, got {len(value)}")
         return value
 
-    def text(self, value: Any, path: str, max_length: int | None = None) -> Text | None:
+    def text(self, value: Any, path: str, max_length: int = MAX_TEXT_LENGTH) -> Text | None:
         if value is MISSING:
             return None
         if isinstance(value, str):
@@ -123,7 +124,7 @@ class Checker:
         if not text.en:
             self.fail(path, "the English text is empty")
             return None
-        if max_length is not None and max(len(text.en), len(text.ja)) > max_length:
+        if max(len(text.en), len(text.ja)) > max_length:
             self.fail(path, f"longer than {max_length} characters")
             return None
         return text

@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from apps.rubrics import services
 from apps.rubrics.models import PublishedVersionError
-from apps.rubrics.rubric_file import RubricFileError, parse_rubric_text
+from apps.rubrics.rubric_file import RubricFileError, parse_rubric_text, size_problem
 
 
 class Command(BaseCommand):
@@ -18,6 +18,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, file: Path, draft: bool, **options):
         try:
+            too_big = size_problem(file.stat().st_size)  # refused without reading it
+            if too_big:
+                raise CommandError(f"{file}: {too_big}, nothing loaded")
             text = file.read_text(encoding="utf-8")
         except FileNotFoundError:
             raise CommandError(f"{file}: no such file") from None
