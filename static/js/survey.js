@@ -45,12 +45,22 @@
   const busy = new WeakSet();
   const again = new WeakSet();
   const typing = new WeakSet(); // text changed, waiting for the pause before its save
+  const timers = new Map(); // form → the pending pause's timer
+  const inFlight = new Set(); // promises of the saves on their way
+  const failed = new Set(); // forms whose last save failed: still unsaved
 
-  async function save(form) {
+  function save(form) {
     if (busy.has(form)) {
       again.add(form);
-      return;
+      return Promise.resolve();
     }
+    const done = saveNow(form);
+    inFlight.add(done);
+    done.finally(() => inFlight.delete(done));
+    return done;
+  }
+
+  async function saveNow(form) {
     busy.add(form);
     let outcome = "failed";
     let more = false;
@@ -60,10 +70,29 @@
       busy.delete(form);
       more = again.delete(form);
     }
+    if (outcome === "saved") failed.delete(form);
+    else failed.add(form);
     // A change made meanwhile is sent even when this save failed (an evidence link saved
     // half typed, say): it carries the newer input. After a conflict the person chooses.
-    if (more && outcome !== "conflict") save(form);
+    if (more && outcome !== "conflict") await save(form);
   }
+
+  // Send every change still waiting for its pause, retry the failed ones, and wait for all
+  // of them: what was typed just before Submit (or leaving) is saved first.
+  async function flush() {
+    for (const [form, timer] of timers) {
+      clearTimeout(timer);
+      timers.delete(form);
+      typing.delete(form);
+      save(form);
+    }
+    for (const form of failed) {
+      if (!form.querySelector(".conflict")) save(form);
+    }
+    while (inFlight.size) await Promise.allSettled([...inFlight]);
+    return failed.size === 0;
+  }
+
 
   async function send(form) {
     state(form, text.saving, "saving");
@@ -150,25 +179,78 @@
   }
 
   for (const form of text ? document.querySelectorAll("form.question") : []) {
-    let timer;
     form.addEventListener("change", (event) => {
       if (event.target.name === "value") save(form);
     });
     form.addEventListener("input", (event) => {
       if (event.target.name === "value") return;
-      clearTimeout(timer);
+      clearTimeout(timers.get(form));
       typing.add(form);
       state(form, text.pending, "pending");
-      timer = setTimeout(() => {
-        typing.delete(form);
-        save(form);
-      }, 700);
+      timers.set(
+        form,
+        setTimeout(() => {
+          timers.delete(form);
+          typing.delete(form);
+          save(form);
+        }, 700),
+      );
     });
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       save(form);
     });
   }
+
+  // Submit only once everything typed is saved; otherwise say so and stay.
+  const submitBar = document.querySelector("form.submit-bar");
+  submitBar?.addEventListener("submit", async (event) => {
+    if (!timers.size && !inFlight.size && !failed.size) return;
+    event.preventDefault();
+    const button = submitBar.querySelector("button[type=submit]");
+    button.disabled = true;
+    const saved = await flush();
+    button.disabled = false;
+    if (saved) {
+      submitBar.submit();
+      return;
+    }
+    let note = submitBar.querySelector(".submit-error");
+    if (!note) {
+      note = document.createElement("p");
+      note.className = "submit-error";
+      note.setAttribute("role", "alert");
+      submitBar.prepend(note);
+    }
+    note.textContent = text.unsavedSubmit;
+    const first = [...failed][0];
+    first?.scrollIntoView({ block: "center" });
+    first?.querySelector("input[name=value], textarea")?.focus();
+  });
+
+  // Leaving the page: text still waiting for its pause is sent with a request that outlives
+  // the page (keepalive); if a save failed and is still unsaved, the browser asks first.
+  window.addEventListener("pagehide", () => {
+    for (const [form, timer] of timers) {
+      clearTimeout(timer);
+      timers.delete(form);
+      const body = new FormData(form);
+      if (!answered(form)) body.set("value", "");
+      fetch(form.action, {
+        method: "POST",
+        body,
+        keepalive: true,
+        headers: { Accept: "application/json", "X-CSRFToken": csrf() },
+        credentials: "same-origin",
+      });
+    }
+  });
+  window.addEventListener("beforeunload", (event) => {
+    if (failed.size) {
+      event.preventDefault();
+      event.returnValue = "";
+    }
+  });
 
   // Mark the area being worked on in the area list: the one holding the keyboard focus, or
   // else the one scrolled to the top part of the window.

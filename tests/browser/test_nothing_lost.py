@@ -1,0 +1,83 @@
+"""Nothing typed is lost: text typed just before Submit is saved before submitting; text
+typed just before leaving the page is sent as the page goes; a save that failed keeps the
+response from being submitted, and says so."""
+
+import time
+
+import pytest
+
+from apps.surveys.models import Answer, Response
+from tests.browser.conftest import log_in
+from tests.factories import (
+    ProductFactory,
+    ResponseFactory,
+    SurveyRoundFactory,
+    TeamFactory,
+    UserFactory,
+    answer_all,
+)
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+ALL = {"data-schema": 1, "data-features": 0.5, "monitoring-staleness": 0.5}
+
+
+@pytest.fixture
+def answered(live_server, browser):
+    """Kim's product with every question answered (a draft), and Kim's page on it."""
+    survey_round = SurveyRoundFactory(key="2030-01")
+    team = TeamFactory()
+    product = ProductFactory(slug="ranker", team=team)
+    team.members.add(UserFactory(username="kim"))
+    response = answer_all(ResponseFactory(round=survey_round, product=product), ALL, False)
+    Answer.objects.filter(response=response).update(revision=1)
+    page = browser.new_context().new_page()
+    log_in(page, live_server, "kim", "pw")
+    page.goto(f"{live_server.url}/assess/2030-01/ranker/")
+    return response, page
+
+
+def evidence(response, key: str) -> str:
+    return Answer.objects.get(response=response, question__key=key).evidence
+
+
+def test_text_typed_just_before_submit_is_saved_then_submitted(answered):
+    response, page = answered
+    box = page.locator('form[data-question="data-schema"] textarea[name=evidence]')
+    box.press_sequentially("Checked in CI")
+    page.locator("form.submit-bar button[type=submit]").click()  # well within the pause
+    page.wait_for_url("**/assess/2030-01/ranker/")
+    page.locator("#submitted").wait_for()
+    response.refresh_from_db()
+    assert response.status == Response.Status.SUBMITTED
+    assert evidence(response, "data-schema") == "Checked in CI"
+
+
+def test_text_typed_just_before_leaving_is_sent_as_the_page_goes(answered, live_server):
+    response, page = answered
+    box = page.locator('form[data-question="monitoring-staleness"] textarea[name=evidence]')
+    box.press_sequentially("Dashboard reviewed weekly")
+    page.goto(f"{live_server.url}/")  # at once: the pause has not passed
+    deadline = time.monotonic() + 10
+    while evidence(response, "monitoring-staleness") != "Dashboard reviewed weekly":
+        assert time.monotonic() < deadline, "the text typed before leaving was lost"
+        time.sleep(0.1)
+
+
+def test_a_failed_save_keeps_the_response_from_being_submitted(answered):
+    response, page = answered
+    form = page.locator('form[data-question="data-features"]')
+    form.locator("input[name=evidence_url]").fill("not a link")
+    form.locator(".save-state[data-kind=error]").wait_for()
+    page.locator("form.submit-bar button[type=submit]").click()
+    note = page.locator("form.submit-bar .submit-error[role=alert]")
+    note.wait_for()
+    assert "could not be saved" in note.inner_text()
+    response.refresh_from_db()
+    assert response.status == Response.Status.DRAFT
+    # Fixed, it saves, and the submit goes through.
+    form.locator("input[name=evidence_url]").fill("https://wiki.example.com/features")
+    form.locator(".save-state[data-kind=saved]").wait_for()
+    page.locator("form.submit-bar button[type=submit]").click()
+    page.locator("#submitted").wait_for()
+    response.refresh_from_db()
+    assert response.status == Response.Status.SUBMITTED
