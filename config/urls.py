@@ -19,6 +19,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("apps.api.urls")),
     path("", include("apps.exchange.urls")),
+    path("", include("apps.reminders.urls")),
     path("", include("apps.dashboards.urls")),
     path("", include("apps.surveys.urls")),
 ]

@@ -1,0 +1,39 @@
+"""The reminders' part of the round page (which sits above reminders and reads it here):
+{% reminders_section round laggards %} shows the Remind form to administrators who may change
+rounds and the reminder log to viewers and administrators."""
+
+from django import template
+from django.db.models import Count, Q
+
+from apps.accounts.roles import can_remind, sees_everything
+from apps.reminders import selectors
+from apps.reminders.models import ReminderMail
+
+register = template.Library()
+
+LOG_LENGTH = 50
+
+
+@register.inclusion_tag("reminders/round_section.html", takes_context=True)
+def reminders_section(context, survey_round, laggards) -> dict:
+    """The Remind form (teams, and the products listed above) and the latest mails."""
+    user = context["request"].user
+    if not sees_everything(user):
+        return {"shown": False}
+    remindable = can_remind(user) and survey_round.state == survey_round.State.OPEN
+    mails = selectors.round_mails(survey_round)
+    counts = mails.aggregate(
+        total=Count("pk"), failed=Count("pk", filter=Q(status=ReminderMail.Status.FAILED))
+    )
+    return {
+        "shown": True,
+        "round": survey_round,
+        "remindable": remindable,
+        "teams": selectors.remindable_teams(survey_round) if remindable else [],
+        "products": list(laggards) if remindable else [],
+        "mails": mails[:LOG_LENGTH],
+        "failed": counts["failed"],
+        "total": counts["total"],
+        "log_length": LOG_LENGTH,
+        "csrf_token": context.get("csrf_token"),
+    }
