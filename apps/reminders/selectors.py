@@ -5,7 +5,7 @@ from datetime import date
 from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 
 from apps.accounts.models import Team
 from apps.accounts.services import language_of
@@ -39,7 +39,7 @@ def recipients(survey_round: SurveyRound, *, products=None) -> list[Recipient]:
         by_team[product.team_id].append(product)
     teams_of: dict[int, list[int]] = defaultdict(list)
     for user_id, team_id in Team.members.through.objects.filter(
-        team_id__in=by_team, user__is_active=True
+        team_id__in=list(by_team), user__is_active=True
     ).values_list("user_id", "team_id"):
         teams_of[user_id].append(team_id)
     users = (
@@ -101,6 +101,14 @@ def round_mails(survey_round: SurveyRound) -> QuerySet[ReminderMail]:
         )
         .order_by("-created_at", "-pk")
     )
+
+
+def count_mails(survey_round: SurveyRound) -> tuple[int, int]:
+    """How many reminder mails the round has, and how many of them were not delivered."""
+    counts = ReminderMail.objects.filter(round=survey_round).aggregate(
+        total=Count("pk"), failed=Count("pk", filter=Q(status=ReminderMail.Status.FAILED))
+    )
+    return counts["total"], counts["failed"]
 
 
 class RemindableTeam(NamedTuple):

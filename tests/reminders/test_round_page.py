@@ -143,3 +143,16 @@ def test_the_admin_lists_the_reminder_log(client, org, smtp_server):
         client.get(reverse("admin:reminders_remindermail_change", args=[mail.pk])).status_code
         == 200
     )
+
+
+def test_a_long_log_lists_the_latest_and_counts_them_all(client, org, smtp_down, monkeypatch):
+    from apps.reminders import services
+    from apps.reminders.templatetags import reminders as section
+
+    monkeypatch.setattr(section, "LOG_LENGTH", 2)
+    services.remind(survey_round=org.round)  # three mails, none delivered
+    client.force_login(in_group("viewer", VIEWERS_GROUP))
+    html = client.get(reverse("round", args=[org.round.key])).content.decode()
+    assert html.count('data-status="failed"') == 2
+    assert "3 mails sent for this round, 3 not delivered" in html
+    assert "The latest 2 are listed" in html

@@ -3,7 +3,6 @@
 rounds and the reminder log to viewers and administrators."""
 
 from django import template
-from django.db.models import Count, Q
 
 from apps.accounts.roles import can_remind, sees_everything
 from apps.reminders import selectors
@@ -20,11 +19,13 @@ def reminders_section(context, survey_round, laggards) -> dict:
     user = context["request"].user
     if not sees_everything(user):
         return {"shown": False}
-    remindable = can_remind(user) and survey_round.state == survey_round.State.OPEN
-    mails = selectors.round_mails(survey_round)
-    counts = mails.aggregate(
-        total=Count("pk"), failed=Count("pk", filter=Q(status=ReminderMail.Status.FAILED))
-    )
+    remindable = survey_round.state == survey_round.State.OPEN and can_remind(user)
+    mails = list(selectors.round_mails(survey_round)[: LOG_LENGTH + 1])
+    if len(mails) <= LOG_LENGTH:  # all of them: no need to count in the database
+        total = len(mails)
+        failed = sum(1 for mail in mails if mail.status == ReminderMail.Status.FAILED)
+    else:
+        total, failed = selectors.count_mails(survey_round)
     return {
         "shown": True,
         "round": survey_round,
@@ -32,8 +33,8 @@ def reminders_section(context, survey_round, laggards) -> dict:
         "teams": selectors.remindable_teams(survey_round) if remindable else [],
         "products": list(laggards) if remindable else [],
         "mails": mails[:LOG_LENGTH],
-        "failed": counts["failed"],
-        "total": counts["total"],
+        "failed": failed,
+        "total": total,
         "log_length": LOG_LENGTH,
         "csrf_token": context.get("csrf_token"),
     }
