@@ -90,16 +90,22 @@ def invite(*, survey_round: SurveyRound, triggered_by=None) -> Report | None:
     return remind(survey_round=survey_round, kind=Kind.INVITATION, triggered_by=triggered_by)
 
 
+def organisation_today() -> date:
+    """Today in the organisation's time zone (TIME_ZONE): the day of the same-day rule."""
+    return timezone.localdate(timezone=timezone.get_default_timezone())
+
+
 def days_left(survey_round: SurveyRound, today: date) -> int:
     """Days from `today` to the round's deadline day, in the organisation's time zone."""
-    return (timezone.localdate(survey_round.closes_at) - today).days
+    deadline = timezone.localdate(survey_round.closes_at, timezone.get_default_timezone())
+    return (deadline - today).days
 
 
 def scheduled_plan(*, today: date | None = None) -> list[tuple[SurveyRound, list[Recipient]]]:
     """What the daily run would send: for each open round whose deadline is REMINDER_DAYS
     days away, every laggard's members; for the other open rounds, the reminders whose last
     try was not delivered."""
-    today = today or timezone.localdate()
+    today = today or organisation_today()
     plan = []
     for survey_round in SurveyRound.objects.filter(
         state=SurveyRound.State.OPEN, closes_at__gt=timezone.now()
@@ -143,7 +149,7 @@ def deliver(
 ) -> Report:
     """Mail each person the products listed for them, leaving out those they were reminded
     of today; each mail's outcome is recorded, none stops the others."""
-    today = timezone.localdate()
+    today = organisation_today()
     reminded = selectors.reminded_on(survey_round, today)
     questions = survey_round.rubric_version.questions.count()
     counts: Counter[str] = Counter()

@@ -241,3 +241,10 @@ def test_only_open_rounds_are_reminded(org):
     with pytest.raises(services.ReminderError):
         services.remind(survey_round=org.round)
     assert services.send_scheduled_reminders() == []
+
+
+def test_inactive_accounts_are_not_written_to(smtp_server, org):
+    org.bob.is_active = False
+    org.bob.save()
+    services.remind(survey_round=org.round, teams=[org.search.pk])
+    assert [mail.recipients for mail in smtp_server.received] == [["alice@example.com"]]

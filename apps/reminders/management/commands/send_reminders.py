@@ -47,11 +47,11 @@ class Command(BaseCommand):
             raise CommandError("Some mails were not delivered (see the log); the next run retries.")
 
     def _print_plan(self, plan: list[tuple[SurveyRound, list[Recipient]]]) -> None:
-        today = timezone.localdate()
+        today = services.organisation_today()
         if not plan:
             self.stdout.write("No reminders are due today.")
         for survey_round, people in plan:
-            deadline = timezone.localtime(survey_round.closes_at)
+            deadline = timezone.localtime(survey_round.closes_at, timezone.get_default_timezone())
             self.stdout.write(
                 f"Round {survey_round.key} (deadline {deadline:%Y-%m-%d %H:%M} "
                 f"{deadline.tzinfo}, {services.days_left(survey_round, today)} days left): "
