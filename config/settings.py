@@ -9,9 +9,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from csp.constants import NONE, SELF, UNSAFE_HASHES
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+
+from config.mail import email_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -47,6 +50,7 @@ INSTALLED_APPS = [
     "apps.rubrics",
     "apps.surveys",
     "apps.scoring",
+    "apps.reminders",
     "apps.exchange",
     "apps.api",
     "apps.dashboards",
@@ -199,6 +203,17 @@ CLOSE_CONFIRM_COHORT_DROP = env.float("CLOSE_CONFIRM_COHORT_DROP", default=0.2)
 # not read (outside their teams) is hidden from them; viewers and administrators see it all.
 DASHBOARD_MIN_GROUP = env.int("DASHBOARD_MIN_GROUP", default=5)
 
+# E-mail: printed on the console unless EMAIL_URL names a server (smtp://user:pass@host:587,
+# smtp+tls://..., smtp+ssl://...). An EMAIL_URL that cannot be read fails each mail, with the
+# reason in the reminder log, instead of stopping the app.
+vars().update(email_settings(env.str("EMAIL_URL", default="consolemail://")))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="ML maturity <maturity@localhost>")
+EMAIL_TIMEOUT = 30  # seconds: an unreachable server fails a run instead of hanging it
+# Links in mails are absolute: the address people open the app at.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Open rounds remind the products not submitted yet this many days before their deadline.
+REMINDER_DAYS = env.list("REMINDER_DAYS", cast=int, default=[7, 3, 1])
+
 # Celery: without a broker every task runs eagerly in the calling process (the embedded default).
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
@@ -215,6 +230,11 @@ CELERY_BEAT_SCHEDULE = {
     "restart-stale-scoring-jobs": {
         "task": "apps.scoring.tasks.restart_stale_scoring_jobs",
         "schedule": 30.0,
+    },
+    # Once a day (in TIME_ZONE): the reminders due by REMINDER_DAYS, and the retries.
+    "send-scheduled-reminders": {
+        "task": "apps.reminders.tasks.send_scheduled_reminders",
+        "schedule": crontab(hour=9, minute=0),
     },
 }
 # Redis redelivers a task held by a killed worker after this; the sweep usually comes first.

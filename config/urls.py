@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from apps.accounts.views import set_language
 from config.health import healthz
 
 urlpatterns = [
@@ -13,10 +14,12 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("i18n/", include("django.conf.urls.i18n")),
+    # Django's language switch (django.conf.urls.i18n), remembering a signed-in user's choice.
+    path("i18n/setlang/", set_language, name="set_language"),
     path("admin/", admin.site.urls),
     path("", include("apps.api.urls")),
     path("", include("apps.exchange.urls")),
+    path("", include("apps.reminders.urls")),
     path("", include("apps.dashboards.urls")),
     path("", include("apps.surveys.urls")),
 ]

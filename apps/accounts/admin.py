@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.db.models import Count
 
-from apps.accounts.models import Team
+from apps.accounts.models import Preference, Team
 
 
 @admin.register(Team)
@@ -28,3 +28,11 @@ class TeamAdmin(admin.ModelAdmin):
     @admin.display(description="products", ordering="n_products")
     def product_count(self, obj: Team) -> int:
         return obj.n_products
+
+
+@admin.register(Preference)
+class PreferenceAdmin(admin.ModelAdmin):
+    list_display = ["user", "language"]
+    list_filter = ["language"]
+    search_fields = ["user__username", "user__email"]
+    autocomplete_fields = ["user"]

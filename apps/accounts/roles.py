@@ -41,3 +41,11 @@ def can_answer_for(user, product) -> bool:
 def can_reopen(user) -> bool:
     """Administrators (anyone granted the reopen permission) reopen submitted responses."""
     return user.is_authenticated and user.has_perm(REOPEN_PERMISSION)
+
+
+REMIND_PERMISSION = "surveys.change_surveyround"
+
+
+def can_remind(user) -> bool:
+    """Administrators who may change rounds (open, close) also send their reminders."""
+    return user.is_authenticated and user.has_perm(REMIND_PERMISSION)

@@ -1,10 +1,14 @@
-"""The login page's lockout: too many failed logins for an account or from an address."""
+"""Sign-in pages: the login page's lockout (too many failed logins for an account or from an
+address) and the header's language switch."""
 
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import ngettext
+from django.views import i18n
+
+from apps.accounts.services import remember_language
 
 
 def locked_out(request: HttpRequest, original_response=None, credentials=None) -> HttpResponse:
@@ -26,3 +30,13 @@ def locked_out(request: HttpRequest, original_response=None, credentials=None) -
     return render(
         request, "registration/login.html", context, status=settings.AXES_HTTP_RESPONSE_CODE
     )
+
+
+def set_language(request: HttpRequest) -> HttpResponse:
+    """The header's language switch (Django's), which also keeps a signed-in person's choice
+    for the mails sent to them."""
+    response = i18n.set_language(request)
+    language = request.POST.get("language", "")
+    if request.method == "POST" and request.user.is_authenticated and language:
+        remember_language(user=request.user, language=language)
+    return response

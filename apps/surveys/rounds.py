@@ -95,6 +95,7 @@ def open_round(*, survey_round: SurveyRound, user=None, reason: str = "") -> Sur
         survey_round.state = State.OPEN
         _save_state(survey_round, ["state"])
         _record(survey_round, RoundEvent.Action.OPENED, State.PLANNED, user=user, reason=reason)
+        signals.round_opened.send(sender=SurveyRound, round_id=survey_round.pk, user=user)
     return survey_round
 
 

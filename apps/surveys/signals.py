@@ -9,6 +9,8 @@ from django.dispatch import Signal
 response_submitted = Signal()
 # A submitted response became a draft again (its score is withdrawn); response_id, user.
 response_reopened = Signal()
+# A planned round was opened (its teams are invited); round_id, user.
+round_opened = Signal()
 # A round was closed; round_id, user.
 round_closed = Signal()
 # Answers were imported into a round as submitted responses; round_id, user.
