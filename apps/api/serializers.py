@@ -279,3 +279,6 @@ class TrendSerializer(serializers.Serializer):
         help_text="Too few products outside your teams: n (null) and the statistics (blank) "
         "are withheld."
     )
+    provisional = serializers.BooleanField(
+        help_text="The round is still open: its figures are of the responses submitted so far."
+    )

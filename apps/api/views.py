@@ -46,6 +46,7 @@ TREND_FIELDS = (
     "overall_median",
     "overall_p25",
     "overall_p75",
+    "provisional",
 )
 RESULT_FIELDS = ("product", "product_name", "team", "status", "submitted_at", "overall", "band")
 
@@ -114,6 +115,7 @@ class RubricViewSet(JSONErrors, viewsets.ReadOnlyModelViewSet):
             return download(rows, f"{slug}-trends.csv")
         data = _csv_records(rows, TREND_FIELDS, area_suffix="_mean")
         for record in data:
+            record["provisional"] = record["provisional"] == "true"
             record["hidden"] = (record["round"], record["population"]) in hidden
             if record["hidden"]:
                 record["n"] = None

@@ -59,10 +59,31 @@ def _number(value) -> float | None:
     return None if value is None else float(value)
 
 
+def _label(point: Point) -> str:
+    """The point's round on the x axis; an open round says so: its figures are provisional."""
+    if point.provisional:
+        return _("%(round)s (open)") % {"round": point.round}
+    return point.round
+
+
+def _rounds(points: Sequence[Point]) -> list[str]:
+    return [_label(p) for p in points]
+
+
+def _symbols(points: Sequence[Point]) -> list[str]:
+    """Markers: hollow for an open round's provisional point."""
+    return ["circle-open" if p.provisional else "circle" for p in points]
+
+
+def _patterns(points: Sequence[Point]) -> dict:
+    """Bars: hatched for an open round's provisional counts."""
+    return {"shape": ["/" if p.provisional else "" for p in points]}
+
+
 def _version_changes(points: Sequence[Point]) -> list[tuple[str, str]]:
     """(round, new version) where the rubric version changed from the previous round."""
     return [
-        (point.round, point.version)
+        (_label(point), point.version)
         for previous, point in pairwise(points)
         if point.version != previous.version
     ]
@@ -132,7 +153,7 @@ def overall_trend(
 def _overall_traces(points: Sequence[Point], *, legend: bool) -> list[go.Scatter]:
     """One panel's traces: the inter-quartile band (p25 filled up to p75), the median with n
     and the mean; legend: whether this panel's traces are in the legend."""
-    rounds = [p.round for p in points]
+    rounds = _rounds(points)
     return [
         go.Scatter(
             x=rounds,
@@ -161,6 +182,7 @@ def _overall_traces(points: Sequence[Point], *, legend: bool) -> list[go.Scatter
             mode="lines+markers+text",
             name=_("Median"),
             line={"color": PALETTE[0], "width": 3},
+            marker={"symbol": _symbols(points), "size": 9},
             text=[_n_label(p) for p in points],
             textposition="bottom center",
             showlegend=legend,
@@ -189,7 +211,10 @@ def _n_label(point: Point) -> str:
     """A point's n, marked ⚠ when small; "hidden" for a point hidden from this user."""
     if point.hidden:
         return _("hidden")
-    return f"n={point.n}" + (" ⚠" if point.n < SMALL_N else "")
+    small = " ⚠" if point.n < SMALL_N else ""
+    if point.provisional:
+        return _("open, n=%(n)s so far") % {"n": point.n} + small
+    return f"n={point.n}" + small
 
 
 def area_trends(
@@ -201,12 +226,13 @@ def area_trends(
         for index, (key, title) in enumerate(areas):
             figure.add_trace(
                 go.Scatter(
-                    x=[p.round for p in points],
+                    x=_rounds(points),
                     y=[_number(p.area_means.get(key)) for p in points],
                     mode="lines+markers",
                     name=title,
                     legendgroup=key,
                     line={"color": PALETTE[index % len(PALETTE)]},
+                    marker={"symbol": _symbols(points)},
                     showlegend=column == 1,
                 ),
                 row=1,
@@ -223,10 +249,10 @@ def binding_areas(points: Sequence[Point], areas: Sequence[AreaTitle]) -> go.Fig
     for index, (key, title) in enumerate(areas):
         figure.add_trace(
             go.Bar(
-                x=[p.round for p in points],
+                x=_rounds(points),
                 y=[_share(p, key) for p in points],
                 name=title,
-                marker_color=PALETTE[index % len(PALETTE)],
+                marker={"color": PALETTE[index % len(PALETTE)], "pattern": _patterns(points)},
                 customdata=[None if p.hidden else p.binding.get(key, 0) for p in points],
                 hovertemplate="%{y:.0%} (%{customdata})<extra>" + title + "</extra>",
             )
@@ -264,10 +290,10 @@ def band_distribution(points: Sequence[Point]) -> go.Figure:
             counts.append(None if point.hidden else sum(found))
         figure.add_trace(
             go.Bar(
-                x=[p.round for p in points],
+                x=_rounds(points),
                 y=counts,
                 name=label,
-                marker_color=PALETTE[index % len(PALETTE)],
+                marker={"color": PALETTE[index % len(PALETTE)], "pattern": _patterns(points)},
             )
         )
     figure.update_layout(barmode="stack")
@@ -290,7 +316,7 @@ def question_heatmap(
     figure = go.Figure(
         go.Heatmap(
             z=z_all,
-            x=[p.round for p in all_points],
+            x=_rounds(all_points),
             y=keys,
             customdata=custom_all,
             zmin=0,

@@ -299,10 +299,13 @@ def trend_rows(rubric_id: int, hidden: Collection[tuple[str, str]] = ()) -> Iter
         "overall_p25",
         "overall_p75",
         *(f"area_{key}_mean" for key in areas),
+        "provisional",  # the round is still open: its figures are of the responses so far
     ]
     for a in aggregates:
+        provisional = str(a.round.state == SurveyRound.State.OPEN).lower()
         if (a.round.key, a.population) in hidden:
-            yield [a.round.key, a.population, "", "", "", "", "", *("" for _key in areas)]
+            blank = ["", "", "", "", "", *("" for _key in areas)]
+            yield [a.round.key, a.population, *blank, provisional]
             continue
         yield [
             a.round.key,
@@ -313,4 +316,5 @@ def trend_rows(rubric_id: int, hidden: Collection[tuple[str, str]] = ()) -> Iter
             number(a.p25),
             number(a.p75),
             *(number(_decimal(a.area_means.get(key))) for key in areas),
+            provisional,
         ]

@@ -296,7 +296,10 @@ def test_trends_hide_points_resting_on_too_few_products_outside_your_teams(world
         assert {record[f] for f in TREND_STATISTICS} == {""}
         assert set(record["areas"].values()) == {""}
     assert header[:3] == ["round", "population", "n"]
-    assert rows[:2] == [["2021-10", "all"] + [""] * 7, ["2021-10", "cohort"] + [""] * 7]
+    assert rows[:2] == [
+        ["2021-10", "all", *[""] * 7, "false"],
+        ["2021-10", "cohort", *[""] * 7, "false"],
+    ]
     assert rows[2][:3] == ["2022-04", "all", "0"]
 
 

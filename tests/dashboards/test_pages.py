@@ -20,6 +20,7 @@ from apps.rubrics.models import Rubric
 from apps.scoring.models import ResponseScore, RoundAggregate
 from apps.scoring.scores import score_all
 from apps.scoring.signals import aggregates_changed
+from apps.surveys.models import SurveyRound
 from config.celery import app as celery_app
 from tests.factories import UserFactory
 
@@ -155,7 +156,8 @@ def test_question_heatmap_shows_the_stored_question_means(client, demo):
     heatmap = figure(client.get(reverse("dashboard")), "questions")
     trace = heatmap["data"][0]
     latest = RoundAggregate.objects.filter(population="all").order_by("round__opens_at").last()
-    column = trace["x"].index(latest.round.key)
+    assert latest.round.state == "open"  # drawn as provisional: its column says so
+    column = trace["x"].index(f"{latest.round.key} (open)")
     shown = {key: row[column] for key, row in zip(trace["y"], trace["z"], strict=True)}
     stored = {key: float(q["mean"]) for key, q in latest.question_means.items()}
     assert shown.keys() >= stored.keys()
@@ -237,3 +239,22 @@ def test_the_overview_shows_the_response_rate_of_every_round(client):
         )
         assert f"{rate} %" in table
     assert "(open)" in table
+
+
+def test_the_open_round_is_drawn_as_provisional_in_every_chart(client, demo):
+    client.force_login(UserFactory(username="v"))
+    page = client.get(reverse("dashboard"))
+    open_key = SurveyRound.objects.get(state="open").key
+    label = f"{open_key} (open)"
+    overall = figure(page, "overall")
+    median = next(t for t in overall["data"] if t["name"] == "Median")
+    assert median["x"][-1] == label and label not in median["x"][:-1]
+    assert median["marker"]["symbol"][-1] == "circle-open"
+    assert set(median["marker"]["symbol"][:-1]) == {"circle"}
+    assert median["text"][-1].startswith("open, n=") and "so far" in median["text"][-1]
+    for name in ("areas", "binding", "bands", "questions"):
+        for trace in figure(page, name)["data"]:
+            assert trace["x"][-1] == label, name
+            if trace["type"] == "bar":
+                assert trace["marker"]["pattern"]["shape"][-1] == "/"
+                assert set(trace["marker"]["pattern"]["shape"][:-1]) == {""}

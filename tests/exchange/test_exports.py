@@ -138,10 +138,12 @@ def test_trends_csv_has_all_and_cohort_per_round(scored_round):
         "overall_p75",
         "area_data_mean",
         "area_monitoring_mean",
+        "provisional",
     ]
+    provisional = str(scored_round.state == "open").lower()
     assert rows == [
-        ["2021-10", "all", "1", "0.5", "0.5", "0.5", "0.5", "2", "0.5"],
-        ["2021-10", "cohort", "1", "0.5", "0.5", "0.5", "0.5", "2", "0.5"],
+        ["2021-10", "all", "1", "0.5", "0.5", "0.5", "0.5", "2", "0.5", provisional],
+        ["2021-10", "cohort", "1", "0.5", "0.5", "0.5", "0.5", "2", "0.5", provisional],
     ]
 
 

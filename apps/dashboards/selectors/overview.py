@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, Max, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 
 from apps.products.models import Product
 from apps.rubrics.models import Question, Rubric
@@ -13,6 +13,7 @@ from apps.scoring import cohort as scoring_cohort
 from apps.scoring import selectors as scoring_selectors
 from apps.scoring.aggregates import SCORED_PRODUCT_FIELDS, ScoredProduct, summarize
 from apps.scoring.models import CohortMember, ResponseScore, RoundAggregate
+from apps.surveys.models import SurveyRound
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,8 @@ class Point:
     questions: dict[str, dict] = field(default_factory=dict)
     # hidden from this user (too few products outside their teams): no statistics at all
     hidden: bool = False
+    # the round is still open: its n are the products that have submitted so far
+    provisional: bool = False
 
 
 @dataclass(frozen=True)
@@ -84,15 +87,19 @@ def _point(survey_round, stats: dict) -> Point:
         bands=stats["band_counts"],
         binding=stats["binding_counts"],
         questions=stats.get("question_means", {}),
+        provisional=survey_round.state == SurveyRound.State.OPEN,
     )
 
 
 def aggregates_stamp(rubric: Rubric) -> str:
-    """When the rubric's aggregates last changed (part of the dashboard's cache key)."""
+    """When the rubric's aggregates last changed, and which of their rounds is open (part of
+    the dashboard's cache key: a round closing or reopening changes how its points look)."""
     stamp = RoundAggregate.objects.filter(rubric=rubric).aggregate(
-        latest=Max("computed_at"), n=Count("id")
+        latest=Max("computed_at"),
+        n=Count("id"),
+        open=Max("round_id", filter=Q(round__state=SurveyRound.State.OPEN)),
     )
-    return f"{stamp['latest'] and stamp['latest'].timestamp()}-{stamp['n']}"
+    return f"{stamp['latest'] and stamp['latest'].timestamp()}-{stamp['n']}-{stamp['open']}"
 
 
 def rubric_trend(rubric: Rubric) -> Trend:
