@@ -54,6 +54,12 @@ class RoundAdmin(ScoredRoundAdmin):
         form = ImportAnswersForm(request.POST or None, request.FILES or None)
         problems = []
         if request.method == "POST" and form.is_valid():
+            creates = form.cleaned_data["create_products"]
+            if creates and not request.user.has_perms(
+                ["products.add_product", "accounts.add_team"]
+            ):
+                problems = ["Creating products needs the permissions to add products and teams."]
+                return self._render(request, survey_round, form, problems)
             try:
                 result = import_answers(
                     survey_round=survey_round,
@@ -72,6 +78,9 @@ class RoundAdmin(ScoredRoundAdmin):
                     messages.SUCCESS,
                 )
                 return redirect(reverse("admin:surveys_surveyround_change", args=[round_id]))
+        return self._render(request, survey_round, form, problems)
+
+    def _render(self, request, survey_round, form, problems):
         context = {
             **self.admin_site.each_context(request),
             "title": f"Import answers into {survey_round}",

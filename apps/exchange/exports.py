@@ -13,14 +13,13 @@ from collections.abc import Collection, Iterable, Iterator
 from decimal import Decimal
 from pathlib import Path
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 
-from apps.products.models import Product
 from apps.rubrics.models import Area
 from apps.scoring.models import ResponseScore, RoundAggregate
 from apps.surveys.models import Answer, Response, SurveyRound
-from apps.surveys.selectors import describe_laggards, round_laggards
+from apps.surveys.selectors import active_products, describe_laggards, round_laggards
 
 BOM = "\ufeff"
 CHUNK = 2000
@@ -177,10 +176,8 @@ def _not_started_rows(
     survey_round: SurveyRound, areas: list[str], products: QuerySet | None
 ) -> Iterator[list]:
     """A results row per product active when the round opened that has no response in it."""
-    opened = survey_round.opens_at.date()
     not_started = (
-        Product.objects.filter(active_from__lte=opened)
-        .filter(Q(retired_at__isnull=True) | Q(retired_at__gt=opened))
+        active_products(survey_round)  # the same products as the laggards and the rates
         .exclude(responses__round=survey_round)
         .order_by("slug")
         .values_list("slug", "name", "team__name")

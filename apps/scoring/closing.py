@@ -8,9 +8,11 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from apps.scoring import cohort
+from apps.scoring.models import ScoringJob
 from apps.surveys import rounds
 from apps.surveys.models import SurveyRound
 from apps.surveys.selectors import RoundProgress, round_progress
@@ -51,6 +53,19 @@ def close_impact(survey_round: SurveyRound) -> CloseImpact:
         warnings.append(
             _("Round %(round)s has no scored response: closing it tells the trend nothing.")
             % {"round": survey_round}
+        )
+    waiting = (
+        ScoringJob.objects.filter(state__in=[ScoringJob.State.QUEUED, ScoringJob.State.RUNNING])
+        .filter(Q(round=survey_round) | Q(response__round=survey_round))
+        .count()
+    )
+    if waiting:
+        warnings.append(
+            _(
+                "%(count)d scoring jobs of this round have not finished: the scored counts "
+                "and the cohort shown may still change."
+            )
+            % {"count": waiting}
         )
     drop = settings.CLOSE_CONFIRM_COHORT_DROP
     if before and (before - after) / before > drop:

@@ -86,9 +86,11 @@ def update_cohort(*, rubric_id: int, rounds: list[SurveyRound], force: bool) -> 
     defining rounds changed or `force` says a closed round's scores may have. Runs inside the
     caller's transaction; the state row is locked, so concurrent recomputes of one rubric are
     serialised, the first build too."""
-    defining = defining_round_ids(rounds)
     CohortState.objects.get_or_create(rubric_id=rubric_id)
     state = CohortState.objects.select_for_update().get(rubric_id=rubric_id)
+    # Read after taking the lock: which rounds define the cohort depends on their scores,
+    # which a concurrent job may just have committed.
+    defining = defining_round_ids(rubric_rounds(rubric_id))
     stored = stored_cohort(rubric_id)
     if not force and state.defining_round_ids == defining:
         return CohortUpdate(stored, checked=False, changed=False)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import timedelta
 
 from celery import current_app
@@ -91,7 +91,9 @@ def run_job(*, job_id: int) -> ScoringJob:
         )
 
     try:
-        with _heartbeat(job_id):
+        # One response scores in milliseconds: no heartbeat thread (nor its connection).
+        beating = _heartbeat(job_id) if job.kind != ScoringJob.Kind.RESPONSE else nullcontext()
+        with beating:
             if job.kind == ScoringJob.Kind.RESPONSE:
                 summary = scores.score_response(response_id=job.response_id)
             elif job.kind == ScoringJob.Kind.ROUND:
@@ -122,13 +124,15 @@ def _heartbeat(job_id: int) -> Iterator[None]:
     stop = threading.Event()
 
     def beat() -> None:
-        try:
-            while not stop.wait(HEARTBEAT.total_seconds()):
+        while not stop.wait(HEARTBEAT.total_seconds()):
+            try:
                 ScoringJob.objects.filter(pk=job_id, state=ScoringJob.State.RUNNING).update(
                     heartbeat_at=timezone.now()
                 )
-        finally:
-            connections.close_all()  # this thread's own connection
+            except Exception:  # a lost connection, a locked database: try again next beat
+                logger.warning("Heartbeat of scoring job %s failed", job_id, exc_info=True)
+            finally:
+                connections.close_all()  # this thread's own connection, fresh each beat
 
     thread = threading.Thread(target=beat, name=f"scoring-heartbeat-{job_id}", daemon=True)
     thread.start()

@@ -42,6 +42,9 @@ class RoundEventInline(admin.TabularInline):
     extra = 0
     can_delete = False
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("user")
+
     def has_add_permission(self, request, obj=None):
         return False
 
@@ -129,8 +132,9 @@ class SurveyRoundAdmin(admin.ModelAdmin):
         fixed = ["state"]
         if obj and obj.state != SurveyRound.State.PLANNED:
             fixed.append("closes_at")
-        # Answers are tied to the round's questions: the version is fixed once responses exist.
-        if obj and obj.responses.exists():
+        # Answers are tied to the round's questions, and an open round holds its rubric's one
+        # open place: the version is fixed once the round opens.
+        if obj and (obj.state != SurveyRound.State.PLANNED or obj.responses.exists()):
             fixed.append("rubric_version")
         return fixed
 

@@ -91,6 +91,15 @@ def open_round(*, survey_round: SurveyRound, user=None, reason: str = "") -> Sur
             raise RoundError(
                 _("Round %(round)s is closed: reopen it instead.") % {"round": survey_round}
             )
+        if survey_round.closes_at <= timezone.now():
+            raise RoundError(
+                _("The deadline %(deadline)s has passed: move it before opening the round.")
+                % {
+                    "deadline": timezone.localtime(survey_round.closes_at).strftime(
+                        "%Y-%m-%d %H:%M"
+                    )
+                }
+            )
         _refuse_second_open_round(survey_round.rubric_id, survey_round.rubric)
         survey_round.state = State.OPEN
         _save_state(survey_round, ["state"])
@@ -124,8 +133,12 @@ def reopen_round(
         raise RoundError(_("Say why the round is reopened."))
     with transaction.atomic():
         survey_round = _locked(survey_round)
-        if survey_round.state == State.OPEN:
-            return survey_round
+        if survey_round.state == State.OPEN:  # reopened already: only the deadline may move
+            if closes_at is None or closes_at == survey_round.closes_at:
+                return survey_round
+            return extend_deadline(
+                survey_round=survey_round, closes_at=closes_at, user=user, reason=reason
+            )
         if survey_round.state != State.CLOSED:
             raise RoundError(_("Round %(round)s is not closed.") % {"round": survey_round})
         deadline = closes_at or survey_round.closes_at
@@ -179,6 +192,8 @@ def create_round(
     opens_at: datetime,
     closes_at: datetime,
     state: str = SurveyRound.State.PLANNED,
+    user=None,
+    reason: str = "",
 ) -> SurveyRound:
     """Create a survey round on a published rubric version."""
     try:
@@ -210,19 +225,30 @@ def create_round(
     with transaction.atomic():
         if SurveyRound.objects.select_for_update().filter(key=key).exists():
             raise RoundError(f"A round with key {key!r} already exists.")
-        if state == SurveyRound.State.OPEN:
-            _refuse_second_open_round(version.rubric_id, version.rubric)
         try:
             with transaction.atomic():
-                return SurveyRound.objects.create(
+                survey_round = SurveyRound.objects.create(
                     key=key,
                     title=title or f"{version.rubric} {key}",
                     rubric_version=version,
                     opens_at=opens_at,
                     closes_at=closes_at,
-                    state=state,
+                    state=State.PLANNED,
                 )
-        except IntegrityError:  # created (or another opened) by someone else meanwhile
-            if state == SurveyRound.State.OPEN:
-                _refuse_second_open_round(version.rubric_id, version.rubric)
+        except IntegrityError:  # created by someone else meanwhile
             raise RoundError(f"A round with key {key!r} already exists.") from None
+        # Another state is reached by its transition (logged, guarded, announced); a round
+        # created closed is a past one, to import answers into: logged as closed at once.
+        if state == State.OPEN:
+            survey_round = open_round(survey_round=survey_round, user=user, reason=reason)
+        elif state == State.CLOSED:
+            survey_round.state = State.CLOSED
+            survey_round.save(update_fields=["state"])
+            _record(
+                survey_round,
+                RoundEvent.Action.CLOSED,
+                State.PLANNED,
+                user=user,
+                reason=reason or "created closed (a past round)",
+            )
+        return survey_round

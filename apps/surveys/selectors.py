@@ -205,7 +205,7 @@ def round_laggards(
         active_products(survey_round)
         .select_related("team")
         .exclude(Exists(response.filter(status=Response.Status.SUBMITTED)))
-        .order_by("team__name", "name")
+        .order_by("team__name", "name", "pk")  # unique: pages and CSV chunks never overlap
     )
     if products is not None:
         laggards = laggards.filter(pk__in=products)

@@ -5,6 +5,7 @@ from decimal import Decimal, InvalidOperation
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -109,19 +110,20 @@ def save_answer(request: HttpRequest, key: str, slug: str) -> HttpResponse:
     except (InvalidOperation, ValueError):
         return _answer_error(request, wants_json, _("That is not a valid answer."), 400)
     try:
-        response = Response.objects.filter(round=survey_round, product=product).first()
-        if response is None:  # the first save starts the response
-            response = services.start_response(survey_round=survey_round, product=product)
-        answer = services.save_answer(
-            response=response,
-            question_key=request.POST.get("question", ""),
-            value=value,
-            not_applicable=choice == "na",
-            evidence=request.POST.get("evidence", ""),
-            evidence_url=request.POST.get("evidence_url", "").strip(),
-            base_revision=base,
-            user=request.user,
-        )
+        with transaction.atomic():  # a refused first save starts no response either
+            response = Response.objects.filter(round=survey_round, product=product).first()
+            if response is None:  # the first save starts the response
+                response = services.start_response(survey_round=survey_round, product=product)
+            answer = services.save_answer(
+                response=response,
+                question_key=request.POST.get("question", ""),
+                value=value,
+                not_applicable=choice == "na",
+                evidence=request.POST.get("evidence", ""),
+                evidence_url=request.POST.get("evidence_url", "").strip(),
+                base_revision=base,
+                user=request.user,
+            )
     except services.AnswerConflict as conflict:
         current = conflict.current
         payload = {

@@ -95,3 +95,11 @@ def test_close_round_command_prints_the_impact_and_needs_yes(
     assert open_round.state == "closed" and "Closed 2022-10" in out.getvalue()
     assert ScoringJob.objects.get().round_id == open_round.pk
     assert open_round.events.get().reason == "deadline"
+
+
+def test_unfinished_scoring_jobs_are_a_warning_before_closing(history):
+    products, _closed, open_round = history
+    response = submit(open_round, products[0], FULL)
+    ScoringJob.objects.create(kind="response", response=response)  # queued, not yet run
+    impact = close_impact(open_round)
+    assert any("1 scoring jobs of this round have not finished" in w for w in impact.warnings)

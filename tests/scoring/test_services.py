@@ -377,7 +377,7 @@ def test_a_second_recompute_of_the_demo_writes_nothing_on_either_database():
     assert ResponseScore.objects.filter(round=survey_round).count() > 5
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_running_job_keeps_its_heartbeat_fresh_so_the_sweep_leaves_it(monkeypatch):
     import time
     from datetime import timedelta

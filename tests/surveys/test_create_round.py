@@ -35,14 +35,38 @@ def test_creates_a_round_on_a_published_version(settings):
         "--closes",
         "2021-11-15",
         "--state",
-        "open",
+        "closed",  # a past round, to import its answers into
     )
-    assert "Created round 2021-10 (First round) on tiny 1, open, 2021-10-01 to 2021-11-15" in output
+    assert (
+        "Created round 2021-10 (First round) on tiny 1, closed, 2021-10-01 to 2021-11-15" in output
+    )
     survey_round = SurveyRound.objects.get(key="2021-10")
     tokyo = ZoneInfo(settings.TIME_ZONE)
     assert survey_round.opens_at == datetime(2021, 10, 1, tzinfo=tokyo)
     assert survey_round.closes_at == datetime(2021, 11, 16, tzinfo=tokyo)  # end of the 15th
-    assert survey_round.state == "open"
+    assert survey_round.state == "closed"
+    assert survey_round.events.get().action == "closed"  # logged like any other close
+
+
+def test_a_round_created_open_goes_through_opening_and_its_deadline_must_be_ahead():
+    make_version()
+    with pytest.raises(CommandError, match="has passed: move it before opening"):
+        create(
+            "2021-10",
+            "--rubric",
+            "tiny",
+            "--version",
+            "1",
+            "--opens",
+            "2021-10-01",
+            "--closes",
+            "2021-11-15",
+            "--state",
+            "open",
+        )
+    assert not SurveyRound.objects.exists()  # nothing half-created
+    create("2030-01", "--rubric", "tiny", "--version", "1", "--state", "open")
+    assert SurveyRound.objects.get().events.get().action == "opened"
 
 
 def test_defaults_title_dates_and_state():

@@ -153,6 +153,7 @@ def test_a_refused_first_save_leaves_no_response(client, setup):
     client.force_login(setup[2])
     reply = client.post(urls("save-answer"), {"question": "data-schema", "value": "7"}, **JSON)
     assert reply.status_code == 400 and not Answer.objects.exists()
+    assert not Response.objects.exists()  # still not started
 
 
 def test_submitting_a_not_started_response_lists_every_question(client, setup):

@@ -42,7 +42,9 @@ def copy_rubric(apps, schema_editor):
         raise RuntimeError(
             "Several rounds of one rubric are open ("
             + ", ".join(keys.values_list("key", flat=True))
-            + "): close all but one with the admin's Close action, then migrate again."
+            + "). Close all but one first, e.g. in a database shell: UPDATE surveys_surveyround"
+            " SET state = 'closed' WHERE key = '…'; then migrate again and recompute their"
+            " scores with manage.py compute_scores --all."
         )
 
 
