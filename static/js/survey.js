@@ -78,21 +78,23 @@
   }
 
   // Send every change still waiting for its pause, retry the failed ones, and wait for all
-  // of them: what was typed just before Submit (or leaving) is saved first.
+  // of them (again, while more was typed meanwhile): what was typed just before Submit (or
+  // leaving) is saved first.
   async function flush() {
-    for (const [form, timer] of timers) {
-      clearTimeout(timer);
-      timers.delete(form);
-      typing.delete(form);
-      save(form);
-    }
     for (const form of failed) {
       if (!form.querySelector(".conflict")) save(form);
     }
-    while (inFlight.size) await Promise.allSettled([...inFlight]);
+    do {
+      for (const [form, timer] of timers) {
+        clearTimeout(timer);
+        timers.delete(form);
+        typing.delete(form);
+        save(form);
+      }
+      while (inFlight.size) await Promise.allSettled([...inFlight]);
+    } while (timers.size);
     return failed.size === 0;
   }
-
 
   async function send(form) {
     state(form, text.saving, "saving");
@@ -202,38 +204,51 @@
     });
   }
 
-  // Submit only once everything typed is saved; otherwise say so and stay.
-  const submitBar = document.querySelector("form.submit-bar");
-  submitBar?.addEventListener("submit", async (event) => {
-    if (!timers.size && !inFlight.size && !failed.size) return;
-    event.preventDefault();
-    const button = submitBar.querySelector("button[type=submit]");
-    button.disabled = true;
-    const saved = await flush();
-    button.disabled = false;
-    if (saved) {
-      submitBar.submit();
-      return;
-    }
-    let note = submitBar.querySelector(".submit-error");
-    if (!note) {
-      note = document.createElement("p");
-      note.className = "submit-error";
-      note.setAttribute("role", "alert");
-      submitBar.prepend(note);
-    }
-    note.textContent = text.unsavedSubmit;
-    const first = [...failed][0];
-    first?.scrollIntoView({ block: "center" });
-    first?.querySelector("input[name=value], textarea")?.focus();
-  });
+  // Submit (and Prefill, Reopen: every other form posting from this page) only once
+  // everything typed is saved; otherwise say so and stay.
+  for (const other of text ? document.querySelectorAll("form[method=post]:not(.question)") : []) {
+    other.addEventListener("submit", async (event) => {
+      if (!timers.size && !inFlight.size && !failed.size) return;
+      event.preventDefault();
+      const button = other.querySelector("button[type=submit]");
+      if (button) button.disabled = true;
+      const saved = await flush();
+      if (button) button.disabled = false;
+      if (saved) {
+        other.submit();
+        return;
+      }
+      let note = other.querySelector(".submit-error");
+      if (!note) {
+        note = document.createElement("p");
+        note.className = "submit-error";
+        note.setAttribute("role", "alert");
+        other.prepend(note);
+      }
+      note.textContent = text.unsavedSubmit;
+      const first = [...failed][0];
+      first?.scrollIntoView({ block: "center" });
+      first?.querySelector("input[name=value], textarea")?.focus();
+    });
+  }
 
   // Leaving the page: text still waiting for its pause is sent with a request that outlives
-  // the page (keepalive); if a save failed and is still unsaved, the browser asks first.
+  // the page (keepalive), unless a save of that question is on its way (its revision would
+  // be stale); then, and while a save failed or is on its way, the browser asks first.
+  const risky = () =>
+    failed.size > 0 || inFlight.size > 0 || [...timers.keys()].some((form) => busy.has(form));
+  window.addEventListener("beforeunload", (event) => {
+    if (risky()) {
+      event.preventDefault();
+      event.returnValue = "";
+    }
+  });
   window.addEventListener("pagehide", () => {
     for (const [form, timer] of timers) {
+      if (busy.has(form)) continue;
       clearTimeout(timer);
       timers.delete(form);
+      typing.delete(form);
       const body = new FormData(form);
       if (!answered(form)) body.set("value", "");
       fetch(form.action, {
@@ -245,11 +260,10 @@
       });
     }
   });
-  window.addEventListener("beforeunload", (event) => {
-    if (failed.size) {
-      event.preventDefault();
-      event.returnValue = "";
-    }
+  // Back to a page the browser kept (back/forward cache): its revisions may be stale after
+  // the requests sent on leaving, so show the stored answers again.
+  window.addEventListener("pageshow", (event) => {
+    if (event.persisted) window.location.reload();
   });
 
   // Mark the area being worked on in the area list: the one holding the keyboard focus, or

@@ -81,3 +81,16 @@ def test_a_failed_save_keeps_the_response_from_being_submitted(answered):
     page.locator("#submitted").wait_for()
     response.refresh_from_db()
     assert response.status == Response.Status.SUBMITTED
+
+
+def test_text_typed_just_before_another_form_posts_is_saved_first(answered):
+    """Any other form of the page (here the language switch) waits for the saves."""
+    response, page = answered
+    box = page.locator('form[data-question="data-schema"] textarea[name=evidence]')
+    box.press_sequentially("Schema reviewed")
+    page.get_by_role("button", name="Switch").click()  # well within the pause
+    page.wait_for_load_state()
+    deadline = time.monotonic() + 10
+    while evidence(response, "data-schema") != "Schema reviewed":
+        assert time.monotonic() < deadline, "the text typed before the other form posted was lost"
+        time.sleep(0.1)
