@@ -75,34 +75,31 @@ class SurveyRoundAdmin(admin.ModelAdmin):
     @admin.action(description="Reopen the selected closed rounds", permissions=["change"])
     def reopen_rounds(self, request, queryset):
         """Ask for a reason (and a new deadline if the old one passed), then reopen."""
-        form = RoundChangeForm(request.POST if "apply" in request.POST else None, reason=True)
-        if form.is_valid():
-            for survey_round in queryset.order_by("opens_at"):
-                self._apply(
-                    request,
-                    rounds.reopen_round,
-                    survey_round,
-                    reason=form.cleaned_data["reason"],
-                    closes_at=form.cleaned_data["closes_at"],
-                )
-            return None
-        return self._ask(request, queryset, form, "reopen_rounds", "Reopen rounds")
+        return self._change(request, queryset, rounds.reopen_round, "reopen_rounds", reason=True)
 
     @admin.action(description="Change the deadline of the selected rounds", permissions=["change"])
     def extend_deadlines(self, request, queryset):
         """Ask for the new deadline (and why), then move it."""
-        form = RoundChangeForm(request.POST if "apply" in request.POST else None, deadline=True)
-        if form.is_valid():
-            for survey_round in queryset.order_by("opens_at"):
-                self._apply(
-                    request,
-                    rounds.extend_deadline,
-                    survey_round,
-                    reason=form.cleaned_data["reason"],
-                    closes_at=form.cleaned_data["closes_at"],
-                )
-            return None
-        return self._ask(request, queryset, form, "extend_deadlines", "Change the deadline")
+        return self._change(
+            request, queryset, rounds.extend_deadline, "extend_deadlines", deadline=True
+        )
+
+    def _change(self, request, queryset, transition, action: str, **required):
+        """Ask for what the transition needs on an intermediate page, then run it on each
+        selected round, oldest first."""
+        form = RoundChangeForm(request.POST if "apply" in request.POST else None, **required)
+        if not form.is_valid():
+            title = "Reopen rounds" if action == "reopen_rounds" else "Change the deadline"
+            return self._ask(request, queryset, form, action, title)
+        for survey_round in queryset.order_by("opens_at"):
+            self._apply(
+                request,
+                transition,
+                survey_round,
+                reason=form.cleaned_data["reason"],
+                closes_at=form.cleaned_data["closes_at"],
+            )
+        return None
 
     def _apply(self, request, transition, survey_round, **kwargs) -> None:
         try:
