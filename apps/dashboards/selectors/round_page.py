@@ -6,14 +6,23 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
 
-from django.db.models import Count, DecimalField, Exists, F, OuterRef, QuerySet, Subquery
+from django.db.models import (
+    Count,
+    DecimalField,
+    F,
+    FilteredRelation,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+)
 from django.db.models.functions import Round
 
 from apps.accounts.models import Team
 from apps.rubrics.models import SCORE_FIELD, Rubric
 from apps.scoring.models import ResponseScore
 from apps.scoring.rules import quantize
-from apps.surveys.models import Response, SurveyRound
+from apps.surveys.models import SurveyRound
 from apps.surveys.selectors import RoundProgress, active_products, rounds_progress
 
 
@@ -60,16 +69,19 @@ CHANGE_FIELD = DecimalField(
 def round_participation(survey_round: SurveyRound) -> list[TeamParticipation]:
     """Per team: products active when the round opened, and how far their responses are
     (the counts in one query, the teams and their members in two)."""
-    response = Response.objects.filter(round=survey_round, product=OuterRef("pk"))
+    # One LEFT JOIN to the round's responses (at most one per product), counted by status.
     counts = {
         row["team_id"]: row
         for row in active_products(survey_round)
+        .annotate(
+            this_round=FilteredRelation("responses", condition=Q(responses__round=survey_round))
+        )
         .order_by()
         .values("team_id")
         .annotate(
             active=Count("pk"),
-            submitted=Count("pk", filter=Exists(response.filter(status="submitted"))),
-            draft=Count("pk", filter=Exists(response.filter(status="draft"))),
+            submitted=Count("pk", filter=Q(this_round__status="submitted")),
+            draft=Count("pk", filter=Q(this_round__status="draft")),
         )
     }
     teams = Team.objects.filter(pk__in=counts).prefetch_related("members").order_by("name")
