@@ -147,24 +147,28 @@ def active_products(survey_round: SurveyRound) -> QuerySet[Product]:
     )
 
 
+def active_counts(rounds: list[SurveyRound]) -> dict[int, int]:
+    """How many products each round had active when it opened, in one query over the
+    products (a filtered count per round), whatever the number of rounds."""
+    if not rounds:
+        return {}
+    opened = {r.pk: timezone.localdate(r.opens_at) for r in rounds}
+    counts = Product.objects.aggregate(
+        **{
+            f"r{pk}": Count(
+                "pk",
+                filter=Q(active_from__lte=day)
+                & (Q(retired_at__isnull=True) | Q(retired_at__gt=day)),
+            )
+            for pk, day in opened.items()
+        }
+    )
+    return {pk: counts[f"r{pk}"] for pk in opened}
+
+
 def rounds_progress(rounds: list[SurveyRound]) -> dict[int, RoundProgress]:
     """RoundProgress of each round, in two queries whatever the number of rounds."""
-    # One count per round, as filtered aggregates of a single query over the products.
-    opened = {r.pk: timezone.localdate(r.opens_at) for r in rounds}
-    active = (
-        Product.objects.aggregate(
-            **{
-                f"r{pk}": Count(
-                    "pk",
-                    filter=Q(active_from__lte=day)
-                    & (Q(retired_at__isnull=True) | Q(retired_at__gt=day)),
-                )
-                for pk, day in opened.items()
-            }
-        )
-        if rounds
-        else {}
-    )
+    active = active_counts(rounds)
     statuses: dict[int, dict[str, int]] = {r.pk: {} for r in rounds}
     active_then = Q(product__active_from__lte=F("round__opens_at__date")) & (
         Q(product__retired_at__isnull=True) | Q(product__retired_at__gt=F("round__opens_at__date"))
@@ -179,7 +183,7 @@ def rounds_progress(rounds: list[SurveyRound]) -> dict[int, RoundProgress]:
         statuses[round_id][status] = n
     progress = {}
     for survey_round in rounds:
-        total = active[f"r{survey_round.pk}"]
+        total = active[survey_round.pk]
         counts = statuses[survey_round.pk]
         submitted = counts.get(Response.Status.SUBMITTED, 0)
         draft = counts.get(Response.Status.DRAFT, 0)
