@@ -4,7 +4,7 @@ that question returned (as the page does). Prints saves/s, p50/p95, errors, and 
 every acknowledged save is in the database at the end (the answer's current revision and
 value, and a history row for each acknowledged save).
 
-    .venv/bin/pip install -e ".[bench]"        # httpx
+    .venv/bin/pip install -e ".[bench]"        # aiohttp
     .venv/bin/python benchmarks/autosave.py    # 50 users, 30 s, 2 workers; see --help
 
 It (re)creates the PostgreSQL database maturity_load (psql -h 127.0.0.1 -U postgres), seeds
@@ -26,12 +26,13 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from decimal import Decimal
 from http.cookies import SimpleCookie
 from pathlib import Path
 
-import httpx
+import aiohttp
 
 ROOT = Path(__file__).resolve().parent.parent
 PSQL = ["psql", "-q", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres"]
@@ -177,11 +178,10 @@ def start_gunicorn(args: argparse.Namespace, env: dict[str, str], port: int):
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
                 return server
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
+        except OSError:
+            time.sleep(0.2)
     server.kill()
     sys.exit("gunicorn did not answer /healthz within 30 s")
 
@@ -189,7 +189,7 @@ def start_gunicorn(args: argparse.Namespace, env: dict[str, str], port: int):
 class Browser:
     """One user's session: its cookies (Secure ones too, over the pretend TLS proxy)."""
 
-    def __init__(self, client: httpx.AsyncClient, origin: str):
+    def __init__(self, client: aiohttp.ClientSession, origin: str):
         self.client, self.origin, self.cookies = client, origin, {}
 
     def _headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -201,20 +201,27 @@ class Browser:
         }
         return headers | (extra or {})
 
-    def _keep(self, reply: httpx.Response) -> httpx.Response:
-        for header in reply.headers.get_list("set-cookie"):
+    def _keep(self, reply: aiohttp.ClientResponse) -> None:
+        for header in reply.headers.getall("Set-Cookie", []):
             for name, morsel in SimpleCookie(header).items():
                 self.cookies[name] = morsel.value
-        return reply
 
-    async def get(self, path: str) -> httpx.Response:
-        return self._keep(await self.client.get(path, headers=self._headers()))
+    async def get(self, path: str) -> int:
+        async with self.client.get(path, headers=self._headers()) as reply:
+            self._keep(reply)
+            await reply.read()
+            return reply.status
 
-    async def post(self, path: str, fields: dict[str, str], **headers) -> httpx.Response:
+    async def post(self, path: str, fields: dict[str, str], **headers) -> tuple[int, dict]:
+        """The status and, for JSON, the reply's data."""
         # As the page's FormData: multipart/form-data.
-        files = {name: (None, value) for name, value in fields.items()}
-        reply = await self.client.post(path, files=files, headers=self._headers(headers))
-        return self._keep(reply)
+        form = aiohttp.FormData(fields, default_to_multipart=True)
+        async with self.client.post(
+            path, data=form, headers=self._headers(headers), allow_redirects=False
+        ) as reply:
+            self._keep(reply)
+            json = reply.content_type == "application/json"
+            return reply.status, (await reply.json()) if json else {}
 
     async def log_in(self, username: str) -> None:
         await self.get("/accounts/login/")
@@ -223,9 +230,9 @@ class Browser:
             "password": PASSWORD,
             "csrfmiddlewaretoken": self.cookies["csrftoken"],
         }
-        reply = await self.post("/accounts/login/", fields)
-        if reply.status_code != 302 or "sessionid" not in self.cookies:
-            raise RuntimeError(f"{username} could not log in: {reply.status_code}")
+        status, _data = await self.post("/accounts/login/", fields)
+        if status != 302 or "sessionid" not in self.cookies:
+            raise RuntimeError(f"{username} could not log in: {status}")
 
 
 @dataclass
@@ -243,14 +250,51 @@ class Tally:
     acks: list[Ack] = field(default_factory=list)  # every acknowledged save, warm-up too
     in_window: int = 0
     errors: dict[str, int] = field(default_factory=dict)
+    cpu: dict[str, float] = field(default_factory=dict)  # seconds used in the window
 
 
-async def drive(args, seats, levels, round_key: str, port: int) -> tuple[Tally, float]:
+def processes(server_pid: int, database: str) -> dict[str, list[int]]:
+    """gunicorn's master and workers, and the PostgreSQL backends serving `database`."""
+    found: dict[str, list[int]] = {"gunicorn": [server_pid], "postgresql": []}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == server_pid:
+            found["gunicorn"].append(int(entry.name))
+        elif command.startswith("postgres: ") and f" postgres {database} " in command:
+            found["postgresql"].append(int(entry.name))
+    return found
+
+
+def cpu_times(found: dict[str, list[int]]) -> dict[str, dict[int, float]]:
+    """CPU seconds (user + system) each process has used so far."""
+    tick = os.sysconf("SC_CLK_TCK")
+    times: dict[str, dict[int, float]] = {}
+    for kind, pids in found.items():
+        times[kind] = {}
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            times[kind][pid] = (int(fields[11]) + int(fields[12])) / tick
+    times["client"] = {0: time.process_time()}
+    return times
+
+
+async def drive(args, seats, levels, round_key: str, port: int, server_pid: int) -> Tally:
     origin = f"https://127.0.0.1:{port}"
-    limits = httpx.Limits(max_connections=len(seats) + 10, max_keepalive_connections=len(seats))
     tally = Tally()
-    async with httpx.AsyncClient(
-        base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=30
+    async with aiohttp.ClientSession(
+        f"http://127.0.0.1:{port}",
+        connector=aiohttp.TCPConnector(limit=len(seats) + 10),
+        cookie_jar=aiohttp.DummyCookieJar(),  # Browser keeps them: Secure over plain HTTP
+        timeout=aiohttp.ClientTimeout(total=30),
     ) as client:
         browsers = [Browser(client, origin) for _ in seats]
         gate = asyncio.Semaphore(4)  # logins hash passwords: a few at a time
@@ -258,9 +302,9 @@ async def drive(args, seats, levels, round_key: str, port: int) -> tuple[Tally, 
         async def log_in(browser: Browser, seat: Seat) -> None:
             async with gate:
                 await browser.log_in(seat.username)
-                page = await browser.get(f"/assess/{round_key}/{seat.slug}/")
-                if page.status_code != 200:
-                    raise RuntimeError(f"{seat.username}: questionnaire {page.status_code}")
+                status = await browser.get(f"/assess/{round_key}/{seat.slug}/")
+                if status != 200:
+                    raise RuntimeError(f"{seat.username}: questionnaire {status}")
 
         await asyncio.gather(*(log_in(b, s) for b, s in zip(browsers, seats, strict=True)))
         print(f"{len(seats)} users signed in; driving for {args.warmup:g} + {args.seconds:g} s")
@@ -284,22 +328,21 @@ async def drive(args, seats, levels, round_key: str, port: int) -> tuple[Tally, 
                 }
                 sent = time.perf_counter()
                 try:
-                    reply = await browser.post(
+                    status, data = await browser.post(
                         path,
                         fields,
                         Accept="application/json",
                         **{"X-CSRFToken": browser.cookies["csrftoken"]},
                     )
-                except httpx.HTTPError as error:
+                except (aiohttp.ClientError, TimeoutError) as error:
                     outcome = type(error).__name__
                 else:
-                    outcome = "ok" if reply.status_code == 200 else str(reply.status_code)
+                    outcome = "ok" if status == 200 else str(status)
                 done = time.perf_counter()
                 if outcome == "ok":
-                    revision = reply.json()["revision"]
-                    seat.revisions[key] = revision
+                    seat.revisions[key] = data["revision"]
                     tally.acks.append(
-                        Ack(seat.product_id, key, revision, value, fields["evidence"])
+                        Ack(seat.product_id, key, data["revision"], value, fields["evidence"])
                     )
                 else:  # every failure counts, in the warm-up too
                     tally.errors[outcome] = tally.errors.get(outcome, 0) + 1
@@ -307,11 +350,21 @@ async def drive(args, seats, levels, round_key: str, port: int) -> tuple[Tally, 
                     tally.in_window += 1
                     tally.latencies.append((done - sent) * 1000)
 
+        async def meter() -> None:
+            """CPU used by the server, the database and this client during the window."""
+            await asyncio.sleep(window[0] - time.perf_counter())
+            found = processes(server_pid, args.database)
+            before = cpu_times(found)
+            await asyncio.sleep(window[1] - time.perf_counter())
+            after = cpu_times(found)
+            for kind, used in after.items():
+                tally.cpu[kind] = sum(t - before[kind].get(pid, t) for pid, t in used.items())
+
         rngs = [random.Random(args.seed * 1000 + index) for index in range(len(seats))]
         await asyncio.gather(
-            *(user(b, s, r) for b, s, r in zip(browsers, seats, rngs, strict=True))
+            meter(), *(user(b, s, r) for b, s, r in zip(browsers, seats, rngs, strict=True))
         )
-    return tally, args.seconds
+    return tally
 
 
 def lost_saves(survey_round, tally: Tally, since) -> tuple[int, int, int]:
@@ -409,26 +462,30 @@ def main() -> None:
         f"{args.per_product} teammates each answering different questions"
     )
     since = timezone.now()
-    client_cpu = time.process_time()
     try:
-        tally, seconds = asyncio.run(drive(args, seats, levels, survey_round.key, port))
+        tally = asyncio.run(drive(args, seats, levels, survey_round.key, port, server.pid))
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
-    client_cpu = time.process_time() - client_cpu
     lost, history_rows, checked = lost_saves(survey_round, tally, since)
     queries = queries_per_save(survey_round, seats[0], levels)
     errors = sum(tally.errors.values())
-    latencies = tally.latencies or [0.0]
+    latencies = tally.latencies or [0.0, 0.0]
+    saves = max(tally.in_window, 1)
+    cpu = {kind: used / saves * 1000 for kind, used in tally.cpu.items()}
     print(
-        f"saves: {tally.in_window} in {seconds:g} s = {tally.in_window / seconds:.1f} saves/s; "
-        f"latency p50 {percentile(latencies, 0.50):.0f} ms, p95 {percentile(latencies, 0.95):.0f} "
-        f"ms, max {max(latencies):.0f} ms; errors {errors} {tally.errors or ''}".rstrip()
+        f"saves: {tally.in_window} in {args.seconds:g} s = {tally.in_window / args.seconds:.1f} "
+        f"saves/s; latency p50 {percentile(latencies, 0.50):.0f} ms, "
+        f"p95 {percentile(latencies, 0.95):.0f} ms, max {max(latencies):.0f} ms; "
+        f"errors {errors} {tally.errors or ''}".rstrip()
     )
     print(
         f"lost: {lost} of {len(tally.acks)} acknowledged saves ({checked} answers checked, "
-        f"{history_rows} history rows written); {queries} queries per save; "
-        f"client CPU {client_cpu:.1f} s"
+        f"{history_rows} history rows written); {queries} queries per save"
+    )
+    print(
+        f"CPU per save: gunicorn {cpu['gunicorn']:.1f} ms, PostgreSQL {cpu['postgresql']:.1f} ms, "
+        f"this client {cpu['client']:.1f} ms"
     )
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print("target: >= 150 saves/s, p95 <= 300 ms, 0 errors, 0 lost")
