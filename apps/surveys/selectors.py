@@ -80,6 +80,19 @@ def my_assignments(user) -> list[Assignment]:
     return assignments
 
 
+def member_response(user, *, key: str, slug: str) -> Response | None:
+    """The product's response in round `key` if it is started and the user is a member of
+    the product's team (who answers it: roles.can_answer_for), in one query; else None."""
+    if not user.is_authenticated:
+        return None
+    return (
+        Response.objects.filter(round__key=key, product__slug=slug, product__team__members=user)
+        .only("pk", "round_id", "product_id")
+        .order_by()
+        .first()
+    )
+
+
 def questionnaire(survey_round: SurveyRound, response: Response | None) -> list[dict]:
     """The round's version, area by area: each question with its criteria and its answer in
     the response (none while the response is not started)."""
