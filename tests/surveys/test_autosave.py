@@ -6,13 +6,15 @@ import threading
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from apps.rubrics.models import Area
 from apps.rubrics.selectors import answer_rules
-from apps.surveys.models import Answer
+from apps.surveys.models import Answer, Response
+from apps.surveys.selectors import member_response
 from apps.surveys.services import save_answer, start_response
 from tests.factories import (
     ProductFactory,
@@ -97,6 +99,31 @@ def test_a_member_who_left_the_team_can_no_longer_save(member):
     user.teams.clear()
     reply = autosave(member, question="monitoring-staleness", value="0")
     assert reply.status_code == 404 and Answer.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_member_response_finds_a_team_members_started_response_only():
+    mine, theirs = TeamFactory(), TeamFactory()
+    user = UserFactory(username="member")
+    mine.members.add(user)
+    survey_round = SurveyRoundFactory(key="2030-01")
+    started = start_response(
+        survey_round=survey_round, product=ProductFactory(slug="ranker", team=mine)
+    )
+    ProductFactory(slug="idle", team=mine)  # not started
+    start_response(survey_round=survey_round, product=ProductFactory(slug="other", team=theirs))
+    expected = {
+        ("2030-01", "ranker"): started,
+        ("2030-01", "idle"): None,
+        ("2030-01", "other"): None,
+        ("2099-01", "ranker"): None,
+    }
+    for (key, slug), response in expected.items():
+        by_orm = Response.objects.filter(
+            round__key=key, product__slug=slug, product__team__members=user
+        ).first()
+        assert member_response(user, key=key, slug=slug) == response == by_orm
+    assert member_response(AnonymousUser(), key="2030-01", slug="ranker") is None
 
 
 @pytest.mark.django_db
