@@ -251,6 +251,7 @@ class Tally:
     in_window: int = 0
     errors: dict[str, int] = field(default_factory=dict)
     cpu: dict[str, float] = field(default_factory=dict)  # seconds used in the window
+    backends: tuple[set[int], set[int]] = (set(), set())  # PostgreSQL's, at its start and end
 
 
 def processes(server_pid: int, database: str) -> dict[str, list[int]]:
@@ -353,12 +354,15 @@ async def drive(args, seats, levels, round_key: str, port: int, server_pid: int)
         async def meter() -> None:
             """CPU used by the server, the database and this client during the window."""
             await asyncio.sleep(window[0] - time.perf_counter())
-            found = processes(server_pid, args.database)
-            before = cpu_times(found)
+            at_start = processes(server_pid, args.database)
+            before = cpu_times(at_start)
             await asyncio.sleep(window[1] - time.perf_counter())
-            after = cpu_times(found)
+            at_end = processes(server_pid, args.database)
+            after = cpu_times(at_end)
             for kind, used in after.items():
-                tally.cpu[kind] = sum(t - before[kind].get(pid, t) for pid, t in used.items())
+                tally.cpu[kind] = sum(t - before[kind].get(pid, 0.0) for pid, t in used.items())
+            # Persistent connections (CONN_MAX_AGE): the same backends all along.
+            tally.backends = (set(at_start["postgresql"]), set(at_end["postgresql"]))
 
         rngs = [random.Random(args.seed * 1000 + index) for index in range(len(seats))]
         await asyncio.gather(
@@ -486,6 +490,11 @@ def main() -> None:
     print(
         f"CPU per save: gunicorn {cpu['gunicorn']:.1f} ms, PostgreSQL {cpu['postgresql']:.1f} ms, "
         f"this client {cpu['client']:.1f} ms"
+    )
+    start, end = tally.backends
+    print(
+        f"PostgreSQL connections: {len(start)} at the start of the window, {len(end)} at its end, "
+        f"{len(start & end)} the same (this script's own included)"
     )
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print("target: >= 150 saves/s, p95 <= 300 ms, 0 errors, 0 lost")
