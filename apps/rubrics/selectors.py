@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
 from django.db.models import Prefetch
 
 from apps.rubrics.models import Area, Criterion, Question, RubricVersion
@@ -76,3 +81,36 @@ def spec_from_version(version: RubricVersion) -> RubricSpec:
             for area in version.areas.all()
         ),
     )
+
+
+@dataclass(frozen=True)
+class AnswerRules:
+    """What an answer to a version may be: one of its questions (by key), a value of its
+    scale."""
+
+    questions: Mapping[str, Question]
+    levels: frozenset[Decimal]
+
+
+# Published versions never change (models and triggers refuse it), so their rules are kept
+# per process: saving an answer, the busiest write, then reads no rubric row. The key holds
+# the publication time too, so a version id reused after a rollback (tests on SQLite) misses.
+_published_rules: dict[tuple[int, datetime], AnswerRules] = {}
+_PUBLISHED_RULES_KEPT = 64
+
+
+def answer_rules(version: RubricVersion) -> AnswerRules:
+    """The version's questions by key and its scale's values: two queries, none for a
+    published version already read by this process."""
+    key = (version.pk, version.published_at)
+    if version.is_published and key in _published_rules:
+        return _published_rules[key]
+    rules = AnswerRules(
+        questions={question.key: question for question in version.questions.order_by()},
+        levels=frozenset(version.levels.order_by().values_list("value", flat=True)),
+    )
+    if version.is_published:
+        if len(_published_rules) >= _PUBLISHED_RULES_KEPT:
+            _published_rules.clear()
+        _published_rules[key] = rules
+    return rules

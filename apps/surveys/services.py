@@ -20,6 +20,7 @@ from simple_history.utils import bulk_create_with_history
 
 from apps.products.models import Product
 from apps.rubrics.models import Criterion, Question, RubricVersion
+from apps.rubrics.selectors import answer_rules
 from apps.surveys import signals
 from apps.surveys.models import Answer, Response, SurveyRound
 
@@ -132,9 +133,8 @@ def save_answer(
             )
         if response.status != Response.Status.DRAFT:
             raise AnswerError(_("This response is submitted: it is read-only."))
-        question = Question.objects.filter(
-            version_id=survey_round.rubric_version_id, key=question_key
-        ).first()
+        rules = answer_rules(survey_round.rubric_version)
+        question = rules.questions.get(question_key)
         if question is None:
             raise AnswerError(
                 _("%(question)s is not a question of %(version)s.")
@@ -143,13 +143,20 @@ def save_answer(
             )
         check_answer(
             question=question,
-            levels=set(survey_round.rubric_version.levels.values_list("value", flat=True)),
+            levels=rules.levels,
             value=value,
             not_applicable=not_applicable,
             evidence_url=evidence_url,
         )
-        answer = Answer.objects.select_for_update().filter(response=response, question=question)
-        answer = answer.first()
+        # Read after the response's lock, so it is the latest revision. Only this row is
+        # locked: with the model's ordering the query would join (and lock) the question and
+        # its area, which every save of that area in the round would then wait for.
+        answer = (
+            Answer.objects.select_for_update(of=("self",))
+            .filter(response=response, question=question)
+            .order_by()
+            .first()
+        )
         if answer is not None and base_revision != answer.revision:
             raise AnswerConflict(answer)
         if answer is None:

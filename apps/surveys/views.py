@@ -1,5 +1,6 @@
 """The survey pages: my assessments, the questionnaire (autosaving each answer), submit."""
 
+from contextlib import nullcontext
 from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
@@ -98,9 +99,12 @@ def _editable_response(request: HttpRequest, key: str, slug: str) -> Response:
 @require_POST
 def save_answer(request: HttpRequest, key: str, slug: str) -> HttpResponse:
     """Save one answer (JSON for the autosaving page; a redirect for a plain form post)."""
-    survey_round, product, editor = _target(request, key, slug)
     wants_json = "application/json" in request.headers.get("Accept", "")
-    if not editor:
+    # The common case, a team member saving into a started response, in one query; anything
+    # else (not started yet, a superuser, no such round or product) goes the long way.
+    response = selectors.member_response(request.user, key=key, slug=slug)
+    target = _target(request, key, slug) if response is None else None
+    if target is not None and not target[2]:
         return _answer_error(request, wants_json, _("Only the product's team can answer."), 403)
     choice = request.POST.get("value", "")
     revision = request.POST.get("revision", "")
@@ -110,10 +114,13 @@ def save_answer(request: HttpRequest, key: str, slug: str) -> HttpResponse:
     except (InvalidOperation, ValueError):
         return _answer_error(request, wants_json, _("That is not a valid answer."), 400)
     try:
-        with transaction.atomic():  # a refused first save starts no response either
-            response = Response.objects.filter(round=survey_round, product=product).first()
-            if response is None:  # the first save starts the response
-                response = services.start_response(survey_round=survey_round, product=product)
+        # A refused first save starts no response either (a started one needs no savepoint).
+        with transaction.atomic() if target is not None else nullcontext():
+            if target is not None:
+                survey_round, product, _editor = target
+                response = Response.objects.filter(round=survey_round, product=product).first()
+                if response is None:  # the first save starts the response
+                    response = services.start_response(survey_round=survey_round, product=product)
             answer = services.save_answer(
                 response=response,
                 question_key=request.POST.get("question", ""),
@@ -145,10 +152,8 @@ def save_answer(request: HttpRequest, key: str, slug: str) -> HttpResponse:
     if not wants_json:
         messages.success(request, _("Saved."))
         return redirect("questionnaire", key=key, slug=slug)
-    answered = sum(1 for a in response.answers.all() if a.is_answered)
-    return JsonResponse(
-        {"revision": answer.revision, "answered": answered, "saved_at": answer.updated_at}
-    )
+    # The page counts its answered questions itself: no count over the response here.
+    return JsonResponse({"revision": answer.revision, "saved_at": answer.updated_at})
 
 
 @login_required
