@@ -127,7 +127,13 @@ def catalogue(request: HttpRequest) -> HttpResponse:
     page = Paginator(found.qs if valid else found.queryset.none(), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    context = {"filter": found, "page": page, "rows": selectors.catalogue_rows(list(page))}
+    context = {
+        "filter": found,
+        "page": page,
+        "rows": selectors.catalogue_rows(list(page)),
+        "teams": found.filters["team"].queryset.values_list("slug", "name"),
+        "characteristics": found.filters["characteristic"].queryset,
+    }
     return render(request, "dashboards/catalogue.html", context, status=200 if valid else 400)
 
 
