@@ -7,7 +7,6 @@ from rest_framework import serializers
 
 from apps.accounts.models import Team
 from apps.products.models import Characteristic, Product
-from apps.products.services import unique_product_slug
 from apps.rubrics.models import Area, Criterion, Question, Rubric, RubricVersion, ScaleLevel
 from apps.rubrics.rubric_file import size_problem
 from apps.surveys.models import Answer, Response, SurveyRound
@@ -43,12 +42,8 @@ class ProductSerializer(serializers.ModelSerializer):
             "active_from",
             "retired_at",
         ]
-        # Left out on create, the slug is made from the name (product-N for a Japanese one).
-        extra_kwargs = {"slug": {"required": False}}
 
     def validate(self, attrs):
-        if self.instance is None and not attrs.get("slug") and attrs.get("name"):
-            attrs["slug"] = unique_product_slug(attrs["name"])
         active_from = attrs.get("active_from", getattr(self.instance, "active_from", None))
         retired_at = attrs.get("retired_at", getattr(self.instance, "retired_at", None))
         if retired_at and active_from and retired_at < active_from:
