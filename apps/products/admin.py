@@ -72,7 +72,6 @@ class ProductForm(forms.ModelForm):
         cleaned = super().clean()
         if not cleaned.get("slug") and cleaned.get("name"):
             cleaned["slug"] = unique_product_slug(cleaned["name"], exclude_pk=self.instance.pk)
-            self.instance.slug = cleaned["slug"]
         return cleaned
 
 
