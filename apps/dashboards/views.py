@@ -3,6 +3,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 
 from apps.accounts.models import Team
 from apps.accounts.roles import can_answer_for, sees_everything
@@ -140,6 +141,9 @@ def catalogue(request: HttpRequest) -> HttpResponse:
         "filter": found,
         "page": page,
         "rows": selectors.catalogue_rows(list(page)),
+        # Each row's link is this and its slug: reversing the URL per row took a tenth of
+        # the page's time.
+        "product_url": reverse("product", args=["0"]).removesuffix("0/"),
         "teams": found.filters["team"].queryset.values_list("slug", "name"),
         "characteristics": found.filters["characteristic"].queryset,
     }

@@ -49,6 +49,11 @@ class CatalogueRow:
     def sparkline(self) -> Sparkline | None:
         return sparkline(self.trend, self.top)
 
+    @property
+    def use_cases(self) -> str:
+        """The product's use-case characteristics (prefetched), in the active language."""
+        return ", ".join(str(item) for item in self.product.characteristics.all())
+
 
 def catalogue_products(user) -> QuerySet[Product]:
     """The products the user may read (their teams', or all for viewers and administrators),
