@@ -69,8 +69,14 @@ class Sparkline:
         return mark_safe("".join(parts))
 
 
-def _number(value: Decimal) -> str:
-    return format(value.normalize(), "f")
+def score_text(value: Decimal | None) -> str:
+    """A score as the site's templates print one (floatformat:"-2"), without the template
+    engine: 1, 0.50, 1.25; – for none."""
+    if value is None:
+        return "–"
+    if value == value.to_integral_value():
+        return str(int(value))
+    return f"{value:.2f}"
 
 
 def sparkline(points: Sequence[Point], top: Decimal) -> Sparkline | None:
@@ -95,7 +101,7 @@ def sparkline(points: Sequence[Point], top: Decimal) -> Sparkline | None:
         provisional_line = f"{final[-1].x},{final[-1].y} {pending[-1].x},{pending[-1].y}"
     words = []
     for point in points:
-        value = "–" if point.overall is None else _number(point.overall)
+        value = score_text(point.overall)
         if point.provisional:
             value = _("%(value)s (open, so far)") % {"value": value}
         words.append(f"{point.round}: {value}")

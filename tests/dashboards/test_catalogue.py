@@ -198,7 +198,7 @@ def test_rows_show_score_band_open_round_and_sparkline(client, org):
     assert '<strong data-score="latest">1</strong>' in html and "2030-07" in html
     assert "2031-01 (open): 1 so far" in html
     assert '<svg class="sparkline"' in html and 'class="provisional"' in html
-    assert "2030-01: 0.5, 2030-07: 1, 2031-01: 1 (open, so far)" in html  # text alternative
+    assert "2030-01: 0.50, 2030-07: 1, 2031-01: 1 (open, so far)" in html  # text alternative
 
 
 def test_japanese_page(client, org):
@@ -207,6 +207,9 @@ def test_japanese_page(client, org):
     html = get(client, q="需要").content.decode()
     assert "<h1>プロダクト</h1>" in html and "名前またはスラッグ" in html
     assert "需要予測モデル" in html
+    html = get(client, q="forecast").content.decode()
+    assert "オンライン推論" in html  # its use case in Japanese
+    assert "2031-01（受付中）: 暫定 1" in html
 
 
 def test_queries_do_not_grow_with_the_products_on_the_page(client, org):
@@ -262,6 +265,7 @@ def test_sparkline_from_known_points():
     assert line.provisional_line == "63.0,3.0 93.0,12.0"
     assert [d.provisional for d in line.dots] == [False, False, True]
     assert line.label == "2030-01: 0, 2030-07: –, 2031-01: 2, 2031-07: 1 (open, so far)"
+    assert sparkline(points[2:3], Decimal(4)).label == "2031-01: 2"
     svg = str(line.svg())
     assert svg.count("<circle") == 3 and svg.count("<polyline") == 2
     assert sparkline(points[1:2], Decimal(2)) is None
@@ -270,3 +274,16 @@ def test_sparkline_from_known_points():
 def test_sparkline_label_is_escaped():
     line = sparkline([CatalogueScore("<b>", Decimal(1), "", "", False)], Decimal(1))
     assert "<b>" not in str(line.svg()) and "&lt;b&gt;" in str(line.svg())
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(None, "–"), (Decimal("1.0000"), "1"), (Decimal("0.5"), "0.50"), (Decimal("1.2500"), "1.25")],
+)
+def test_scores_print_as_the_templates_print_them(value, text):
+    from django.template.defaultfilters import floatformat
+
+    from apps.dashboards.sparklines import score_text
+
+    assert score_text(value) == text
+    assert value is None or floatformat(value, "-2") == text

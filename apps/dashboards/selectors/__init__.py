@@ -2,6 +2,7 @@
 aggregates (never the answers, except a product's answer changes)."""
 
 from apps.dashboards.selectors.catalogue import (
+    CatalogueProduct,
     CatalogueRow,
     CatalogueScore,
     catalogue_products,
@@ -43,6 +44,7 @@ from apps.dashboards.selectors.round_page import (
 
 __all__ = [
     "AnswerChange",
+    "CatalogueProduct",
     "CatalogueRow",
     "CatalogueScore",
     "Point",
