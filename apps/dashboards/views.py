@@ -3,10 +3,12 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 
 from apps.accounts.models import Team
 from apps.accounts.roles import can_answer_for, sees_everything
 from apps.dashboards import charts, figures, selectors
+from apps.dashboards.filters import CatalogueFilter
 from apps.products.models import Characteristic, Product
 from apps.products.selectors import visible_product_ids
 from apps.rubrics.models import Area
@@ -122,6 +124,30 @@ def round_page(request: HttpRequest, key: str) -> HttpResponse:
         "teams": Team.objects.order_by("name").values_list("slug", "name"),
     }
     return render(request, "dashboards/round.html", context)
+
+
+@login_required
+def catalogue(request: HttpRequest) -> HttpResponse:
+    """The products the user may read, found by name or slug, filtered by team, use case and
+    status, each with its latest score, band and trend; a filter that does not parse is a 400."""
+    found = CatalogueFilter(
+        request.GET, queryset=selectors.catalogue_products(request.user), user=request.user
+    )
+    valid = found.is_valid()
+    page = Paginator(found.qs if valid else found.queryset.none(), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    context = {
+        "filter": found,
+        "page": page,
+        "rows": selectors.catalogue_rows(list(page)),
+        # Each row's link is this and its slug: reversing the URL per row took a tenth of
+        # the page's time.
+        "product_url": reverse("product", args=["0"]).removesuffix("0/"),
+        "teams": found.filters["team"].queryset.values_list("slug", "name"),
+        "characteristics": found.filters["characteristic"].queryset,
+    }
+    return render(request, "dashboards/catalogue.html", context, status=200 if valid else 400)
 
 
 @login_required
