@@ -208,7 +208,7 @@ def _charts(
         "bands": figures.band_distribution(trend.all),
     }
     if any(point.not_applicable for point in trend.all):  # stored for the organisation only
-        built["not-applicable"] = figures.not_applicable_shares(trend.all, areas)
+        built["na"] = figures.not_applicable_shares(trend.all, areas)
     if any(point.questions for point in trend.all):  # stored for the whole organisation only
         top = ScaleLevel.objects.filter(version__rubric=rubric).aggregate(top=Max("value"))["top"]
         built["questions"] = figures.question_heatmap(
