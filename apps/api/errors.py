@@ -27,6 +27,14 @@ class JSONErrors:
         return response
 
 
+class BadRequest(APIException):
+    """Bad input found by a view (raised, so JSONErrors answers in JSON even to a CSV
+    request)."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = "Bad request."
+
+
 class InUse(APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = "Still in use: other records refer to it."

@@ -15,7 +15,7 @@ from rest_framework.response import Response as ApiResponse
 from apps.accounts.models import Team
 from apps.accounts.roles import can_answer_for
 from apps.api import serializers as s
-from apps.api.errors import JSONErrors, ProtectedDelete, error_response
+from apps.api.errors import BadRequest, JSONErrors, ProtectedDelete, error_response
 from apps.api.filters import ProductFilter, ResponseFilter
 from apps.api.permissions import ModelChangePermission, ReadOrAdminWrite
 from apps.api.renderers import CSVRenderer
@@ -133,7 +133,7 @@ class RubricViewSet(JSONErrors, viewsets.ReadOnlyModelViewSet):
         starts = cohort.start_rounds(rubric.pk)
         start = next((r for r in starts if r.key == key), None) if key else None
         if key and start is None:
-            return error_response("No cohort of this rubric starts from that round.")
+            raise BadRequest("No cohort of this rubric starts from that round.")
         start = start or (starts[0] if starts else None)
         hidden = disclosure.hidden_stored_points(
             rubric.pk,

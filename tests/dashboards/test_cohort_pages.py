@@ -100,8 +100,8 @@ def test_the_churn_table_sits_beside_the_cohort_panel(client, demo):
     # one row per round after the first, compared with the round before
     assert table.count("<tr>") == 1 + 4
     assert f"<td>{demo[1].key}</td><td>{demo[0].key}</td>" in table
-    assert html.index('id="chart-overall"') < html.index('id="churn"') < html.index(
-        'id="chart-areas"'
+    assert (
+        html.index('id="chart-overall"') < html.index('id="churn"') < html.index('id="chart-areas"')
     )
 
 

@@ -208,13 +208,13 @@ def test_bands_are_one_sequential_scale_from_worst_to_best_never_the_area_colour
     ]
     # given best first: drawn worst first all the same
     figure = figures.band_distribution([point("2021-10", bands=list(reversed(bands)))])
-    assert [t.name for t in figure.data][0] == "Prototype"
+    assert figure.data[0].name == "Prototype"
     colours = [t.marker.color for t in figure.data]
     assert len(set(colours)) == 6 and not set(colours) & set(figures.PALETTE)
     shades = [lightness(c) for c in colours]
     assert shades == sorted(shades, reverse=True)  # worst lightest, best darkest
     met = colours[3]
-    red, green, blue = (int(p) for p in met.removeprefix("rgb(").rstrip(")").split(","))
+    red, _green, blue = (int(p) for p in met.removeprefix("rgb(").rstrip(")").split(","))
     assert blue > red  # "Company target met" is no red
     assert figure.layout.legend.traceorder == "reversed"  # legend top = stack top = best
 
@@ -232,7 +232,10 @@ def test_not_applicable_shares_are_a_line_per_area_with_hidden_points_blank():
 
 
 def test_japanese_question_labels_are_cut_to_the_same_width():
-    label = "本番環境で、モデルの予測品質を監視し、劣化したときに担当者へアラートが届くようになっているか"
+    label = (
+        "本番環境で、モデルの予測品質を監視し、"
+        "劣化したときに担当者へアラートが届くようになっているか"
+    )
     built = figures.question_heatmap(
         [point("2021-10", questions={"q": {"mean": "1", "answered": 1, "na": 0}})],
         [point("2021-10")],

@@ -100,9 +100,7 @@ def test_churn_counts_joined_stayed_retired_and_skipped(history, version):
     gone.active_from = date(2000, 1, 1)
     gone.save()
     scores.score_all()
-    churn = dict(
-        RoundAggregate.objects.filter(population="all").values_list("round__key", "churn")
-    )
+    churn = dict(RoundAggregate.objects.filter(population="all").values_list("round__key", "churn"))
     assert churn["2021-10"] == {}  # nothing before it
     # 2022-04 against 2021-10: steady stayed; skipper and gone skipped; "retired" retired.
     assert churn["2022-04"] == {
