@@ -230,7 +230,7 @@ def _overall_traces(points: Sequence[Point], *, legend: bool) -> list[go.Scatter
             line={"color": PALETTE[0], "width": 3},
             marker={"symbol": _symbols(points), "size": 9},
             text=[_n_label(p) for p in points],
-            textposition="bottom center",
+            textposition=_text_positions(points),
             showlegend=legend,
             legendgroup="median",
             customdata=[
@@ -251,6 +251,12 @@ def _overall_traces(points: Sequence[Point], *, legend: bool) -> list[go.Scatter
             legendgroup="mean",
         ),
     ]
+
+
+def _text_positions(points: Sequence[Point]) -> list[str]:
+    """Under each point; the last one's label leans left, so it stays inside the panel and off
+    the next panel (an open round's label is the longest)."""
+    return ["bottom left" if i == len(points) - 1 else "bottom center" for i in range(len(points))]
 
 
 def _n_label(point: Point) -> str:
