@@ -396,7 +396,7 @@ def question_heatmap(
     the weakest questions stand out; buttons switch between all products and the cohort."""
     keys = [question.key for question in questions]
     z_all, custom_all = _heatmap_cells(all_points, questions)
-    z_cohort, custom_cohort = _heatmap_cells(cohort_points, questions)
+    z_cohort, custom_cohort = _heatmap_cells(_aligned(all_points, cohort_points), questions)
     figure = go.Figure(
         go.Heatmap(
             z=z_all,
@@ -436,6 +436,17 @@ def question_heatmap(
     _layout(figure, _("Mean answer per question"))
     figure.update_layout(height=max(380, 120 + 20 * len(questions)), margin={"l": 320})
     return figure
+
+
+def _aligned(all_points: Sequence[Point], cohort_points: Sequence[Point]) -> list[Point]:
+    """The cohort's points in the heatmap's columns (every round): a cohort starting later
+    has no cell before its start round."""
+    found = {point.round: point for point in cohort_points}
+    return [
+        found.get(point.round)
+        or Point(point.round, point.version, 0, None, None, None, None, hidden=point.hidden)
+        for point in all_points
+    ]
 
 
 def _heatmap_cells(points: Sequence[Point], questions: Sequence[QuestionRow]) -> tuple[list, list]:

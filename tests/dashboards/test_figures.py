@@ -243,3 +243,15 @@ def test_japanese_question_labels_are_cut_to_the_same_width():
     )
     shown = built.layout.yaxis.ticktext[0]
     assert shown.endswith("…") and len(shown) == 24  # 23 wide characters and the ellipsis
+
+
+def test_a_later_cohort_has_no_heatmap_cells_before_its_start():
+    cell = {"q": {"mean": "0.5", "answered": 2, "na": 0}}
+    built = figures.question_heatmap(
+        [point("2021-10", questions=cell), point("2022-04", questions=cell)],
+        [point("2022-04", questions={"q": {"mean": "1", "answered": 1, "na": 0}})],
+        [QuestionRow("q", "Question", "Area")],
+    )
+    cohort = built.layout.updatemenus[0].buttons[1].args[0]
+    assert cohort["z"] == [[[None, 1.0]]]  # the columns are the rounds: 2021-10 is blank
+    assert len(built.data[0].x) == 2
