@@ -1,13 +1,15 @@
 """The overview's cohort start round (?cohort_from=KEY), churn table and N/A shares, per role,
 in English and Japanese."""
 
+import re
+
 import pytest
 from django.contrib.auth.models import Group
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from apps.accounts.models import VIEWERS_GROUP
+from apps.accounts.models import VIEWERS_GROUP, Team
 from apps.demo.services import seed_demo
 from apps.rubrics.models import Rubric
 from apps.scoring import cohort
@@ -134,3 +136,21 @@ def test_a_member_sees_no_numbers_of_a_lone_product_from_a_later_start(client, o
     for name, shown in figures_of(page).items():
         assert numbers_in(shown) == [], name
     assert HIDDEN_NOTE in page.content.decode()
+
+
+def test_a_team_filter_keeps_the_start_round_and_counts_its_own_churn(client, demo):
+    client.force_login(user_for("viewer"))
+    team = Team.objects.filter(products__isnull=False).order_by("slug").first()
+    everyone = client.get(reverse("dashboard"), {"cohort_from": demo[1].key})
+    page = client.get(reverse("dashboard"), {"team": team.slug, "cohort_from": demo[1].key})
+    assert page.status_code == 200
+    assert cohort_median(page)["x"][0] == demo[1].key
+    assert "na" not in figures_of(page)  # N/A shares: for the whole organisation only
+
+    def stayed(response) -> int:
+        html = response.content.decode()
+        table = html[html.index('id="churn"') : html.index("</table>", html.index('id="churn"'))]
+        pairs = re.findall(r'<td class="num">(\d+)</td><td class="num">(\d+)</td>', table)
+        return sum(int(kept) for _joined, kept in pairs)
+
+    assert 0 < stayed(page) < stayed(everyone)
