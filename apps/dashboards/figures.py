@@ -365,6 +365,14 @@ def band_distribution(points: Sequence[Point]) -> go.Figure:
     return _layout(figure, _("Bands per round"))
 
 
+def _not_applicable_counts(point: Point, area: str) -> list[int | None]:
+    """[N/A answers, all answers] of an area at a point (none for a hidden point)."""
+    counts = point.not_applicable_counts.get(area)
+    if point.hidden or not counts:
+        return [None, None]
+    return [counts["na"], counts["answered"] + counts["na"]]
+
+
 def not_applicable_shares(points: Sequence[Point], areas: Sequence[AreaTitle]) -> go.Figure:
     """Share of N/A answers per area and round (all products), a line per area, the counts
     on hover."""
@@ -378,7 +386,12 @@ def not_applicable_shares(points: Sequence[Point], areas: Sequence[AreaTitle]) -
                 name=title,
                 line={"color": PALETTE[index % len(PALETTE)]},
                 marker={"symbol": _symbols(points)},
-                hovertemplate="%{y:.1%} " + _("N/A") + "<extra>" + title + "</extra>",
+                customdata=[_not_applicable_counts(p, key) for p in points],
+                hovertemplate="%{y:.1%} "
+                + _("N/A")
+                + " (%{customdata[0]} / %{customdata[1]})<extra>"
+                + title
+                + "</extra>",
             )
         )
     figure.update_yaxes(title_text=_("Share of N/A answers"), tickformat=".0%", rangemode="tozero")

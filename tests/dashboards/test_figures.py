@@ -221,13 +221,17 @@ def test_bands_are_one_sequential_scale_from_worst_to_best_never_the_area_colour
 
 def test_not_applicable_shares_are_a_line_per_area_with_hidden_points_blank():
     shares = {"data": D("0.25"), "monitoring": None}
+    counts = {"data": {"answered": 30, "na": 10}}
     points = [
-        point("2021-10", not_applicable=shares),
-        point("2022-04", not_applicable={"data": D("0.1")}, hidden=True),
+        point("2021-10", not_applicable=shares, not_applicable_counts=counts),
+        point(
+            "2022-04", not_applicable={"data": D("0.1")}, not_applicable_counts=counts, hidden=True
+        ),
     ]
     figure = figures.not_applicable_shares(points, AREAS)
     (data,), (monitoring,) = traces(figure, "Data"), traces(figure, "Monitoring")
     assert list(data.y) == [0.25, None] and list(monitoring.y) == [None, None]
+    assert [list(c) for c in data.customdata] == [[10, 40], [None, None]]  # on hover
     assert figure.layout.yaxis.tickformat == ".0%"
 
 

@@ -43,8 +43,10 @@ class Point:
     hidden: bool = False
     # the round is still open: its n are the products that have submitted so far
     provisional: bool = False
-    # area key → share of N/A among the answers (None: no answers); whole organisation only
+    # area key → share of N/A among the answers (None: no answers), and the counts it comes
+    # from ({"answered", "na"}); stored for the whole organisation only
     not_applicable: dict[str, Decimal | None] = field(default_factory=dict)
+    not_applicable_counts: dict[str, dict] = field(default_factory=dict)
     # all products: against the previous defining round ({"previous", "joined", "stayed",
     # "retired", "skipped"}); empty for the first round and for the cohort
     churn: dict = field(default_factory=dict)
@@ -106,6 +108,7 @@ def _point(survey_round, stats: dict) -> Point:
             key: not_applicable_share(counts)
             for key, counts in stats.get("area_not_applicable", {}).items()
         },
+        not_applicable_counts=stats.get("area_not_applicable", {}),
         churn=stats.get("churn", {}),
     )
 
