@@ -384,3 +384,9 @@ def test_publishing_through_the_api_needs_the_change_permission(world):
     body["publish"] = False
     assert client.post("/api/v1/rubric-versions/", body, format="json").status_code == 201
     assert RubricVersion.objects.get(label="3").state == "draft"
+
+
+def test_an_api_url_no_route_matches_is_a_json_404(world):
+    reply = client_for(world, "viewer").patch("/api/v1/products/surveys.Response/", {})
+    assert reply.status_code == 404 and reply.json() == {"detail": "Not found."}
+    assert reply["Content-Type"] == "application/json"
