@@ -230,7 +230,7 @@ def _overall_traces(points: Sequence[Point], *, legend: bool) -> list[go.Scatter
             line={"color": PALETTE[0], "width": 3},
             marker={"symbol": _symbols(points), "size": 9},
             text=[_n_label(p) for p in points],
-            textposition=_text_positions(points),
+            textposition="bottom center",
             showlegend=legend,
             legendgroup="median",
             customdata=[
@@ -253,19 +253,15 @@ def _overall_traces(points: Sequence[Point], *, legend: bool) -> list[go.Scatter
     ]
 
 
-def _text_positions(points: Sequence[Point]) -> list[str]:
-    """Under each point; the last one's label leans left, so it stays inside the panel and off
-    the next panel (an open round's label is the longest)."""
-    return ["bottom left" if i == len(points) - 1 else "bottom center" for i in range(len(points))]
-
-
 def _n_label(point: Point) -> str:
     """A point's n, marked ⚠ when small; "hidden" for a point hidden from this user."""
     if point.hidden:
         return _("hidden")
     small = " ⚠" if point.n < SMALL_N else ""
     if point.provisional:
-        return _("open, n=%(n)s so far") % {"n": point.n} + small
+        # On two lines: as narrow as the other labels, so it sits on neither the label of the
+        # point before it nor the next panel.
+        return (_("open, n=%(n)s so far") % {"n": point.n}).replace(" ", "<br>", 1) + small
     return f"n={point.n}" + small
 
 

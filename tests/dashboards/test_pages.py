@@ -262,7 +262,7 @@ def test_the_open_round_is_drawn_as_provisional_in_every_chart(client, demo):
     assert median["x"][-1] == label and label not in median["x"][:-1]
     assert median["marker"]["symbol"][-1] == "circle-open"
     assert set(median["marker"]["symbol"][:-1]) == {"circle"}
-    assert median["text"][-1].startswith("open, n=") and "so far" in median["text"][-1]
+    assert median["text"][-1].startswith("open,<br>n=") and "so far" in median["text"][-1]
     for name in ("areas", "binding", "bands", "questions"):
         for trace in figure(page, name)["data"]:
             assert trace["x"][-1] == label, name
