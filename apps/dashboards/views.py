@@ -12,6 +12,7 @@ from apps.dashboards.filters import CatalogueFilter
 from apps.products.models import Characteristic, Product
 from apps.products.selectors import visible_product_ids
 from apps.rubrics.models import Area
+from apps.scoring import cohort
 from apps.surveys.models import Response, SurveyRound
 from apps.surveys.selectors import describe_laggards, round_laggards, round_progress
 
@@ -31,7 +32,8 @@ class CountedPaginator(Paginator):
 def overview(request: HttpRequest) -> HttpResponse:
     """The organisation's trends for one rubric: every signed-in user may read them, except
     points resting on a few products outside their teams (viewers and administrators read
-    everything)."""
+    everything). `cohort_from` picks the cohort's start round; one the rubric's cohort does
+    not start from is a 400 with the page's own message."""
     rubrics = selectors.rubrics_with_rounds()
     chosen = next((r for r in rubrics if r.slug == request.GET.get("rubric")), None)
     chosen = chosen or next((r for r in rubrics if r.slug == "mlopsscore"), None)
@@ -45,25 +47,40 @@ def overview(request: HttpRequest) -> HttpResponse:
         teams=Team.objects.order_by("name").values_list("slug", "name"),
         characteristics=Characteristic.objects.order_by("order"),
     )
+    status = 200
     if chosen is not None:
-        target = _target(request)
-        built = charts.overview_charts(
-            chosen,
-            target=target,
-            team=team,
-            characteristic=characteristic,
-            readable=visible_product_ids(request.user),
-        )
-        context.update(
-            target=target,
-            small_n=figures.SMALL_N,
-            charts=built.charts,
-            smallest=built.smallest,
-            participation=selectors.participation_by_round(chosen),
-            hidden=built.hidden,
-            min_group=settings.DASHBOARD_MIN_GROUP,
-        )
-    return render(request, "dashboards/overview.html", context)
+        starts = cohort.start_rounds(chosen.pk)
+        requested = request.GET.get("cohort_from", "")
+        start = next((r for r in starts if r.key == requested), None) if requested else None
+        context.update(starts=starts, cohort_from=start.key if start else "")
+        if requested and start is None:
+            context["bad_cohort_from"] = True
+            status = 400
+        else:
+            start = start or (starts[0] if starts else None)
+            target = _target(request)
+            built = charts.overview_charts(
+                chosen,
+                target=target,
+                team=team,
+                characteristic=characteristic,
+                readable=visible_product_ids(request.user),
+                start=start,
+                starts=starts,
+            )
+            context.update(
+                cohort_from=start.key if start else "",
+                target=target,
+                small_n=figures.SMALL_N,
+                charts=built.charts,
+                smallest=built.smallest,
+                participation=selectors.participation_by_round(chosen),
+                hidden=built.hidden,
+                min_group=settings.DASHBOARD_MIN_GROUP,
+                churn=built.churn,
+                not_applicable_rule=built.not_applicable_rule,
+            )
+    return render(request, "dashboards/overview.html", context, status=status)
 
 
 def _target(request: HttpRequest) -> float | None:
