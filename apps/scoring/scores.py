@@ -17,7 +17,7 @@ from typing import NamedTuple
 from django.db import connection, transaction
 from django.utils import timezone
 
-from apps.scoring import rules, selectors
+from apps.scoring import rules, selectors, sql_rules
 from apps.scoring.aggregates import ScoredProduct, refresh_aggregates
 from apps.scoring.models import ResponseScore
 from apps.scoring.selectors import Outcome
@@ -104,6 +104,20 @@ def score_round(*, round_id: int, refresh: bool = True) -> dict[str, int]:
     The round's aggregates are rebuilt in the same transaction (and every round's, when the
     cohort changes); score_all passes refresh=False and rebuilds them once at the end.
     """
+    return _score_round(round_id=round_id, refresh=refresh).summary
+
+
+class RoundScored(NamedTuple):
+    summary: dict[str, int]
+    rubric_id: int
+    # (round, population) → question means, when the database computed them on the way
+    question_means: dict[tuple[int, str], dict] | None
+    fresh: dict[int, list[ScoredProduct]] | None  # round → its scores, when read or computed
+
+
+def _score_round(
+    *, round_id: int, refresh: bool = True, questions_wanted: bool = False
+) -> RoundScored:
     with transaction.atomic(), _collector_paused():
         # Locking the round serialises recomputes of the same round (e.g. a retried job).
         survey_round = (
@@ -111,45 +125,79 @@ def score_round(*, round_id: int, refresh: bool = True) -> dict[str, int]:
             .select_related("rubric_version")
             .get(pk=round_id)
         )
+        rubric_id = survey_round.rubric_version.rubric_id
         shape = selectors.version_shape(survey_round.rubric_version_id)
-        responses = selectors.submitted_responses(round_id)
-        tallies = selectors.compact_tallies(shape, round_id=round_id)
-        rows, incomplete = _score_rows(shape, responses, tallies)
-        # Only rows whose score differs are replaced: closing a round, retrying a job or
-        # recomputing on demand usually finds every stored score current and writes nothing.
-        stored = selectors.stored_outcomes(round_id, shape)
-        before = {product for product, outcome in stored.values() if outcome.overall is not None}
-        updated, added = [], []
-        for row in rows:
-            if row.response_id not in stored:
-                added.append(row)
-            elif stored.pop(row.response_id) != row[1:3]:
-                updated.append(row)
-        gone = list(stored)  # scored before, not now (reopened, or incomplete under a fix)
-        after = {row.product_id for row in rows if row.outcome.overall is not None}
-        changed = updated + added
-        if changed or gone:
-            _write_scores(
+        if sql_rules.expresses(shape):
+            # PostgreSQL scores, compares and writes the round itself, in one pass over
+            # its answers: no answer, tally or unchanged score travels to Python.
+            result = sql_rules.score_round(
                 shape,
-                survey_round,
-                rows=changed,
-                replaced=[row.response_id for row in updated] + gone,
+                round_id=round_id,
+                rubric_id=rubric_id,
+                now=timezone.now(),
+                questions_wanted=questions_wanted,
             )
+            scored, incomplete, changed = result.scored, result.incomplete, result.changed
+            means, cohort_may_change = result.question_means, result.scored_products_differ
+            fresh = None
+            if changed or questions_wanted:  # the aggregates will be rebuilt: read for them
+                fresh = {round_id: sql_rules.scored_products(shape, round_id)}
+        else:
+            scored, incomplete, changed, fresh, cohort_may_change = _score_round_in_python(
+                shape, survey_round
+            )
+            means = None
         if refresh:
             refresh_aggregates(
-                rubric_id=survey_round.rubric_version.rubric_id,
+                rubric_id=rubric_id,
                 round_ids=[survey_round.pk],
                 known=shape,
-                fresh={survey_round.pk: [row.scored() for row in rows]},
-                scores_changed=bool(changed or gone),
-                cohort_may_change=before != after,
+                fresh=fresh,
+                scores_changed=bool(changed),
+                cohort_may_change=cohort_may_change,
+                question_means=means,
             )
-    return {
+    summary = {
         "round": survey_round.pk,
-        "scored": len(rows),
+        "scored": scored,
         "incomplete": incomplete,
-        "changed": len(changed) + len(gone),
+        "changed": changed,
     }
+    return RoundScored(summary, rubric_id, means, fresh)
+
+
+def _score_round_in_python(
+    shape: selectors.VersionShape, survey_round: SurveyRound
+) -> tuple[int, int, int, dict[int, list[ScoredProduct]], bool]:
+    """Score a round with rules.py (SQLite, and rules the SQL statement cannot express):
+    scored, incomplete and changed counts, the fresh rows, and whether the scored products
+    differ from the stored ones (then the cohort may change)."""
+    round_id = survey_round.pk
+    responses = selectors.submitted_responses(round_id)
+    tallies = selectors.compact_tallies(shape, round_id=round_id)
+    rows, incomplete = _score_rows(shape, responses, tallies)
+    # Only rows whose score differs are replaced: closing a round, retrying a job or
+    # recomputing on demand usually finds every stored score current and writes nothing.
+    stored = selectors.stored_outcomes(round_id, shape)
+    before = {product for product, outcome in stored.values() if outcome.overall is not None}
+    updated, added = [], []
+    for row in rows:
+        if row.response_id not in stored:
+            added.append(row)
+        elif stored.pop(row.response_id) != row[1:3]:
+            updated.append(row)
+    gone = list(stored)  # scored before, not now (reopened, or incomplete under a fix)
+    after = {row.product_id for row in rows if row.outcome.overall is not None}
+    changed = updated + added
+    if changed or gone:
+        _write_scores(
+            shape,
+            survey_round,
+            rows=changed,
+            replaced=[row.response_id for row in updated] + gone,
+        )
+    fresh = {round_id: [row.scored() for row in rows]}
+    return len(rows), incomplete, len(changed) + len(gone), fresh, before != after
 
 
 # COPY's column order: the per-response columns, then the ones shared by a whole outcome,
@@ -269,11 +317,16 @@ def score_all(*, progress: Progress | None = None) -> dict[str, int]:
         .values_list("pk", "rubric_version__rubric_id")
     )
     totals: Counter[str] = Counter()
+    means: dict[tuple[int, str], dict] = {}
+    fresh: dict[int, list[ScoredProduct]] = {}
     for done, (round_id, _rubric_id) in enumerate(rounds, start=1):
-        result = score_round(round_id=round_id, refresh=False)
-        totals.update(scored=result["scored"], incomplete=result["incomplete"])
+        # The question means of every round's aggregates come from its scoring pass.
+        result = _score_round(round_id=round_id, refresh=False, questions_wanted=True)
+        totals.update(scored=result.summary["scored"], incomplete=result.summary["incomplete"])
+        means.update(result.question_means or {})
+        fresh.update(result.fresh or {})
         if progress:
             progress(done, len(rounds))
     for rubric_id in sorted({rubric_id for _round_id, rubric_id in rounds}):
-        refresh_aggregates(rubric_id=rubric_id)
+        refresh_aggregates(rubric_id=rubric_id, fresh=fresh, question_means=means)
     return {"rounds": len(rounds), **totals}
