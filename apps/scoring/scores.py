@@ -15,11 +15,12 @@ from contextlib import contextmanager
 from typing import NamedTuple
 
 from django.db import connection, transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from apps.scoring import rules, selectors, sql_rules
 from apps.scoring.aggregates import ScoredProduct, refresh_aggregates
-from apps.scoring.models import ResponseScore
+from apps.scoring.models import ResponseScore, RoundAggregate
 from apps.scoring.selectors import Outcome
 from apps.surveys.models import Response, SurveyRound
 
@@ -310,23 +311,49 @@ def score_response(*, response_id: int) -> dict[str, int]:
 
 
 def score_all(*, progress: Progress | None = None) -> dict[str, int]:
-    """Recompute every round that has opened, one transaction per round (after a rule fix)."""
+    """Recompute every round that has opened, one transaction per round (after a rule fix).
+
+    Then the cohort is checked, and the aggregates of the rounds whose scores changed (or
+    that have none) are rebuilt: every round's when the cohort changed.
+    """
     rounds = list(
         SurveyRound.objects.exclude(state=SurveyRound.State.PLANNED)
         .order_by("opens_at", "key")
         .values_list("pk", "rubric_version__rubric_id")
     )
     totals: Counter[str] = Counter()
+    changed: set[int] = set()
     means: dict[tuple[int, str], dict] = {}
     fresh: dict[int, list[ScoredProduct]] = {}
     for done, (round_id, _rubric_id) in enumerate(rounds, start=1):
-        # The question means of every round's aggregates come from its scoring pass.
-        result = _score_round(round_id=round_id, refresh=False, questions_wanted=True)
+        result = _score_round(round_id=round_id, refresh=False)
         totals.update(scored=result.summary["scored"], incomplete=result.summary["incomplete"])
+        if result.summary["changed"]:
+            changed.add(round_id)
+        # A changed round's question means and scores, as its scoring pass gave them.
         means.update(result.question_means or {})
         fresh.update(result.fresh or {})
         if progress:
             progress(done, len(rounds))
+    populations = len(RoundAggregate.Population)
+    aggregated = set(
+        RoundAggregate.objects.filter(round_id__in=[round_id for round_id, _ in rounds])
+        .values("round_id")
+        .annotate(n=Count("pk"))
+        .filter(n=populations)
+        .values_list("round_id", flat=True)
+    )
     for rubric_id in sorted({rubric_id for _round_id, rubric_id in rounds}):
-        refresh_aggregates(rubric_id=rubric_id, fresh=fresh, question_means=means)
+        targets = [
+            round_id
+            for round_id, rubric in rounds
+            if rubric == rubric_id and (round_id in changed or round_id not in aggregated)
+        ]
+        refresh_aggregates(
+            rubric_id=rubric_id,
+            round_ids=targets,
+            fresh=fresh,
+            scores_changed=bool(targets),
+            question_means=means,
+        )
     return {"rounds": len(rounds), **totals}
