@@ -91,12 +91,17 @@ WITH response AS (
     SELECT o.*, CASE WHEN o.overall IS NULL THEN NULL {band} END AS band_id
       FROM overall o
 ), stored AS (
-    SELECT * FROM scoring_responsescore WHERE round_id = %(round_id)s
+    SELECT id, response_id, product_id, area_scores, overall, band_id, binding_area_id,
+           rubric_version_id, area_aggregation, not_applicable_policy, overall_rule
+      FROM scoring_responsescore
+     WHERE round_id = %(round_id)s
 ), differing AS (
+    -- fresh rows new or unlike their stored row, and stored rows no longer scored (gone)
     SELECT f.*, s.id AS stored_id
       FROM fresh f
-      LEFT JOIN stored s ON s.response_id = f.response_id
+      FULL JOIN stored s ON s.response_id = f.response_id
      WHERE s.id IS NULL
+        OR f.response_id IS NULL
         OR s.product_id <> f.product_id
         OR s.area_scores <> f.area_scores
         OR s.overall IS DISTINCT FROM f.overall
@@ -114,7 +119,7 @@ WITH response AS (
            not_applicable_policy = %(not_applicable)s, overall_rule = %(overall)s,
            computed_at = %(now)s
       FROM differing d
-     WHERE s.id = d.stored_id
+     WHERE s.id = d.stored_id AND d.response_id IS NOT NULL
     RETURNING s.id
 ), added AS (
     INSERT INTO scoring_responsescore (
@@ -128,9 +133,8 @@ WITH response AS (
     RETURNING id
 ), gone AS (
     DELETE FROM scoring_responsescore s
-     USING stored st
-     WHERE s.id = st.id
-       AND NOT EXISTS (SELECT 1 FROM fresh f WHERE f.response_id = st.response_id)
+     USING differing d
+     WHERE s.id = d.stored_id AND d.response_id IS NULL
     RETURNING s.id
 ), counts AS (
     SELECT (SELECT count(*) FROM fresh) AS scored,
