@@ -38,7 +38,6 @@ def refresh_aggregates(
     fresh: dict[int, list[ScoredProduct]] | None = None,
     scores_changed: bool = True,
     cohort_may_change: bool = True,
-    question_means: dict[tuple[int, str], dict] | None = None,
 ) -> int:
     """Rebuild the `all` and `cohort` aggregates of a rubric's rounds (or of some of them).
 
@@ -59,8 +58,7 @@ def refresh_aggregates(
             if kept == len(round_ids) * len(RoundAggregate.Population):
                 return 0
         targets = [r for r in rounds if round_ids is None or r.pk in round_ids]
-        known_means = {} if changed else (question_means or {})
-        aggregates = _build(rubric_id, targets, members, known, fresh or {}, known_means)
+        aggregates = _build(rubric_id, targets, members, known, fresh or {})
         RoundAggregate.objects.filter(round__in=targets).delete()
         RoundAggregate.objects.bulk_create(aggregates)
         transaction.on_commit(
@@ -75,17 +73,13 @@ def _build(
     members: set[int],
     known: selectors.VersionShape | None,
     fresh: dict[int, list[ScoredProduct]],
-    known_means: dict[tuple[int, str], dict],
 ) -> list[RoundAggregate]:
     """Both populations' aggregates of each target round (unsaved)."""
     shapes = {known.version_id: known} if known else {}
     for version_id in {r.rubric_version_id for r in targets} - shapes.keys():
         shapes[version_id] = selectors.version_shape(version_id)
     scores = scored_products(targets, fresh)
-    covered = {round_id for round_id, _population in known_means}
-    questions = known_means | selectors.question_means(
-        rubric_id, [r.pk for r in targets if r.pk not in covered]
-    )
+    questions = selectors.question_means(rubric_id, [r.pk for r in targets])
     now = timezone.now()
     aggregates = []
     for survey_round in targets:

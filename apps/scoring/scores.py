@@ -110,15 +110,10 @@ def score_round(*, round_id: int, refresh: bool = True) -> dict[str, int]:
 
 class RoundScored(NamedTuple):
     summary: dict[str, int]
-    rubric_id: int
-    # (round, population) → question means, when the database computed them on the way
-    question_means: dict[tuple[int, str], dict] | None
     fresh: dict[int, list[ScoredProduct]] | None  # round → its scores, when read or computed
 
 
-def _score_round(
-    *, round_id: int, refresh: bool = True, questions_wanted: bool = False
-) -> RoundScored:
+def _score_round(*, round_id: int, refresh: bool = True) -> RoundScored:
     with transaction.atomic(), _collector_paused():
         # Locking the round serialises recomputes of the same round (e.g. a retried job).
         survey_round = (
@@ -131,23 +126,16 @@ def _score_round(
         if sql_rules.expresses(shape):
             # PostgreSQL scores, compares and writes the round itself, in one pass over
             # its answers: no answer, tally or unchanged score travels to Python.
-            result = sql_rules.score_round(
-                shape,
-                round_id=round_id,
-                rubric_id=rubric_id,
-                now=timezone.now(),
-                questions_wanted=questions_wanted,
-            )
+            result = sql_rules.score_round(shape, round_id=round_id, now=timezone.now())
             scored, incomplete, changed = result.scored, result.incomplete, result.changed
-            means, cohort_may_change = result.question_means, result.scored_products_differ
+            cohort_may_change = result.scored_products_differ
             fresh = None
-            if changed or questions_wanted:  # the aggregates will be rebuilt: read for them
+            if changed:  # the aggregates will be rebuilt: read the scores for them
                 fresh = {round_id: sql_rules.scored_products(shape, round_id)}
         else:
             scored, incomplete, changed, fresh, cohort_may_change = _score_round_in_python(
                 shape, survey_round
             )
-            means = None
         if refresh:
             refresh_aggregates(
                 rubric_id=rubric_id,
@@ -156,7 +144,6 @@ def _score_round(
                 fresh=fresh,
                 scores_changed=bool(changed),
                 cohort_may_change=cohort_may_change,
-                question_means=means,
             )
     summary = {
         "round": survey_round.pk,
@@ -164,7 +151,7 @@ def _score_round(
         "incomplete": incomplete,
         "changed": changed,
     }
-    return RoundScored(summary, rubric_id, means, fresh)
+    return RoundScored(summary, fresh)
 
 
 def _score_round_in_python(
@@ -323,16 +310,13 @@ def score_all(*, progress: Progress | None = None) -> dict[str, int]:
     )
     totals: Counter[str] = Counter()
     changed: set[int] = set()
-    means: dict[tuple[int, str], dict] = {}
     fresh: dict[int, list[ScoredProduct]] = {}
     for done, (round_id, _rubric_id) in enumerate(rounds, start=1):
         result = _score_round(round_id=round_id, refresh=False)
         totals.update(scored=result.summary["scored"], incomplete=result.summary["incomplete"])
         if result.summary["changed"]:
             changed.add(round_id)
-        # A changed round's question means and scores, as its scoring pass gave them.
-        means.update(result.question_means or {})
-        fresh.update(result.fresh or {})
+        fresh.update(result.fresh or {})  # a changed round's scores, as just written
         if progress:
             progress(done, len(rounds))
     populations = len(RoundAggregate.Population)
@@ -354,6 +338,5 @@ def score_all(*, progress: Progress | None = None) -> dict[str, int]:
             round_ids=targets,
             fresh=fresh,
             scores_changed=bool(targets),
-            question_means=means,
         )
     return {"rounds": len(rounds), **totals}

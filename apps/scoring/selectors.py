@@ -212,17 +212,9 @@ def question_means(rubric_id: int, round_ids: list[int]) -> dict[tuple[int, str]
     with connection.cursor() as cursor:
         cursor.execute(sql, [rubric_id, *round_ids])
         rows = cursor.fetchall()
-    if not exact:
-        rows = [(*row[:5], Decimal(row[5] or 0) / TEN_THOUSAND) for row in rows]
-    return question_means_of(rows)
-
-
-def question_means_of(rows) -> dict[tuple[int, str], dict]:
-    """Question means from tallies (round, question key, in cohort, answered, N/A, sum), the
-    cohort's counted in both populations."""
     sums: dict[tuple[int, str], dict[str, list]] = defaultdict(dict)
     for round_id, key, in_cohort, answered, not_applicable, total in rows:
-        total = Decimal(total or 0)
+        total = Decimal(total or 0) if exact else Decimal(total or 0) / TEN_THOUSAND
         for population in ("all", "cohort") if in_cohort else ("all",):
             tally = sums[round_id, population].setdefault(key, [0, 0, Decimal(0)])
             tally[0] += answered

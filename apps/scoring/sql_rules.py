@@ -1,6 +1,6 @@
 """The scoring rules of rules.py written in SQL, for PostgreSQL: a round is scored, compared
 with its stored rows and its changed rows written in one statement, in one pass over its
-answers, which also gives the question means of its aggregates.
+answers; neither answers, tallies nor unchanged scores travel to Python.
 
 rules.py stays the reference: tests/scoring/test_sql_rules.py checks this statement against
 it over random rubrics and answers. Rules it cannot express (see `expresses`) and SQLite use
@@ -10,13 +10,11 @@ the Python path in scores.py.
 from __future__ import annotations
 
 import functools
-import json
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection
 
-from apps.scoring import selectors
 from apps.scoring.aggregates import ScoredProduct
 from apps.scoring.selectors import VersionShape
 
@@ -45,42 +43,34 @@ HALF_EVEN = """round((div({n}, {d}) + CASE
     THEN 1 ELSE 0 END) / 10000, 4)"""
 
 # The statement, written for a version's number of areas and its rule (see `round_sql`).
-# Steps, each a CTE: the round's submitted responses (with their cohort membership); one
-# pass over their answers, grouped both per response (each area's answered and N/A counts
-# and sum side by side) and per question and cohort membership (for the question means);
-# each response's area scores (rules.area_score, computed once: MATERIALIZED); complete?,
-# area scores as jsonb, overall, band and binding area (rules.combine: the first lowest area
-# in area order); the stored rows that differ, then updated, inserted or deleted. The
-# question means count scored responses only: the answers of the few submitted responses
-# left unscored are subtracted (read through the index, one response at a time); they are
-# returned only when a row changed or `questions_wanted` (a one-time filter).
+# Steps, each a CTE: the round's submitted responses; one pass over their answers, grouped per
+# response and area (the plain GROUP BY a hand-written query would do), then side by side per
+# response; each response's area scores (rules.area_score, computed once: MATERIALIZED);
+# complete?, area scores as jsonb, overall, band and binding area (rules.combine: the first
+# lowest area in area order); the stored rows that differ (one full join), then updated,
+# inserted or deleted.
 ROUND_SQL = """
 WITH response AS (
-    SELECT r.id, r.product_id, cm.id IS NOT NULL AS in_cohort
+    SELECT r.id, r.product_id
       FROM surveys_response r
-      LEFT JOIN scoring_cohortmember cm
-        ON cm.product_id = r.product_id AND cm.rubric_id = %(rubric_id)s
      WHERE r.round_id = %(round_id)s AND r.status = 'submitted'
 ), grouped AS (
-    SELECT a.response_id, q.area_id, a.question_id, r.in_cohort,
-           GROUPING(a.response_id) AS per_question,
-           count(*) AS answers, count(a.value) AS answered,
+    SELECT a.response_id, q.area_id, count(a.value) AS answered,
            count(*) FILTER (WHERE a.not_applicable) AS not_applicable,
            coalesce(sum(a.value), 0) AS total
       FROM surveys_answer a
       JOIN response r ON r.id = a.response_id
       JOIN rubrics_question q ON q.id = a.question_id
-     GROUP BY GROUPING SETS ((a.response_id, q.area_id), (a.question_id, r.in_cohort))
+     GROUP BY a.response_id, q.area_id
 ), tally AS (
     SELECT response_id, {area_tallies}
       FROM grouped
-     WHERE per_question = 0
      GROUP BY response_id
 ), area_score AS MATERIALIZED (
     SELECT g.response_id, {complete} AS complete, {area_scores}
       FROM tally g
 ), overall AS (
-    SELECT s.response_id, r.product_id, r.in_cohort,
+    SELECT s.response_id, r.product_id,
            jsonb_build_object({area_json}) AS area_scores,
            {overall} AS overall,
            CASE {binding} END AS binding_area_id
@@ -141,30 +131,6 @@ WITH response AS (
            (SELECT count(*) FROM response) - (SELECT count(*) FROM fresh) AS incomplete,
            (SELECT count(*) FROM updated) + (SELECT count(*) FROM added)
                + (SELECT count(*) FROM gone) AS changed
-), unscored AS (
-    SELECT u.question_id, r.in_cohort, u.answers, u.answered, u.not_applicable, u.total
-      FROM response r
-     CROSS JOIN LATERAL (
-           SELECT a.question_id, count(*) AS answers, count(a.value) AS answered,
-                  count(*) FILTER (WHERE a.not_applicable) AS not_applicable,
-                  coalesce(sum(a.value), 0) AS total
-             FROM surveys_answer a
-            WHERE a.response_id = r.id
-            GROUP BY a.question_id
-          ) u
-     WHERE NOT EXISTS (
-           SELECT 1 FROM fresh f WHERE f.response_id = r.id AND f.overall IS NOT NULL)
-), question AS (
-    SELECT q.key, g.in_cohort,
-           g.answered - coalesce(sum(u.answered), 0) AS answered,
-           g.not_applicable - coalesce(sum(u.not_applicable), 0) AS not_applicable,
-           g.total - coalesce(sum(u.total), 0) AS total
-      FROM grouped g
-      JOIN rubrics_question q ON q.id = g.question_id
-      LEFT JOIN unscored u ON u.question_id = g.question_id AND u.in_cohort = g.in_cohort
-     WHERE g.per_question = 1 AND (%(questions_wanted)s OR (SELECT changed FROM counts) > 0)
-     GROUP BY q.key, g.in_cohort, g.answers, g.answered, g.not_applicable, g.total
-    HAVING g.answers - coalesce(sum(u.answers), 0) > 0
 )
 SELECT c.scored, c.incomplete, c.changed,
        -- the products with a score before and after differ: the cohort may change
@@ -174,10 +140,7 @@ SELECT c.scored, c.incomplete, c.changed,
            UNION ALL
            (SELECT product_id FROM fresh WHERE overall IS NOT NULL
             EXCEPT SELECT product_id FROM stored WHERE overall IS NOT NULL)
-       ) ELSE false END AS scored_products_differ,
-       (SELECT coalesce(jsonb_agg(jsonb_build_array(key, in_cohort, answered, not_applicable,
-                                                    total::text)), '[]')
-          FROM question) AS questions
+       ) ELSE false END AS scored_products_differ
   FROM counts c
 """
 
@@ -249,27 +212,16 @@ class RoundResult:
     scored: int
     incomplete: int
     changed: int
-    scored_products_differ: bool
-    # (round, population) → question key → {"mean", "answered", "na"}, as
-    # selectors.question_means gives; None when nothing changed and none was asked for
-    question_means: dict[tuple[int, str], dict] | None
+    scored_products_differ: bool  # products with a score before and after differ
 
 
-def score_round(
-    shape: VersionShape,
-    *,
-    round_id: int,
-    rubric_id: int,
-    now: datetime,
-    questions_wanted: bool = False,
-) -> RoundResult:
+def score_round(shape: VersionShape, *, round_id: int, now: datetime) -> RoundResult:
     """Score a round's submitted responses in the database and write the rows that differ
     from the stored ones (inside the caller's transaction)."""
     rule = shape.rule
     areas = list(shape.area_ids.items())
     params = {
         "round_id": round_id,
-        "rubric_id": rubric_id,
         "version_id": shape.version_id,
         **{f"area_{i}": area_id for i, (_key, area_id) in enumerate(areas)},
         **{f"key_{i}": key for i, (key, _area_id) in enumerate(areas)},
@@ -280,27 +232,19 @@ def score_round(
         "not_applicable": rule.not_applicable,
         "overall": rule.overall,
         "now": now,
-        "questions_wanted": questions_wanted,
     }
+    sql = round_sql(
+        len(areas),
+        (rule.area_aggregation, rule.not_applicable, rule.overall),
+        tuple(maximum is None for maximum in rule.band_maxima),
+    )
     with connection.cursor() as cursor:
-        # The answers read once for two aggregations fit in memory; scores can always be
-        # recomputed, so their commit need not wait for the disk (a later synchronous commit,
-        # the job's state, still flushes them first: WAL is sequential).
-        cursor.execute("SET LOCAL work_mem TO '64MB'")
-        cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        sql = round_sql(
-            len(areas),
-            (rule.area_aggregation, rule.not_applicable, rule.overall),
-            tuple(maximum is None for maximum in rule.band_maxima),
-        )
+        # The round's tallies fit in memory (no spill to disk); scores can always be
+        # recomputed, so their commit need not wait for the disk: a later synchronous commit
+        # (the job's state) still flushes them first, WAL being sequential.
+        cursor.execute("SET LOCAL work_mem TO '64MB'; SET LOCAL synchronous_commit TO OFF")
         cursor.execute(sql, params)
-        scored, incomplete, changed, differ, questions = cursor.fetchone()
-    means = None
-    if changed or questions_wanted:
-        # (Django leaves jsonb as text.)
-        rows = json.loads(questions) if isinstance(questions, str) else questions
-        means = selectors.question_means_of([(round_id, *row) for row in rows])
-    return RoundResult(scored, incomplete, changed, differ, means)
+        return RoundResult(*cursor.fetchone())
 
 
 def scored_products(shape: VersionShape, round_id: int) -> list[ScoredProduct]:
