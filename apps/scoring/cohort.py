@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from django.db.models import Count
+from django.db.models import Count, Exists, OuterRef
 
 from apps.scoring.models import CohortMember, CohortState, ResponseScore, RoundAggregate
 from apps.surveys.models import SurveyRound
@@ -26,10 +26,12 @@ def rubric_rounds(rubric_id: int) -> list[SurveyRound]:
 
 def scored_round_ids(rounds: list[SurveyRound]) -> set[int]:
     """Those of the rounds with at least one scored response."""
+    # One EXISTS per round stops at its first scored row (a DISTINCT read every score).
+    scored = ResponseScore.objects.filter(round_id=OuterRef("pk"), overall__isnull=False)
     return set(
-        ResponseScore.objects.filter(round__in=rounds, overall__isnull=False)
-        .values_list("round_id", flat=True)
-        .distinct()
+        SurveyRound.objects.filter(pk__in=[r.pk for r in rounds])
+        .filter(Exists(scored))
+        .values_list("pk", flat=True)
     )
 
 

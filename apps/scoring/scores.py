@@ -15,11 +15,12 @@ from contextlib import contextmanager
 from typing import NamedTuple
 
 from django.db import connection, transaction
+from django.db.models import Count
 from django.utils import timezone
 
-from apps.scoring import rules, selectors
+from apps.scoring import rules, selectors, sql_rules
 from apps.scoring.aggregates import ScoredProduct, refresh_aggregates
-from apps.scoring.models import ResponseScore
+from apps.scoring.models import ResponseScore, RoundAggregate
 from apps.scoring.selectors import Outcome
 from apps.surveys.models import Response, SurveyRound
 
@@ -104,6 +105,15 @@ def score_round(*, round_id: int, refresh: bool = True) -> dict[str, int]:
     The round's aggregates are rebuilt in the same transaction (and every round's, when the
     cohort changes); score_all passes refresh=False and rebuilds them once at the end.
     """
+    return _score_round(round_id=round_id, refresh=refresh).summary
+
+
+class RoundScored(NamedTuple):
+    summary: dict[str, int]
+    fresh: dict[int, list[ScoredProduct]] | None  # round → its scores, when read or computed
+
+
+def _score_round(*, round_id: int, refresh: bool = True) -> RoundScored:
     with transaction.atomic(), _collector_paused():
         # Locking the round serialises recomputes of the same round (e.g. a retried job).
         survey_round = (
@@ -111,45 +121,71 @@ def score_round(*, round_id: int, refresh: bool = True) -> dict[str, int]:
             .select_related("rubric_version")
             .get(pk=round_id)
         )
+        rubric_id = survey_round.rubric_version.rubric_id
         shape = selectors.version_shape(survey_round.rubric_version_id)
-        responses = selectors.submitted_responses(round_id)
-        tallies = selectors.compact_tallies(shape, round_id=round_id)
-        rows, incomplete = _score_rows(shape, responses, tallies)
-        # Only rows whose score differs are replaced: closing a round, retrying a job or
-        # recomputing on demand usually finds every stored score current and writes nothing.
-        stored = selectors.stored_outcomes(round_id, shape)
-        before = {product for product, outcome in stored.values() if outcome.overall is not None}
-        updated, added = [], []
-        for row in rows:
-            if row.response_id not in stored:
-                added.append(row)
-            elif stored.pop(row.response_id) != row[1:3]:
-                updated.append(row)
-        gone = list(stored)  # scored before, not now (reopened, or incomplete under a fix)
-        after = {row.product_id for row in rows if row.outcome.overall is not None}
-        changed = updated + added
-        if changed or gone:
-            _write_scores(
-                shape,
-                survey_round,
-                rows=changed,
-                replaced=[row.response_id for row in updated] + gone,
+        if sql_rules.expresses(shape):
+            # PostgreSQL scores, compares and writes the round itself, in one pass over
+            # its answers: no answer, tally or unchanged score travels to Python.
+            result = sql_rules.score_round(shape, round_id=round_id, now=timezone.now())
+            scored, incomplete, changed = result.scored, result.incomplete, result.changed
+            cohort_may_change = result.scored_products_differ
+            fresh = None
+            if changed:  # the aggregates will be rebuilt: read the scores for them
+                fresh = {round_id: sql_rules.scored_products(shape, round_id)}
+        else:
+            scored, incomplete, changed, fresh, cohort_may_change = _score_round_in_python(
+                shape, survey_round
             )
         if refresh:
             refresh_aggregates(
-                rubric_id=survey_round.rubric_version.rubric_id,
+                rubric_id=rubric_id,
                 round_ids=[survey_round.pk],
                 known=shape,
-                fresh={survey_round.pk: [row.scored() for row in rows]},
-                scores_changed=bool(changed or gone),
-                cohort_may_change=before != after,
+                fresh=fresh,
+                scores_changed=bool(changed),
+                cohort_may_change=cohort_may_change,
             )
-    return {
+    summary = {
         "round": survey_round.pk,
-        "scored": len(rows),
+        "scored": scored,
         "incomplete": incomplete,
-        "changed": len(changed) + len(gone),
+        "changed": changed,
     }
+    return RoundScored(summary, fresh)
+
+
+def _score_round_in_python(
+    shape: selectors.VersionShape, survey_round: SurveyRound
+) -> tuple[int, int, int, dict[int, list[ScoredProduct]], bool]:
+    """Score a round with rules.py (SQLite, and rules the SQL statement cannot express):
+    scored, incomplete and changed counts, the fresh rows, and whether the scored products
+    differ from the stored ones (then the cohort may change)."""
+    round_id = survey_round.pk
+    responses = selectors.submitted_responses(round_id)
+    tallies = selectors.compact_tallies(shape, round_id=round_id)
+    rows, incomplete = _score_rows(shape, responses, tallies)
+    # Only rows whose score differs are replaced: closing a round, retrying a job or
+    # recomputing on demand usually finds every stored score current and writes nothing.
+    stored = selectors.stored_outcomes(round_id, shape)
+    before = {product for product, outcome in stored.values() if outcome.overall is not None}
+    updated, added = [], []
+    for row in rows:
+        if row.response_id not in stored:
+            added.append(row)
+        elif stored.pop(row.response_id) != row[1:3]:
+            updated.append(row)
+    gone = list(stored)  # scored before, not now (reopened, or incomplete under a fix)
+    after = {row.product_id for row in rows if row.outcome.overall is not None}
+    changed = updated + added
+    if changed or gone:
+        _write_scores(
+            shape,
+            survey_round,
+            rows=changed,
+            replaced=[row.response_id for row in updated] + gone,
+        )
+    fresh = {round_id: [row.scored() for row in rows]}
+    return len(rows), incomplete, len(changed) + len(gone), fresh, before != after
 
 
 # COPY's column order: the per-response columns, then the ones shared by a whole outcome,
@@ -262,18 +298,45 @@ def score_response(*, response_id: int) -> dict[str, int]:
 
 
 def score_all(*, progress: Progress | None = None) -> dict[str, int]:
-    """Recompute every round that has opened, one transaction per round (after a rule fix)."""
+    """Recompute every round that has opened, one transaction per round (after a rule fix).
+
+    Then the cohort is checked, and the aggregates of the rounds whose scores changed (or
+    that have none) are rebuilt: every round's when the cohort changed.
+    """
     rounds = list(
         SurveyRound.objects.exclude(state=SurveyRound.State.PLANNED)
         .order_by("opens_at", "key")
         .values_list("pk", "rubric_version__rubric_id")
     )
     totals: Counter[str] = Counter()
+    changed: set[int] = set()
+    fresh: dict[int, list[ScoredProduct]] = {}
     for done, (round_id, _rubric_id) in enumerate(rounds, start=1):
-        result = score_round(round_id=round_id, refresh=False)
-        totals.update(scored=result["scored"], incomplete=result["incomplete"])
+        result = _score_round(round_id=round_id, refresh=False)
+        totals.update(scored=result.summary["scored"], incomplete=result.summary["incomplete"])
+        if result.summary["changed"]:
+            changed.add(round_id)
+        fresh.update(result.fresh or {})  # a changed round's scores, as just written
         if progress:
             progress(done, len(rounds))
+    populations = len(RoundAggregate.Population)
+    aggregated = set(
+        RoundAggregate.objects.filter(round_id__in=[round_id for round_id, _ in rounds])
+        .values("round_id")
+        .annotate(n=Count("pk"))
+        .filter(n=populations)
+        .values_list("round_id", flat=True)
+    )
     for rubric_id in sorted({rubric_id for _round_id, rubric_id in rounds}):
-        refresh_aggregates(rubric_id=rubric_id)
+        targets = [
+            round_id
+            for round_id, rubric in rounds
+            if rubric == rubric_id and (round_id in changed or round_id not in aggregated)
+        ]
+        refresh_aggregates(
+            rubric_id=rubric_id,
+            round_ids=targets,
+            fresh=fresh,
+            scores_changed=bool(targets),
+        )
     return {"rounds": len(rounds), **totals}
