@@ -151,6 +151,7 @@ class Outcome(NamedTuple):
     overall: Decimal | None
     band_id: int | None
     binding_area_id: int | None
+    not_applicable_json: str  # area key → N/A count, as PostgreSQL prints the jsonb
 
 
 def stored_outcomes(round_id: int, shape: VersionShape) -> dict[int, tuple]:
@@ -161,20 +162,21 @@ def stored_outcomes(round_id: int, shape: VersionShape) -> dict[int, tuple]:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT response_id, product_id, CAST(area_scores AS TEXT), overall, band_id,"
-            " binding_area_id, rubric_version_id, area_aggregation, not_applicable_policy,"
-            " overall_rule FROM scoring_responsescore WHERE round_id = %s",
+            " binding_area_id, CAST(area_not_applicable AS TEXT), rubric_version_id,"
+            " area_aggregation, not_applicable_policy, overall_rule"
+            " FROM scoring_responsescore WHERE round_id = %s",
             [round_id],
         )
         rows = cursor.fetchall()
     if connection.vendor != "postgresql":
         rows = [_as_on_postgresql(row) for row in rows]
-    return {row[0]: (row[1] if row[6:] == current else None, Outcome(*row[2:6])) for row in rows}
+    return {row[0]: (row[1] if row[7:] == current else None, Outcome(*row[2:7])) for row in rows}
 
 
-def jsonb_text(area_scores: dict[str, str | None]) -> str:
-    """Area scores as PostgreSQL prints a jsonb object: keys shortest first, then bytewise."""
-    keys = sorted(area_scores, key=lambda key: (len(key.encode()), key.encode()))
-    return "{" + ", ".join(f"{json.dumps(k)}: {json.dumps(area_scores[k])}" for k in keys) + "}"
+def jsonb_text(area_values: dict[str, object]) -> str:
+    """An area-keyed object as PostgreSQL prints a jsonb: keys shortest first, then bytewise."""
+    keys = sorted(area_values, key=lambda key: (len(key.encode()), key.encode()))
+    return "{" + ", ".join(f"{json.dumps(k)}: {json.dumps(area_values[k])}" for k in keys) + "}"
 
 
 def _as_on_postgresql(row: tuple) -> tuple:
@@ -184,7 +186,30 @@ def _as_on_postgresql(row: tuple) -> tuple:
     overall = row[3]
     if overall is not None:
         overall = quantize(Decimal(repr(overall)))
-    return (*row[:2], jsonb_text(json.loads(row[2])), overall, *row[4:])
+    not_applicable = jsonb_text(json.loads(row[6]))
+    return (*row[:2], jsonb_text(json.loads(row[2])), overall, *row[4:6], not_applicable, *row[7:])
+
+
+def area_maxima(version_id: int) -> dict[str, Decimal]:
+    """Each area's highest possible score under the version's rule (the number after the
+    slash in "4.08 / 7"), in two queries: with a sum, questions × the top level (a rescaled
+    sum reaches it too); with a mean, the top level."""
+    version = RubricVersion.objects.get(pk=version_id)
+    top = (
+        ScaleLevel.objects.filter(version_id=version_id)
+        .order_by("-value")
+        .values_list("value", flat=True)
+        .first()
+    ) or Decimal(1)
+    counts = (
+        Area.objects.filter(version_id=version_id)
+        .annotate(n=Count("questions"))
+        .order_by("order")
+        .values_list("key", "n")
+    )
+    if version.area_aggregation == "mean":
+        return {key: top for key, _n in counts}
+    return {key: top * n for key, n in counts}
 
 
 QUESTION_SQL = """
