@@ -204,16 +204,18 @@ def _decimal(value: str | None) -> Decimal | None:
     return None if value is None else Decimal(value)
 
 
-# The documented columns, then extras that import_answers reads back (the URL, and the
-# product's name and team, used when an import creates the product): export → import is exact.
+# The documented columns, then extras that import_answers reads back (the URL, the
+# product's name and team, used when an import creates the product, the N/A reason, and the
+# round a carried-over answer came from: always blank here, as a submitted response has no
+# unconfirmed answer): export → import is exact.
 ANSWER_HEADER = [
     *("round", "product", "area", "question", "value", "not_applicable", "evidence"),
-    *("evidence_url", "product_name", "team"),
+    *("evidence_url", "product_name", "team", "not_applicable_reason", "carried_over_from"),
 ]
 ANSWER_FIELDS = [
     *("response__product__slug", "question__area__key", "question__key", "value"),
     *("not_applicable", "evidence", "evidence_url", "response__product__name"),
-    "response__product__team__slug",
+    *("response__product__team__slug", "not_applicable_reason", "carried_over_from__key"),
 ]
 
 
@@ -228,10 +230,14 @@ def answer_rows(survey_round: SurveyRound, products: QuerySet | None = None) -> 
     ordered = answers.order_by(
         "response__product__slug", "question__area__order", "question__order"
     )
-    for slug, area, question, value, na, *texts in ordered.values_list(*ANSWER_FIELDS).iterator(
-        chunk_size=CHUNK
-    ):
-        yield [survey_round.key, slug, area, question, number(value), str(na).lower(), *texts]
+    for slug, area, question, value, na, *texts, carried in ordered.values_list(
+        *ANSWER_FIELDS
+    ).iterator(chunk_size=CHUNK):
+        yield [
+            *(survey_round.key, slug, area, question, number(value), str(na).lower()),
+            *texts,
+            carried or "",
+        ]
 
 
 def laggard_rows(survey_round: SurveyRound, products: QuerySet | None = None) -> Iterator[list]:

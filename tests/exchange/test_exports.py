@@ -114,14 +114,17 @@ def test_answers_csv_quotes_evidence_and_marks_not_applicable(scored_round):
         "evidence_url",
         "product_name",
         "team",
+        "not_applicable_reason",
+        "carried_over_from",
     ]
     assert [row[3] for row in rows] == ["data-schema", "data-features", "monitoring-staleness"]
     schema, features, staleness = rows
     assert schema[4:6] == ["1", "false"]
     assert schema[6] == 'Checked in CI, see "schema.yml"\nand the wiki'
     team = scored_round.responses.get(product__slug="a-ranker").product.team
-    assert schema[7:] == ["https://x.example/a", "検索ランキング", team.slug]
+    assert schema[7:] == ["https://x.example/a", "検索ランキング", team.slug, "", ""]
     assert features[4:6] == ["", "true"]
+    assert features[10:] == ["Does not apply to this product.", ""]  # submitted: confirmed
     assert staleness[4] == "0.5"
 
 
