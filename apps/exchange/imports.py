@@ -1,13 +1,14 @@
 """Import a past round's answers from CSV (the answers export format), all or nothing.
 
 Every row is checked before anything is written; any problem (unknown product or question,
-value off the scale, N/A where not allowed or without a reason, a duplicate, a missing column, bad encoding, a NUL
-character, an empty file, an incomplete product) is reported with its line, value and reason,
-and nothing is written. Imported responses are submitted responses of the round. A product
-that already has the same answers in the round is skipped, so importing a file twice changes
-nothing; a product with different answers there is refused. Text cells the export kept
-from being read as formulas (an apostrophe before a leading `=`, `+`, `-`, `@`, tab or
-carriage return) are read back as they were, so export then import is exact.
+value off the scale, N/A where not allowed or without a reason, a duplicate, a missing
+column, bad encoding, a NUL character, an empty file, an incomplete product) is reported with
+its line, value and reason, and nothing is written. Imported responses are submitted
+responses of the round. A product that already has the same answers in the round is
+skipped, so importing a file twice changes nothing; a product with different answers there
+is refused. Text cells the export kept from being read as formulas (an apostrophe before a
+leading `=`, `+`, `-`, `@`, tab or carriage return) are read back as they were, so export
+then import is exact.
 """
 
 from __future__ import annotations
