@@ -10,6 +10,8 @@ from apps.dashboards import charts, figures, selectors
 from apps.products.models import Characteristic, Product
 from apps.products.selectors import visible_product_ids
 from apps.rubrics.models import Area
+from apps.scoring.explain import area_score_text, not_applicable_rule_text
+from apps.scoring.selectors import area_maxima
 from apps.surveys.models import Response, SurveyRound
 from apps.surveys.selectors import describe_laggards, round_laggards, round_progress
 
@@ -105,7 +107,7 @@ def round_page(request: HttpRequest, key: str) -> HttpResponse:
         "events": survey_round.events.select_related("user")[:20] if everything else [],
         "participation": participation,
         "results": page,
-        "rows": selectors.result_rows(page),
+        "rows": selectors.result_rows(page, area_maxima(survey_round.rubric_version_id)),
         "areas": areas,
         "sort": sort,
         "descending": descending,
@@ -140,6 +142,7 @@ def product_page(request: HttpRequest, slug: str) -> HttpResponse:
             else {}
         )
         areas = [figures.AreaTitle(key, titles.get(key, key)) for key in keys]
+        context["latest_score"] = _latest_score(history[-1], areas)
         context["charts"] = figures.embed(
             {
                 "history": figures.product_history(history, product.name),
@@ -154,3 +157,27 @@ def product_page(request: HttpRequest, slug: str) -> HttpResponse:
             context["changes"] = selectors.answer_changes(responses[1], latest)
             context["previous"] = responses[1]
     return render(request, "dashboards/product.html", context)
+
+
+def _latest_score(latest: selectors.ProductRound, areas: list[figures.AreaTitle]) -> dict:
+    """The product's latest stored score as the product page's table shows it: each area
+    beside its maximum and N/A count, and the rule's N/A sentence."""
+    maxima = area_maxima(latest.version_id)
+    return {
+        "round": latest.round,
+        "overall": latest.overall,
+        "areas": [
+            {
+                "key": area.key,
+                "title": area.title,
+                "text": area_score_text(
+                    latest.areas.get(area.key),
+                    maxima.get(area.key),
+                    latest.area_not_applicable.get(area.key, 0),
+                    latest.not_applicable_policy,
+                ),
+            }
+            for area in areas
+        ],
+        "rule": not_applicable_rule_text(latest.not_applicable_policy, latest.area_aggregation),
+    }

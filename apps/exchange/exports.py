@@ -127,7 +127,8 @@ def result_rows(survey_round: SurveyRound, products: QuerySet | None = None) -> 
         "submitted_at",
         "rubric",
         "rubric_version",
-        *(f"area_{key}" for key in areas),
+        # each area's score, then how many of its questions were answered N/A
+        *(column for key in areas for column in (f"area_{key}", f"na_{key}")),
         "overall",
         "band",
     ]
@@ -145,7 +146,9 @@ def _response_rows(
     scores = {
         row[0]: row[1:]
         for row in ResponseScore.objects.filter(round=survey_round)
-        .values_list("response_id", "area_scores", "overall", "band__label_en")
+        .values_list(
+            "response_id", "area_scores", "area_not_applicable", "overall", "band__label_en"
+        )
         .iterator(chunk_size=CHUNK)
     }
     version = survey_round.rubric_version
@@ -156,7 +159,7 @@ def _response_rows(
         )
         .iterator(chunk_size=CHUNK)
     ):
-        area_scores, overall, band = scores.get(pk, ({}, None, ""))
+        area_scores, not_applicable, overall, band = scores.get(pk, ({}, {}, None, ""))
         yield [
             survey_round.key,
             slug,
@@ -166,7 +169,14 @@ def _response_rows(
             submitted_at.isoformat() if submitted_at else "",
             version.rubric.slug,
             version.label,
-            *(number(_decimal(area_scores.get(key))) for key in areas),
+            *(
+                cell
+                for key in areas
+                for cell in (
+                    number(_decimal(area_scores.get(key))),
+                    not_applicable.get(key, "") if key in area_scores else "",
+                )
+            ),
             number(overall),
             band or "",
         ]
@@ -185,7 +195,7 @@ def _not_started_rows(
     if products is not None:
         not_started = not_started.filter(pk__in=products)
     version = survey_round.rubric_version
-    blanks = [""] * (len(areas) + 2)
+    blanks = [""] * (2 * len(areas) + 2)
     for slug, name, team in not_started.iterator(chunk_size=CHUNK):
         yield [
             survey_round.key,

@@ -84,16 +84,19 @@ def test_results_csv_has_one_row_per_product_with_scores(scored_round, tmp_path)
         "rubric",
         "rubric_version",
         "area_data",
+        "na_data",
         "area_monitoring",
+        "na_monitoring",
         "overall",
         "band",
     ]
     assert [row[1] for row in rows] == ["a-ranker", "b-draft", "c-idle"]
     ranker, draft, idle = rows
     assert ranker[2:5] == ["検索ランキング", "Search, Ranking", "submitted"]
-    assert ranker[6:] == ["tiny", "1", "2", "0.5", "0.5", "Basic"]
+    # exact values: data 2 (1 + an N/A, rescaled), 1 N/A; monitoring 0.5, none
+    assert ranker[6:] == ["tiny", "1", "2", "1", "0.5", "0", "0.5", "Basic"]
     assert ranker[5].startswith("20")
-    assert draft[4] == "draft" and draft[8:] == ["", "", "", ""]
+    assert draft[4] == "draft" and draft[8:] == ["", "", "", "", "", ""]
     assert idle[4] == "not_started" and idle[5] == ""
 
 

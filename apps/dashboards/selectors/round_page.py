@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -20,6 +20,7 @@ from django.db.models.functions import Round
 
 from apps.accounts.models import Team
 from apps.rubrics.models import SCORE_FIELD, Rubric
+from apps.scoring.explain import area_score_text
 from apps.scoring.models import ResponseScore, RoundAggregate
 from apps.scoring.rules import quantize
 from apps.surveys.models import SurveyRound
@@ -49,6 +50,8 @@ class ResultRow:
     overall: Decimal | None
     band: str
     change: Decimal | None
+    # each area as shown: "4.08 / 7 · 1 N/A, rescaled" (from the same stored row)
+    area_texts: dict[str, str] = field(default_factory=dict)
 
 
 # Sort key → column; ties are broken by product, so pages are stable.
@@ -151,8 +154,10 @@ def round_results(
     )
 
 
-def result_rows(scores) -> list[ResultRow]:
-    """Table rows for (a page of) round_results."""
+def result_rows(scores, maxima: dict[str, Decimal] | None = None) -> list[ResultRow]:
+    """Table rows for (a page of) round_results; `maxima` (scoring's area_maxima) adds each
+    area's maximum to its text."""
+    maxima = maxima or {}
     return [
         ResultRow(
             product=score.product.slug,
@@ -162,6 +167,15 @@ def result_rows(scores) -> list[ResultRow]:
             overall=score.overall,
             band=score.band.tr("label") if score.band else "",
             change=None if score.change is None else quantize(score.change),
+            area_texts={
+                key: area_score_text(
+                    value,
+                    maxima.get(key),
+                    score.area_not_applicable.get(key, 0),
+                    score.not_applicable_policy,
+                )
+                for key, value in score.area_scores.items()
+            },
         )
         for score in scores
     ]
