@@ -37,6 +37,11 @@ from apps.scoring.closing import ConfirmationNeeded, close_with_impact
 from apps.surveys import rounds, services
 from apps.surveys.models import Response, SurveyRound
 
+# Any path segment reaches the view, which answers a JSON 404 for an unknown one (the router's
+# default stops at a dot, and Django's HTML 404 page is not what an API client expects; round
+# keys may hold dots).
+LOOKUP = "[^/]+"
+
 # The JSON form of the CSV downloads: these columns as they are, the area columns under "areas".
 TREND_FIELDS = (
     "round",
@@ -79,6 +84,7 @@ class TeamViewSet(ProtectedDelete, viewsets.ModelViewSet):
     serializer_class = s.TeamSerializer
     permission_classes = [ReadOrAdminWrite]
     lookup_field = "slug"
+    lookup_value_regex = LOOKUP
 
 
 class ProductViewSet(ProtectedDelete, viewsets.ModelViewSet):
@@ -88,6 +94,7 @@ class ProductViewSet(ProtectedDelete, viewsets.ModelViewSet):
     serializer_class = s.ProductSerializer
     permission_classes = [ReadOrAdminWrite]
     lookup_field = "slug"
+    lookup_value_regex = LOOKUP
     filterset_class = ProductFilter
 
 
@@ -96,6 +103,7 @@ class RubricViewSet(JSONErrors, viewsets.ReadOnlyModelViewSet):
     serializer_class = s.RubricSerializer
     permission_classes = [IsAuthenticated]
     lookup_field = "slug"
+    lookup_value_regex = LOOKUP
 
     @extend_schema(
         responses={
@@ -191,6 +199,7 @@ class SurveyRoundViewSet(
     serializer_class = s.SurveyRoundSerializer
     permission_classes = [ReadOrAdminWrite]
     lookup_field = "key"
+    lookup_value_regex = LOOKUP
     filterset_fields = ["state"]
 
     @extend_schema(request=s.SurveyRoundCreateSerializer, responses={201: s.SurveyRoundSerializer})

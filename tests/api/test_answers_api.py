@@ -82,3 +82,10 @@ def test_the_schema_documents_confirm_and_the_read_only_state(world):  # noqa: F
     answer = schema["components"]["schemas"]["Answer"]["properties"]
     assert answer["carried_over_from"]["readOnly"] is True
     assert "confirm" in answer["carried_over_from"]["description"]
+
+
+def test_an_unknown_key_with_a_dot_is_a_json_404(world):  # noqa: F811
+    client = client_for(world, "viewer")
+    for url in ("/api/v1/products/surveys.Response/", "/api/v1/rounds/2021.10/"):
+        reply = client.get(url)
+        assert reply.status_code == 404 and reply["Content-Type"] == "application/json", url
