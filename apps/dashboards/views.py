@@ -11,7 +11,7 @@ from apps.products.models import Characteristic, Product
 from apps.products.selectors import visible_product_ids
 from apps.rubrics.models import Area
 from apps.scoring.explain import area_score_text, not_applicable_rule_text
-from apps.scoring.selectors import area_maxima
+from apps.scoring.selectors import area_maxima, areas_with_maxima
 from apps.surveys.models import Response, SurveyRound
 from apps.surveys.selectors import describe_laggards, round_laggards, round_progress
 
@@ -92,7 +92,7 @@ def round_page(request: HttpRequest, key: str) -> HttpResponse:
         descending=descending,
     )
     page = Paginator(results, PAGE_SIZE).get_page(request.GET.get("page"))
-    areas = list(Area.objects.filter(version=survey_round.rubric_version).order_by("order"))
+    areas = areas_with_maxima(survey_round.rubric_version)  # one query
     status = request.GET.get("status", "") if request.GET.get("status") in LAGGARD_STATUSES else ""
     participation = selectors.round_participation(survey_round) if everything else []
     progress = selectors.progress_of(participation) if everything else round_progress(survey_round)
@@ -116,7 +116,7 @@ def round_page(request: HttpRequest, key: str) -> HttpResponse:
         "events": survey_round.events.select_related("user")[:20] if everything else [],
         "participation": participation,
         "results": page,
-        "rows": selectors.result_rows(page, area_maxima(survey_round.rubric_version_id)),
+        "rows": selectors.result_rows(page, {area.key: area.maximum for area in areas}),
         "areas": areas,
         "sort": sort,
         "descending": descending,

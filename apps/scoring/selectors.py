@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from django.db import connection
-from django.db.models import Count
+from django.db.models import Count, OuterRef, Subquery
 
 from apps.rubrics.models import Area, Band, RubricVersion, ScaleLevel
 from apps.scoring.models import ResponseScore
@@ -190,26 +190,32 @@ def _as_on_postgresql(row: tuple) -> tuple:
     return (*row[:2], jsonb_text(json.loads(row[2])), overall, *row[4:6], not_applicable, *row[7:])
 
 
-def area_maxima(version_id: int) -> dict[str, Decimal]:
-    """Each area's highest possible score under the version's rule (the number after the
-    slash in "4.08 / 7"), in two queries: with a sum, questions × the top level (a rescaled
-    sum reaches it too); with a mean, the top level."""
-    version = RubricVersion.objects.get(pk=version_id)
+def areas_with_maxima(version: RubricVersion | int) -> list[Area]:
+    """The version's areas in order, each with `maximum`, its highest possible score under
+    the rule (the number after the slash in "4.08 / 7"), in one query (two given an id):
+    with a sum, questions × the top level (a rescaled sum reaches it too); with a mean, the
+    top level."""
+    if not isinstance(version, RubricVersion):
+        version = RubricVersion.objects.get(pk=version)
     top = (
-        ScaleLevel.objects.filter(version_id=version_id)
+        ScaleLevel.objects.filter(version_id=OuterRef("version_id"))
         .order_by("-value")
-        .values_list("value", flat=True)
-        .first()
-    ) or Decimal(1)
-    counts = (
-        Area.objects.filter(version_id=version_id)
-        .annotate(n=Count("questions"))
-        .order_by("order")
-        .values_list("key", "n")
+        .values("value")[:1]
     )
-    if version.area_aggregation == "mean":
-        return {key: top for key, _n in counts}
-    return {key: top * n for key, n in counts}
+    areas = list(
+        Area.objects.filter(version_id=version.pk)
+        .annotate(n_questions=Count("questions"), top=Subquery(top))
+        .order_by("order")
+    )
+    for area in areas:
+        highest = area.top if area.top is not None else Decimal(1)
+        area.maximum = highest if version.area_aggregation == "mean" else highest * area.n_questions
+    return areas
+
+
+def area_maxima(version: RubricVersion | int) -> dict[str, Decimal]:
+    """Each area's highest possible score (`areas_with_maxima`) by key."""
+    return {area.key: area.maximum for area in areas_with_maxima(version)}
 
 
 QUESTION_SQL = """
