@@ -163,7 +163,7 @@ def test_questionnaire_counts_confirmed_answers_apart_and_shows_last_round(
     assert "1 · Automated" in previous[:400] or "1 ·" in previous[:400]
     assert "Schema checked in CI" in previous[:400]
     # The page reads last round's answers in a fixed number of queries, however many.
-    with django_assert_max_num_queries(17):
+    with django_assert_max_num_queries(15):
         client.get(url("questionnaire"))
 
 
