@@ -324,6 +324,7 @@ async def drive(args, seats, levels, round_key: str, port: int, server_pid: int)
                     "question": key,
                     "value": value,
                     "revision": str(seat.revisions.get(key, "")),
+                    "not_applicable_reason": "Batch-only product: nothing is served online.",
                     "evidence": f"{seat.username} save {count}: checked in CI",
                     "evidence_url": "",
                 }

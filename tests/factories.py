@@ -137,6 +137,7 @@ def answer_all(response, values: dict, submitted: bool = True):
             question=questions[key],
             value=None if value == "na" else Decimal(str(value)),
             not_applicable=value == "na",
+            not_applicable_reason="Does not apply to this product." if value == "na" else "",
         )
         for key, value in values.items()
     )

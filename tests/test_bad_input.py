@@ -255,7 +255,7 @@ def test_nul_in_an_imported_csv_cell_is_a_problem_with_its_line_and_column():
     text = (
         "round,product,area,question,value,not_applicable,evidence\n"
         "2021-10,ranker,data,data-schema,1,false,in\x00CI\n"
-        "2021-10,ranker,data,data-features,,true,Raw images\n"
+        "2021-10,ranker,data,data-features,,true,Raw images\n"  # (its reason is missing too)
         "2021-10,ranker,monitoring,monitoring-staleness,0.5,fal\x00se,\n"
     )
     with pytest.raises(ImportRefused) as caught:

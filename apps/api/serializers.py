@@ -16,6 +16,11 @@ class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField()
     field = serializers.CharField(required=False)
     unanswered = serializers.ListField(child=serializers.CharField(), required=False)
+    unconfirmed = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="Questions whose carried-over answer is not confirmed yet (submit)",
+    )
     problems = serializers.ListField(child=serializers.CharField(), required=False)
 
 
@@ -199,6 +204,14 @@ class AnswerSerializer(serializers.ModelSerializer):
     updated_by = serializers.CharField(
         source="updated_by.username", default=None, read_only=True, allow_null=True
     )
+    carried_over_from = serializers.SlugRelatedField(
+        slug_field="key",
+        read_only=True,
+        allow_null=True,
+        help_text="The round prefill copied this answer from, until a team member confirms it "
+        "(saving the answer, or POST …/confirm/ for its area); null once confirmed or answered "
+        "here. A response with such answers cannot be submitted.",
+    )
 
     class Meta:
         model = Answer
@@ -207,6 +220,8 @@ class AnswerSerializer(serializers.ModelSerializer):
             "area",
             "value",
             "not_applicable",
+            "not_applicable_reason",
+            "carried_over_from",
             "evidence",
             "evidence_url",
             "revision",
@@ -221,6 +236,12 @@ class AnswerWriteSerializer(serializers.Serializer):
         max_digits=9, decimal_places=4, allow_null=True, required=False, min_value=Decimal(0)
     )
     not_applicable = serializers.BooleanField(default=False)
+    not_applicable_reason = serializers.CharField(
+        allow_blank=True,
+        required=False,
+        default="",
+        help_text="Why the question does not apply: required with not_applicable",
+    )
     evidence = serializers.CharField(allow_blank=True, required=False, default="")
     evidence_url = serializers.CharField(
         allow_blank=True, required=False, default="", max_length=500
@@ -231,6 +252,15 @@ class AnswerWriteSerializer(serializers.Serializer):
         min_value=0,
         help_text="The revision you started from (required to change an existing answer)",
     )
+
+
+class ConfirmAreaSerializer(serializers.Serializer):
+    area = serializers.CharField(max_length=100, help_text="The area's key, e.g. data")
+
+
+class ConfirmedSerializer(serializers.Serializer):
+    area = serializers.CharField()
+    confirmed = serializers.IntegerField(help_text="Carried-over answers confirmed")
 
 
 class ConflictSerializer(serializers.Serializer):

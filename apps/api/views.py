@@ -38,6 +38,12 @@ from apps.surveys import rounds, services
 from apps.surveys.models import Response, SurveyRound
 
 TREND_CHURN_FIELDS = ("joined", "stayed", "left_retired", "left_skipped")
+
+# Any path segment reaches the view, which answers a JSON 404 for an unknown one (the router's
+# default stops at a dot, and Django's HTML 404 page is not what an API client expects; round
+# keys may hold dots).
+LOOKUP = "[^/]+"
+
 # The JSON form of the CSV downloads: these columns as they are, the area columns under "areas".
 TREND_FIELDS = (
     "round",
@@ -90,6 +96,7 @@ class TeamViewSet(ProtectedDelete, viewsets.ModelViewSet):
     serializer_class = s.TeamSerializer
     permission_classes = [ReadOrAdminWrite]
     lookup_field = "slug"
+    lookup_value_regex = LOOKUP
 
 
 class ProductViewSet(ProtectedDelete, viewsets.ModelViewSet):
@@ -99,6 +106,7 @@ class ProductViewSet(ProtectedDelete, viewsets.ModelViewSet):
     serializer_class = s.ProductSerializer
     permission_classes = [ReadOrAdminWrite]
     lookup_field = "slug"
+    lookup_value_regex = LOOKUP
     filterset_class = ProductFilter
 
 
@@ -107,6 +115,7 @@ class RubricViewSet(JSONErrors, viewsets.ReadOnlyModelViewSet):
     serializer_class = s.RubricSerializer
     permission_classes = [IsAuthenticated]
     lookup_field = "slug"
+    lookup_value_regex = LOOKUP
 
     @extend_schema(
         responses={
@@ -228,6 +237,7 @@ class SurveyRoundViewSet(
     serializer_class = s.SurveyRoundSerializer
     permission_classes = [ReadOrAdminWrite]
     lookup_field = "key"
+    lookup_value_regex = LOOKUP
     filterset_fields = ["state"]
 
     @extend_schema(request=s.SurveyRoundCreateSerializer, responses={201: s.SurveyRoundSerializer})
@@ -373,16 +383,39 @@ class ResponseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             return error_response(str(error), field=error.field)
         return ApiResponse(s.ResponseSerializer(response).data, status=201)
 
-    @extend_schema(request=None, responses={200: s.ResponseSerializer})
+    @extend_schema(request=None, responses={200: s.ResponseSerializer, 400: s.ErrorSerializer})
     @action(detail=True, methods=["post"])
     def submit(self, request, pk=None):
-        """Submit a complete response; lists the unanswered questions otherwise."""
+        """Submit a complete response; lists the unanswered questions and the carried-over
+        answers not confirmed yet otherwise."""
         response = self._editable(self.get_object())
         try:
             response = services.submit_response(response=response, user=request.user)
         except services.SubmitError as error:
-            return error_response(str(error), unanswered=error.unanswered)
+            return error_response(
+                str(error), unanswered=error.unanswered, unconfirmed=error.unconfirmed
+            )
         return ApiResponse(s.ResponseSerializer(response).data)
+
+    @extend_schema(
+        request=s.ConfirmAreaSerializer,
+        responses={200: s.ConfirmedSerializer, 400: s.ErrorSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def confirm(self, request, pk=None):
+        """Confirm every carried-over answer of one area as it stands ("Confirm all in this
+        area"). Saving an answer (POST …/answers/) confirms that one answer."""
+        response = self._editable(self.get_object())
+        payload = s.ConfirmAreaSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        area = payload.validated_data["area"]
+        try:
+            confirmed = services.confirm_carried_over(
+                response=response, area=area, user=request.user
+            )
+        except services.AnswerError as error:
+            return error_response(str(error), field=error.field)
+        return ApiResponse({"area": area, "confirmed": confirmed})
 
     @extend_schema(methods=["get"], responses={200: s.AnswerSerializer(many=True)})
     @extend_schema(
@@ -393,10 +426,13 @@ class ResponseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     @action(detail=True, methods=["get", "post"], pagination_class=None)
     def answers(self, request, pk=None):
         """GET: the response's answers. POST: save one answer (send the revision you started
-        from to change an existing one; 409 with the current answer if someone saved first)."""
+        from to change an existing one; 409 with the current answer if someone saved first).
+        A save confirms a carried-over answer; N/A needs a not_applicable_reason."""
         response = self.get_object()
         if request.method == "GET":
-            answers = response.answers.select_related("question__area", "updated_by")
+            answers = response.answers.select_related(
+                "question__area", "updated_by", "carried_over_from"
+            )
             return ApiResponse(s.AnswerSerializer(answers, many=True).data)
         self._editable(response)
         payload = s.AnswerWriteSerializer(data=request.data)
@@ -408,6 +444,7 @@ class ResponseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
                 question_key=data["question"],
                 value=data.get("value"),
                 not_applicable=data["not_applicable"],
+                not_applicable_reason=data["not_applicable_reason"],
                 evidence=data["evidence"],
                 evidence_url=data["evidence_url"],
                 base_revision=data.get("revision"),

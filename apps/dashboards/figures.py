@@ -14,6 +14,7 @@ from plotly.colors import sample_colorscale
 from plotly.subplots import make_subplots
 
 from apps.dashboards.selectors import Point, ProductRound, QuestionRow
+from apps.rubrics.numbers import format_score
 
 # The layout half of plotly's "plotly_white" template: the full one carries defaults for every
 # trace type and costs more to copy into each figure than the figure itself.
@@ -62,6 +63,20 @@ class Chart(NamedTuple):
 
 def _number(value) -> float | None:
     return None if value is None else float(value)
+
+
+def _shown(value) -> str:
+    """A score as a chart's hover shows it: the pages' format (two decimals), "–" for none."""
+    return format_score(value) or "–"
+
+
+def _hover(values, name: str) -> dict:
+    """Hover text of a score trace in the pages' number format (plotly's own `%{y}` would
+    print 2.3333333 or 2.5): the formatted scores ride along as customdata."""
+    return {
+        "customdata": [_shown(value) for value in values],
+        "hovertemplate": "%{x}: %{customdata}<extra>" + name + "</extra>",
+    }
 
 
 def _label(point: Point) -> str:
@@ -234,10 +249,11 @@ def _overall_traces(points: Sequence[Point], *, legend: bool) -> list[go.Scatter
             showlegend=legend,
             legendgroup="median",
             customdata=[
-                [None if p.hidden else p.n, _number(p.p25), _number(p.p75)] for p in points
+                [None if p.hidden else p.n, _shown(p.p25), _shown(p.p75), _shown(p.median)]
+                for p in points
             ],
             hovertemplate=_(
-                "median %{y:.2f}, IQR %{customdata[1]:.2f}–%{customdata[2]:.2f}, n=%{customdata[0]}"
+                "median %{customdata[3]}, IQR %{customdata[1]}–%{customdata[2]}, n=%{customdata[0]}"
             )
             + "<extra></extra>",
         ),
@@ -249,6 +265,7 @@ def _overall_traces(points: Sequence[Point], *, legend: bool) -> list[go.Scatter
             line={"color": PALETTE[1], "dash": "dash"},
             showlegend=legend,
             legendgroup="mean",
+            **_hover([p.mean for p in points], _("Mean")),
         ),
     ]
 
@@ -285,6 +302,7 @@ def area_trends(
                     line={"color": PALETTE[index % len(PALETTE)]},
                     marker={"symbol": _symbols(points)},
                     showlegend=column == 1,
+                    **_hover([p.area_means.get(key) for p in points], title),
                 ),
                 row=1,
                 col=column,
@@ -419,7 +437,7 @@ def question_heatmap(
             ygap=1,
             colorbar={"title": {"text": _("Mean answer")}},
             hovertemplate=(
-                "%{customdata[0]}<br><b>%{customdata[1]}</b><br>%{x}: %{z:.2f}"
+                "%{customdata[0]}<br><b>%{customdata[1]}</b><br>%{x}: %{customdata[4]}"
                 " (n=%{customdata[2]}, " + _("N/A") + " %{customdata[3]})<extra></extra>"
             ),
         )
@@ -467,7 +485,13 @@ def _heatmap_cells(points: Sequence[Point], questions: Sequence[QuestionRow]) ->
         z.append([_number(f["mean"]) if f else None for f in found])
         custom.append(
             [
-                [question.area, question.label, f["answered"] if f else 0, f["na"] if f else 0]
+                [
+                    question.area,
+                    question.label,
+                    f["answered"] if f else 0,
+                    f["na"] if f else 0,
+                    _shown(f["mean"] if f else None),
+                ]
                 for f in found
             ]
         )
@@ -530,6 +554,7 @@ def product_history(history: Sequence[ProductRound], product_name: str) -> go.Fi
             mode="lines+markers",
             name=product_name,
             line={"color": PALETTE[0], "width": 3},
+            **_hover([h.overall for h in history], product_name),
         )
     )
     figure.add_trace(
@@ -539,6 +564,7 @@ def product_history(history: Sequence[ProductRound], product_name: str) -> go.Fi
             mode="lines",
             name=_("Organisation median"),
             line={"color": "#888", "dash": "dash"},
+            **_hover([h.org_median for h in history], _("Organisation median")),
         )
     )
     figure.update_yaxes(title_text=_("Overall score"), rangemode="tozero")
@@ -555,6 +581,7 @@ def area_profile(latest: ProductRound, areas: Sequence[AreaTitle]) -> go.Figure:
             y=[_number(latest.areas.get(area.key)) for area in areas],
             name=_("This product"),
             marker_color=PALETTE[0],
+            **_hover([latest.areas.get(area.key) for area in areas], _("This product")),
         )
     )
     figure.add_trace(
@@ -563,6 +590,9 @@ def area_profile(latest: ProductRound, areas: Sequence[AreaTitle]) -> go.Figure:
             y=[_number(latest.org_area_means.get(area.key)) for area in areas],
             name=_("Organisation mean"),
             marker_color="#bbb",
+            **_hover(
+                [latest.org_area_means.get(area.key) for area in areas], _("Organisation mean")
+            ),
         )
     )
     figure.update_layout(barmode="group")

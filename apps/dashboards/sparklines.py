@@ -12,6 +12,8 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
+from apps.rubrics.numbers import format_score
+
 WIDTH = 96
 HEIGHT = 24
 PAD = 3  # room for the dots' radius
@@ -70,13 +72,9 @@ class Sparkline:
 
 
 def score_text(value: Decimal | None) -> str:
-    """A score as the site's templates print one (floatformat:"-2"), without the template
-    engine: 1, 0.50, 1.25; – for none."""
-    if value is None:
-        return "–"
-    if value == value.to_integral_value():
-        return str(int(value))
-    return f"{value:.2f}"
+    """A score as every page prints one (apps/rubrics/numbers.py, the `score` filter): 1.00,
+    0.50, 1.25; – for none."""
+    return format_score(value) or "–"
 
 
 def sparkline(points: Sequence[Point], top: Decimal) -> Sparkline | None:

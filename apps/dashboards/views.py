@@ -13,6 +13,8 @@ from apps.products.models import Characteristic, Product
 from apps.products.selectors import visible_product_ids
 from apps.rubrics.models import Area
 from apps.scoring import cohort
+from apps.scoring.explain import area_score_text, not_applicable_rule_text
+from apps.scoring.selectors import area_maxima, areas_with_maxima
 from apps.surveys.models import Response, SurveyRound
 from apps.surveys.selectors import describe_laggards, round_laggards, round_progress
 
@@ -109,7 +111,7 @@ def round_page(request: HttpRequest, key: str) -> HttpResponse:
         descending=descending,
     )
     page = Paginator(results, PAGE_SIZE).get_page(request.GET.get("page"))
-    areas = list(Area.objects.filter(version=survey_round.rubric_version).order_by("order"))
+    areas = areas_with_maxima(survey_round.rubric_version)  # one query
     status = request.GET.get("status", "") if request.GET.get("status") in LAGGARD_STATUSES else ""
     participation = selectors.round_participation(survey_round) if everything else []
     progress = selectors.progress_of(participation) if everything else round_progress(survey_round)
@@ -133,7 +135,7 @@ def round_page(request: HttpRequest, key: str) -> HttpResponse:
         "events": survey_round.events.select_related("user")[:20] if everything else [],
         "participation": participation,
         "results": page,
-        "rows": selectors.result_rows(page),
+        "rows": selectors.result_rows(page, {area.key: area.maximum for area in areas}),
         "areas": areas,
         "sort": sort,
         "descending": descending,
@@ -192,6 +194,7 @@ def product_page(request: HttpRequest, slug: str) -> HttpResponse:
             else {}
         )
         areas = [figures.AreaTitle(key, titles.get(key, key)) for key in keys]
+        context["latest_score"] = _latest_score(history[-1], areas)
         context["charts"] = figures.embed(
             {
                 "history": figures.product_history(history, product.name),
@@ -206,3 +209,27 @@ def product_page(request: HttpRequest, slug: str) -> HttpResponse:
             context["changes"] = selectors.answer_changes(responses[1], latest)
             context["previous"] = responses[1]
     return render(request, "dashboards/product.html", context)
+
+
+def _latest_score(latest: selectors.ProductRound, areas: list[figures.AreaTitle]) -> dict:
+    """The product's latest stored score as the product page's table shows it: each area
+    beside its maximum and N/A count, and the rule's N/A sentence."""
+    maxima = area_maxima(latest.version_id)
+    return {
+        "round": latest.round,
+        "overall": latest.overall,
+        "areas": [
+            {
+                "key": area.key,
+                "title": area.title,
+                "text": area_score_text(
+                    latest.areas.get(area.key),
+                    maxima.get(area.key),
+                    latest.area_not_applicable.get(area.key, 0),
+                    latest.not_applicable_policy,
+                ),
+            }
+            for area in areas
+        ],
+        "rule": not_applicable_rule_text(latest.not_applicable_policy, latest.area_aggregation),
+    }

@@ -145,7 +145,12 @@ def result_csv(
             survey_round.rubric_version.label,
         )
     )
-    scores = (database_csv.Number(KeyTextTransform(area, "score__area_scores")) for area in areas)
+    # each area's score, then its N/A count (NULL, written empty, when not scored)
+    scores = (
+        database_csv.Number(KeyTextTransform(area, json_field))
+        for area in areas
+        for json_field in ("score__area_scores", "score__area_not_applicable")
+    )
     yield from copy_csv(
         _responses(survey_round, products).values_list(
             key,
@@ -167,7 +172,7 @@ def result_csv(
             Constant(""),
             rubric,
             label,
-            *(Constant("") for _blank in range(len(areas) + 2)),
+            *(Constant("") for _blank in range(2 * len(areas) + 2)),
         )
     )
 
@@ -191,7 +196,8 @@ def _result_header(areas: list[str]) -> list[str]:
         "submitted_at",
         "rubric",
         "rubric_version",
-        *(f"area_{key}" for key in areas),
+        # each area's score, then how many of its questions were answered N/A
+        *(column for key in areas for column in (f"area_{key}", f"na_{key}")),
         "overall",
         "band",
     ]
@@ -223,7 +229,9 @@ def _response_rows(
     scores = {
         row[0]: row[1:]
         for row in ResponseScore.objects.filter(round=survey_round)
-        .values_list("response_id", "area_scores", "overall", "band__label_en")
+        .values_list(
+            "response_id", "area_scores", "area_not_applicable", "overall", "band__label_en"
+        )
         .iterator(chunk_size=CHUNK)
     }
     version = survey_round.rubric_version
@@ -234,7 +242,7 @@ def _response_rows(
         )
         .iterator(chunk_size=CHUNK)
     ):
-        area_scores, overall, band = scores.get(pk, ({}, None, ""))
+        area_scores, not_applicable, overall, band = scores.get(pk, ({}, {}, None, ""))
         yield [
             survey_round.key,
             slug,
@@ -244,7 +252,14 @@ def _response_rows(
             submitted_at.isoformat() if submitted_at else "",
             version.rubric.slug,
             version.label,
-            *(number(_decimal(area_scores.get(key))) for key in areas),
+            *(
+                cell
+                for key in areas
+                for cell in (
+                    number(_decimal(area_scores.get(key))),
+                    not_applicable.get(key, "") if key in area_scores else "",
+                )
+            ),
             number(overall),
             band or "",
         ]
@@ -256,7 +271,7 @@ def _not_started_rows(
     """A results row per product active when the round opened that has no response in it."""
     not_started = _not_started(survey_round, products).values_list("slug", "name", "team__name")
     version = survey_round.rubric_version
-    blanks = [""] * (len(areas) + 2)
+    blanks = [""] * (2 * len(areas) + 2)
     for slug, name, team in not_started.iterator(chunk_size=CHUNK):
         yield [
             survey_round.key,
@@ -275,16 +290,18 @@ def _decimal(value: str | None) -> Decimal | None:
     return None if value is None else Decimal(value)
 
 
-# The documented columns, then extras that import_answers reads back (the URL, and the
-# product's name and team, used when an import creates the product): export → import is exact.
+# The documented columns, then extras that import_answers reads back (the URL, the
+# product's name and team, used when an import creates the product, the N/A reason, and the
+# round a carried-over answer came from: always blank here, as a submitted response has no
+# unconfirmed answer): export → import is exact.
 ANSWER_HEADER = [
     *("round", "product", "area", "question", "value", "not_applicable", "evidence"),
-    *("evidence_url", "product_name", "team"),
+    *("evidence_url", "product_name", "team", "not_applicable_reason", "carried_over_from"),
 ]
 ANSWER_FIELDS = [
     *("response__product__slug", "question__area__key", "question__key", "value"),
     *("not_applicable", "evidence", "evidence_url", "response__product__name"),
-    "response__product__team__slug",
+    *("response__product__team__slug", "not_applicable_reason", "carried_over_from__key"),
 ]
 
 
@@ -311,10 +328,14 @@ def answer_csv(
 def answer_rows(survey_round: SurveyRound, products: QuerySet | None = None) -> Iterator[list]:
     """Header, then one row per answer of the round's submitted responses."""
     yield ANSWER_HEADER
-    for slug, area, question, value, na, *texts in (
+    for slug, area, question, value, na, *texts, carried in (
         _answers(survey_round, products).values_list(*ANSWER_FIELDS).iterator(chunk_size=CHUNK)
     ):
-        yield [survey_round.key, slug, area, question, number(value), str(na).lower(), *texts]
+        yield [
+            *(survey_round.key, slug, area, question, number(value), str(na).lower()),
+            *texts,
+            carried or "",
+        ]
 
 
 def _answers(survey_round: SurveyRound, products: QuerySet | None) -> QuerySet:

@@ -1,13 +1,14 @@
 """Import a past round's answers from CSV (the answers export format), all or nothing.
 
 Every row is checked before anything is written; any problem (unknown product or question,
-value off the scale, N/A where not allowed, a duplicate, a missing column, bad encoding, a NUL
-character, an empty file, an incomplete product) is reported with its line, value and reason,
-and nothing is written. Imported responses are submitted responses of the round. A product
-that already has the same answers in the round is skipped, so importing a file twice changes
-nothing; a product with different answers there is refused. Text cells the export kept
-from being read as formulas (an apostrophe before a leading `=`, `+`, `-`, `@`, tab or
-carriage return) are read back as they were, so export then import is exact.
+value off the scale, N/A where not allowed or without a reason, a duplicate, a missing
+column, bad encoding, a NUL character, an empty file, an incomplete product) is reported with
+its line, value and reason, and nothing is written. Imported responses are submitted
+responses of the round. A product that already has the same answers in the round is
+skipped, so importing a file twice changes nothing; a product with different answers there
+is refused. Text cells the export kept from being read as formulas (an apostrophe before a
+leading `=`, `+`, `-`, `@`, tab or carriage return) are read back as they were, so export
+then import is exact.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from apps.surveys.services import (
 )
 
 REQUIRED = ("round", "product", "area", "question", "value", "not_applicable", "evidence")
-OPTIONAL = ("evidence_url", "product_name", "team")
+OPTIONAL = ("evidence_url", "product_name", "team", "not_applicable_reason", "carried_over_from")
 NUMERIC = ("value",)  # written as they are by the export; the other columns are text
 TRUE, FALSE = {"true", "1", "yes", "y"}, {"false", "0", "no", "n", ""}
 IMPORTED_TEAM = ("imported", "Imported products")
@@ -77,6 +78,7 @@ class _Row:
     not_applicable: bool
     evidence: str
     evidence_url: str
+    not_applicable_reason: str = ""
 
 
 def _decode(data: bytes) -> str:
@@ -272,6 +274,22 @@ def _check_row(line, record, survey_round, questions, scale, problems) -> _Row |
         except InvalidOperation:
             problems.append(Problem(line, "value", raw, "expected a number (or not_applicable)"))
     url = record.get("evidence_url", "").strip()
+    reason = record.get("not_applicable_reason", "").strip()
+    carried = record.get("carried_over_from", "").strip()
+    if carried:  # imported responses are submitted: every answer in them is confirmed
+        problems.append(
+            Problem(
+                line,
+                "carried_over_from",
+                carried,
+                "an imported answer is submitted, so it cannot be an unconfirmed carried-over "
+                "answer: leave this column blank",
+            )
+        )
+    if reason and flag in FALSE:
+        problems.append(
+            Problem(line, "not_applicable_reason", reason, "a reason is only for an N/A answer")
+        )
     if len(problems) > count or question is None:
         return None
     try:
@@ -280,18 +298,19 @@ def _check_row(line, record, survey_round, questions, scale, problems) -> _Row |
             levels=scale,
             value=value,
             not_applicable=not_applicable,
+            not_applicable_reason=reason,
             evidence_url=url,
         )
     except AnswerError as error:  # the same rules as an answer saved on the page
         shown = {"value": raw, "not_applicable": flag, "evidence_url": url}.get(error.field, "")
         problems.append(Problem(line, error.field, shown, str(error)))
         return None
-    return _Row(line, question, value, not_applicable, record["evidence"], url)
+    return _Row(line, question, value, not_applicable, record["evidence"], url, reason)
 
 
 def _comparable(row: _Row) -> tuple:
     value = None if row.value is None else row.value.normalize()
-    return value, row.not_applicable, row.evidence, row.evidence_url
+    return value, row.not_applicable, row.evidence, row.evidence_url, row.not_applicable_reason
 
 
 def _existing_answers(survey_round: SurveyRound, slugs: list[str]) -> dict[str, dict]:
@@ -300,7 +319,7 @@ def _existing_answers(survey_round: SurveyRound, slugs: list[str]) -> dict[str, 
     responses = Response.objects.filter(round=survey_round, product__slug__in=slugs)
     for slug in responses.values_list("product__slug", flat=True):
         existing[slug] = {}
-    for slug, key, value, na, evidence, url in Answer.objects.filter(
+    for slug, key, value, na, evidence, url, reason in Answer.objects.filter(
         response__in=responses
     ).values_list(
         "response__product__slug",
@@ -309,8 +328,10 @@ def _existing_answers(survey_round: SurveyRound, slugs: list[str]) -> dict[str, 
         "not_applicable",
         "evidence",
         "evidence_url",
+        "not_applicable_reason",
     ):
-        existing[slug][key] = (None if value is None else value.normalize(), na, evidence, url)
+        normal = None if value is None else value.normalize()
+        existing[slug][key] = (normal, na, evidence, url, reason)
     return existing
 
 
@@ -331,7 +352,12 @@ def _write(survey_round, rows, products, new_products, unchanged, user) -> Impor
         answers = {
             products[slug]: [
                 ImportedAnswer(
-                    row.question, row.value, row.not_applicable, row.evidence, row.evidence_url
+                    row.question,
+                    row.value,
+                    row.not_applicable,
+                    row.evidence,
+                    row.evidence_url,
+                    row.not_applicable_reason,
                 )
                 for row in rows[slug].values()
             ]

@@ -40,6 +40,10 @@ class ResponseScore(models.Model):
     not_applicable_policy = models.CharField(max_length=10)
     overall_rule = models.CharField(max_length=10)
     area_scores = models.JSONField(help_text="area key → score as a decimal string, or null")
+    # Shown beside each area's score ("4.08 / 7 · 1 N/A, rescaled"), written in the same pass.
+    area_not_applicable = models.JSONField(
+        default=dict, help_text="area key → number of questions answered N/A"
+    )
     overall = models.DecimalField(null=True, blank=True, **SCORE_FIELD)
     band = models.ForeignKey(
         "rubrics.Band",

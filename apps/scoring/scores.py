@@ -64,6 +64,10 @@ def _score_rows(
     members = [
         f"{json.dumps(keys[area])}: {json.dumps(texts[i])}" for i, area in enumerate(tallies.areas)
     ]
+    na_members = [
+        f"{json.dumps(keys[area])}: {tallies.distinct[i].not_applicable}"
+        for i, area in enumerate(tallies.areas)
+    ]
     order = sorted(range(len(keys)), key=lambda a: (len(keys[a].encode()), keys[a].encode()))
     band_ids, area_ids = shape.band_ids, shape.area_ids
     unanswered = list(range(len(keys)))  # a response without answers: the empty tallies
@@ -79,6 +83,7 @@ def _score_rows(
             result.overall,
             None if result.band is None else band_ids[result.band],
             area_ids.get(result.binding_area),
+            "{" + ", ".join([na_members[slots[a]] for a in order]) + "}",
         )
         areas = {key: texts[i] for key, i in zip(keys, slots, strict=True)}
         rows.append(ScoreRow(response_id, product_id, outcome, areas))
@@ -197,6 +202,7 @@ SCORE_COLUMNS = (
     "overall",
     "band_id",
     "binding_area_id",
+    "area_not_applicable",
     "round_id",
     "rubric_version_id",
     "area_aggregation",
@@ -216,11 +222,11 @@ def _copy_text(value) -> str:
 def _copy_lines(rows: list[ScoreRow], constant: str) -> Iterator[str]:
     """Score rows as lines of COPY text, formatted by hand: this runs once per response."""
     null = "\\N"
-    for response_id, product_id, (area_json, overall, band_id, binding_id), _ in rows:
+    for response_id, product_id, (area_json, overall, band_id, binding_id, na_json), _ in rows:
         yield (
             f"{response_id}\t{product_id}\t{area_json}\t{null if overall is None else overall}"
             f"\t{null if band_id is None else band_id}"
-            f"\t{null if binding_id is None else binding_id}\t{constant}\n"
+            f"\t{null if binding_id is None else binding_id}\t{na_json}\t{constant}\n"
         )
 
 
@@ -249,7 +255,13 @@ def _write_scores(
                 **dict(
                     zip(
                         SCORE_COLUMNS,
-                        (*row[:2], row.area_scores, *row.outcome[1:], *constant),
+                        (
+                            *row[:2],
+                            row.area_scores,
+                            *row.outcome[1:4],
+                            json.loads(row.outcome.not_applicable_json),
+                            *constant,
+                        ),
                         strict=True,
                     )
                 )

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from django.db import connection
-from django.db.models import Count
+from django.db.models import Count, OuterRef, Subquery
 
 from apps.rubrics.models import Area, Band, RubricVersion, ScaleLevel
 from apps.scoring.models import ResponseScore
@@ -150,6 +150,7 @@ class Outcome(NamedTuple):
     overall: Decimal | None
     band_id: int | None
     binding_area_id: int | None
+    not_applicable_json: str  # area key → N/A count, as PostgreSQL prints the jsonb
 
 
 def stored_outcomes(round_id: int, shape: VersionShape) -> dict[int, tuple]:
@@ -160,20 +161,21 @@ def stored_outcomes(round_id: int, shape: VersionShape) -> dict[int, tuple]:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT response_id, product_id, CAST(area_scores AS TEXT), overall, band_id,"
-            " binding_area_id, rubric_version_id, area_aggregation, not_applicable_policy,"
-            " overall_rule FROM scoring_responsescore WHERE round_id = %s",
+            " binding_area_id, CAST(area_not_applicable AS TEXT), rubric_version_id,"
+            " area_aggregation, not_applicable_policy, overall_rule"
+            " FROM scoring_responsescore WHERE round_id = %s",
             [round_id],
         )
         rows = cursor.fetchall()
     if connection.vendor != "postgresql":
         rows = [_as_on_postgresql(row) for row in rows]
-    return {row[0]: (row[1] if row[6:] == current else None, Outcome(*row[2:6])) for row in rows}
+    return {row[0]: (row[1] if row[7:] == current else None, Outcome(*row[2:7])) for row in rows}
 
 
-def jsonb_text(area_scores: dict[str, str | None]) -> str:
-    """Area scores as PostgreSQL prints a jsonb object: keys shortest first, then bytewise."""
-    keys = sorted(area_scores, key=lambda key: (len(key.encode()), key.encode()))
-    return "{" + ", ".join(f"{json.dumps(k)}: {json.dumps(area_scores[k])}" for k in keys) + "}"
+def jsonb_text(area_values: dict[str, object]) -> str:
+    """An area-keyed object as PostgreSQL prints a jsonb: keys shortest first, then bytewise."""
+    keys = sorted(area_values, key=lambda key: (len(key.encode()), key.encode()))
+    return "{" + ", ".join(f"{json.dumps(k)}: {json.dumps(area_values[k])}" for k in keys) + "}"
 
 
 def _as_on_postgresql(row: tuple) -> tuple:
@@ -183,7 +185,36 @@ def _as_on_postgresql(row: tuple) -> tuple:
     overall = row[3]
     if overall is not None:
         overall = quantize(Decimal(repr(overall)))
-    return (*row[:2], jsonb_text(json.loads(row[2])), overall, *row[4:])
+    not_applicable = jsonb_text(json.loads(row[6]))
+    return (*row[:2], jsonb_text(json.loads(row[2])), overall, *row[4:6], not_applicable, *row[7:])
+
+
+def areas_with_maxima(version: RubricVersion | int) -> list[Area]:
+    """The version's areas in order, each with `maximum`, its highest possible score under
+    the rule (the number after the slash in "4.08 / 7"), in one query (two given an id):
+    with a sum, questions × the top level (a rescaled sum reaches it too); with a mean, the
+    top level."""
+    if not isinstance(version, RubricVersion):
+        version = RubricVersion.objects.get(pk=version)
+    top = (
+        ScaleLevel.objects.filter(version_id=OuterRef("version_id"))
+        .order_by("-value")
+        .values("value")[:1]
+    )
+    areas = list(
+        Area.objects.filter(version_id=version.pk)
+        .annotate(n_questions=Count("questions"), top=Subquery(top))
+        .order_by("order")
+    )
+    for area in areas:
+        highest = area.top if area.top is not None else Decimal(1)
+        area.maximum = highest if version.area_aggregation == "mean" else highest * area.n_questions
+    return areas
+
+
+def area_maxima(version: RubricVersion | int) -> dict[str, Decimal]:
+    """Each area's highest possible score (`areas_with_maxima`) by key."""
+    return {area.key: area.maximum for area in areas_with_maxima(version)}
 
 
 def response_score(response) -> ResponseScore | None:

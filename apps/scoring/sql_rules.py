@@ -46,9 +46,9 @@ HALF_EVEN = """round((div({n}, {d}) + CASE
 # Steps, each a CTE: the round's submitted responses; one pass over their answers, grouped per
 # response and area (the plain GROUP BY a hand-written query would do), then side by side per
 # response; each response's area scores (rules.area_score, computed once: MATERIALIZED);
-# complete?, area scores as jsonb, overall, band and binding area (rules.combine: the first
-# lowest area in area order); the stored rows that differ (one full join), then updated,
-# inserted or deleted.
+# complete?, area scores and N/A counts as jsonb, overall, band and binding area
+# (rules.combine: the first lowest area in area order); the stored rows that differ (one full
+# join), then updated, inserted or deleted.
 ROUND_SQL = """
 WITH response AS (
     SELECT r.id, r.product_id
@@ -72,6 +72,7 @@ WITH response AS (
 ), overall AS (
     SELECT s.response_id, r.product_id,
            jsonb_build_object({area_json}) AS area_scores,
+           jsonb_build_object({na_json}) AS area_not_applicable,
            {overall} AS overall,
            CASE {binding} END AS binding_area_id
       FROM area_score s
@@ -81,8 +82,8 @@ WITH response AS (
     SELECT o.*, CASE WHEN o.overall IS NULL THEN NULL {band} END AS band_id
       FROM overall o
 ), stored AS (
-    SELECT id, response_id, product_id, area_scores, overall, band_id, binding_area_id,
-           rubric_version_id, area_aggregation, not_applicable_policy, overall_rule
+    SELECT id, response_id, product_id, area_scores, area_not_applicable, overall, band_id,
+           binding_area_id, rubric_version_id, area_aggregation, not_applicable_policy, overall_rule
       FROM scoring_responsescore
      WHERE round_id = %(round_id)s
 ), differing AS (
@@ -94,6 +95,7 @@ WITH response AS (
         OR f.response_id IS NULL
         OR s.product_id <> f.product_id
         OR s.area_scores <> f.area_scores
+        OR s.area_not_applicable <> f.area_not_applicable
         OR s.overall IS DISTINCT FROM f.overall
         OR s.band_id IS DISTINCT FROM f.band_id
         OR s.binding_area_id IS DISTINCT FROM f.binding_area_id
@@ -103,7 +105,8 @@ WITH response AS (
         OR s.overall_rule <> %(overall)s
 ), updated AS (
     UPDATE scoring_responsescore s
-       SET product_id = d.product_id, area_scores = d.area_scores, overall = d.overall,
+       SET product_id = d.product_id, area_scores = d.area_scores,
+           area_not_applicable = d.area_not_applicable, overall = d.overall,
            band_id = d.band_id, binding_area_id = d.binding_area_id,
            rubric_version_id = %(version_id)s, area_aggregation = %(area_aggregation)s,
            not_applicable_policy = %(not_applicable)s, overall_rule = %(overall)s,
@@ -113,9 +116,11 @@ WITH response AS (
     RETURNING s.id
 ), added AS (
     INSERT INTO scoring_responsescore (
-        response_id, product_id, area_scores, overall, band_id, binding_area_id, round_id,
-        rubric_version_id, area_aggregation, not_applicable_policy, overall_rule, computed_at)
-    SELECT response_id, product_id, area_scores, overall, band_id, binding_area_id,
+        response_id, product_id, area_scores, area_not_applicable, overall, band_id,
+        binding_area_id, round_id, rubric_version_id, area_aggregation, not_applicable_policy,
+        overall_rule, computed_at)
+    SELECT response_id, product_id, area_scores, area_not_applicable, overall, band_id,
+           binding_area_id,
            %(round_id)s, %(version_id)s, %(area_aggregation)s, %(not_applicable)s, %(overall)s,
            %(now)s
       FROM differing
@@ -154,7 +159,7 @@ def round_sql(areas: int, rule: tuple[str, str, str], open_bands: tuple[bool, ..
     question ids, area keys, question counts, band bounds) is a parameter.
     """
     aggregation, not_applicable, overall = rule
-    tallies, complete, area_scores, area_json = [], [], [], []
+    tallies, complete, area_scores, area_json, na_json = [], [], [], [], []
     for i in range(areas):
         area = f"FILTER (WHERE area_id = %(area_{i})s)"
         tallies.append(
@@ -172,8 +177,11 @@ def round_sql(areas: int, rule: tuple[str, str, str], open_bands: tuple[bool, ..
             score = f"CASE WHEN g.na_{i} > 0 THEN {rescaled} ELSE g.total_{i} END"
         else:
             score = f"g.total_{i}"
-        area_scores.append(f"CASE WHEN g.answered_{i} > 0 THEN {score} END AS score_{i}")
+        area_scores.append(
+            f"CASE WHEN g.answered_{i} > 0 THEN {score} END AS score_{i}, g.na_{i} AS na_{i}"
+        )
         area_json.append(f"%(key_{i})s::text, s.score_{i}::text")
+        na_json.append(f"%(key_{i})s::text, s.na_{i}")
     scores = [f"s.score_{i}" for i in range(areas)]
     lowest = f"least({', '.join(scores)})"  # least() leaves NULLs out, as rules.combine
     if overall == "min":
@@ -201,6 +209,7 @@ def round_sql(areas: int, rule: tuple[str, str, str], open_bands: tuple[bool, ..
         complete=" AND ".join(complete),
         area_scores=", ".join(area_scores),
         area_json=", ".join(area_json),
+        na_json=", ".join(na_json),
         overall=overall_sql,
         binding=binding,
         band=" ".join(band),

@@ -156,17 +156,23 @@ class AnswerInline(admin.TabularInline):
         "question",
         "value",
         "not_applicable",
+        "not_applicable_reason",
+        "carried_over_from",
         "evidence",
         "evidence_url",
         "updated_by",
         "updated_at",
     ]
-    readonly_fields = ["question", "updated_by", "updated_at"]
+    readonly_fields = ["question", "carried_over_from", "updated_by", "updated_at"]
     extra = 0
     can_delete = False
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("question__area", "updated_by")
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("question__area", "updated_by", "carried_over_from")
+        )
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -206,10 +212,35 @@ class AnswerAdmin(SimpleHistoryAdmin):
 
     show_full_result_count = False  # millions of answers: skip the second COUNT(*)
     formfield_overrides = URL_FIELDS
-    list_display = ["response", "question", "value", "not_applicable", "updated_by", "updated_at"]
-    list_filter = ["response__round", "not_applicable", "question__area__key"]
-    list_select_related = ["response__product", "response__round", "question", "updated_by"]
-    search_fields = ["response__product__name", "question__key", "evidence"]
+    list_display = [
+        "response",
+        "question",
+        "value",
+        "not_applicable",
+        "not_applicable_reason",
+        "carried_over_from",
+        "updated_by",
+        "updated_at",
+    ]
+    list_filter = [
+        "response__round",
+        "not_applicable",
+        ("carried_over_from", admin.EmptyFieldListFilter),
+        "question__area__key",
+    ]
+    list_select_related = [
+        "response__product",
+        "response__round",
+        "question",
+        "updated_by",
+        "carried_over_from",
+    ]
+    search_fields = [
+        "response__product__name",
+        "question__key",
+        "evidence",
+        "not_applicable_reason",
+    ]
     raw_id_fields = ["response", "question", "updated_by"]
 
     def has_change_permission(self, request, obj=None):

@@ -160,9 +160,21 @@ class Answer(models.Model):
     )
     value = models.DecimalField(null=True, blank=True, **SCORE_FIELD)
     not_applicable = models.BooleanField(default=False)
+    # Why the question does not apply: N/A lifts a rescaled area score, so it is justified.
+    not_applicable_reason = models.TextField(_("reason for N/A"), blank=True)
     evidence = models.TextField(blank=True)
     evidence_url = models.URLField(max_length=500, blank=True)
     revision = models.PositiveIntegerField(default=1)
+    # Copied by prefill from this round's answer and not confirmed by the team yet (null:
+    # answered or confirmed here). A response with such answers cannot be submitted.
+    carried_over_from = models.ForeignKey(
+        SurveyRound,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("carried over from"),
+    )
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -186,6 +198,11 @@ class Answer(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(value__isnull=True) | Q(value__gte=0), name="answer_value_nonnegative"
+            ),
+            models.CheckConstraint(
+                condition=Q(not_applicable=False) | ~Q(not_applicable_reason=""),
+                name="answer_na_has_reason",
+                violation_error_message=_("An N/A answer needs a reason."),
             ),
         ]
 

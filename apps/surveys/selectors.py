@@ -3,13 +3,15 @@
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import NamedTuple
 
-from django.db.models import Count, Exists, F, Max, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, F, Max, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
+from django.utils.translation import get_language
 
 from apps.products.models import Product
-from apps.rubrics.models import Area, Criterion, Question
+from apps.rubrics.models import Area, Criterion, Question, ScaleLevel
 from apps.surveys.models import Answer, Response, SurveyRound
 
 
@@ -105,7 +107,10 @@ def questionnaire(survey_round: SurveyRound, response: Response | None) -> list[
     """The round's version, area by area: each question with its criteria and its answer in
     the response (none while the response is not started)."""
     answers = (
-        {a.question_id: a for a in response.answers.select_related("updated_by")}
+        {
+            a.question_id: a
+            for a in response.answers.select_related("updated_by", "carried_over_from")
+        }
         if response is not None and response.pk
         else {}
     )
@@ -130,9 +135,22 @@ def questionnaire(survey_round: SurveyRound, response: Response | None) -> list[
             {"question": q, "criteria": list(q.criteria.all()), "answer": answers.get(q.pk)}
             for q in area.questions.all()
         ]
+        # Answered counts confirmed answers only; carried-over ones are counted apart.
+        carried = sum(1 for item in questions if _carried(item["answer"]))
         answered = sum(1 for item in questions if item["answer"] and item["answer"].is_answered)
-        sections.append({"area": area, "questions": questions, "answered": answered})
+        sections.append(
+            {
+                "area": area,
+                "questions": questions,
+                "answered": answered - carried,
+                "carried": carried,
+            }
+        )
     return sections
+
+
+def _carried(answer: Answer | None) -> bool:
+    return answer is not None and answer.carried_over_from_id is not None
 
 
 def unanswered(sections: list[dict]) -> list[dict]:
@@ -143,6 +161,60 @@ def unanswered(sections: list[dict]) -> list[dict]:
         for item in section["questions"]
         if not (item["answer"] and item["answer"].is_answered)
     ]
+
+
+def unconfirmed(sections: list[dict]) -> list[dict]:
+    """The questionnaire's carried-over answers no team member has confirmed, in order."""
+    return [
+        {"area": section["area"], "question": item["question"]}
+        for section in sections
+        for item in section["questions"]
+        if _carried(item["answer"])
+    ]
+
+
+class PreviousAnswer(NamedTuple):
+    """A question's answer in the product's previous response, as shown beside it."""
+
+    round: SurveyRound
+    value: Decimal | None
+    level_en: str
+    level_ja: str
+    not_applicable: bool
+    not_applicable_reason: str
+    evidence: str
+
+    def tr(self, field: str) -> str:
+        """The level's label in the active language (falls back to English)."""
+        return ((get_language() or "").startswith("ja") and self.level_ja) or self.level_en
+
+
+def previous_answers(previous: Response) -> dict[str, PreviousAnswer]:
+    """The previous response's answers by question key, with their level labels (one query)."""
+    levels = ScaleLevel.objects.filter(
+        version_id=previous.round.rubric_version_id, value=OuterRef("value")
+    )
+    rows = (
+        previous.answers.order_by()
+        .annotate(
+            level_en=Subquery(levels.values("label_en")[:1]),
+            level_ja=Subquery(levels.values("label_ja")[:1]),
+        )
+        .values_list(
+            "question__key",
+            "value",
+            "level_en",
+            "level_ja",
+            "not_applicable",
+            "not_applicable_reason",
+            "evidence",
+        )
+    )
+    return {
+        key: PreviousAnswer(previous.round, value, en or "", ja or "", na, reason, evidence)
+        for key, value, en, ja, na, reason, evidence in rows
+        if value is not None or na
+    }
 
 
 class RoundProgress(NamedTuple):

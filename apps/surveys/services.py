@@ -28,11 +28,18 @@ logger = logging.getLogger(__name__)
 
 
 class SubmitError(Exception):
-    """A response that cannot be submitted; `unanswered` lists the question keys left."""
+    """A response that cannot be submitted; `unanswered` lists the question keys left and
+    `unconfirmed` those whose carried-over answer no team member has confirmed yet."""
 
-    def __init__(self, message: str, unanswered: list[str] | None = None):
+    def __init__(
+        self,
+        message: str,
+        unanswered: list[str] | None = None,
+        unconfirmed: list[str] | None = None,
+    ):
         super().__init__(message)
         self.unanswered = unanswered or []
+        self.unconfirmed = unconfirmed or []
 
 
 def unanswered_questions(response: Response) -> list[str]:
@@ -44,6 +51,15 @@ def unanswered_questions(response: Response) -> list[str]:
     )
     questions = response.round.rubric_version.questions.order_by("area__order", "order")
     return [key for pk, key in questions.values_list("pk", "key") if pk not in answered]
+
+
+def unconfirmed_questions(response: Response) -> list[str]:
+    """Keys of the questions whose answer prefill carried over and nobody has confirmed."""
+    return list(
+        response.answers.filter(carried_over_from__isnull=False)
+        .order_by("question__area__order", "question__order")
+        .values_list("question__key", flat=True)
+    )
 
 
 def submit_response(*, response: Response, user) -> Response:
@@ -59,16 +75,28 @@ def submit_response(*, response: Response, user) -> Response:
         if response.status == Response.Status.SUBMITTED:
             raise SubmitError(_("This response is already submitted."))
         missing = unanswered_questions(response)
-        if missing:
-            raise SubmitError(
-                ngettext(
-                    "%(count)d question is not answered yet.",
-                    "%(count)d questions are not answered yet.",
-                    len(missing),
+        unconfirmed = unconfirmed_questions(response)
+        if missing or unconfirmed:
+            reasons = []
+            if missing:
+                reasons.append(
+                    ngettext(
+                        "%(count)d question is not answered yet.",
+                        "%(count)d questions are not answered yet.",
+                        len(missing),
+                    )
+                    % {"count": len(missing)}
                 )
-                % {"count": len(missing)},
-                missing,
-            )
+            if unconfirmed:
+                reasons.append(
+                    ngettext(
+                        "%(count)d carried-over answer is not confirmed yet.",
+                        "%(count)d carried-over answers are not confirmed yet.",
+                        len(unconfirmed),
+                    )
+                    % {"count": len(unconfirmed)}
+                )
+            raise SubmitError(" ".join(reasons), missing, unconfirmed)
         response.status = Response.Status.SUBMITTED
         response.submitted_by = user
         response.submitted_at = timezone.now()
@@ -111,28 +139,20 @@ def save_answer(
     question_key: str,
     value: Decimal | None,
     not_applicable: bool = False,
+    not_applicable_reason: str = "",
     evidence: str = "",
     evidence_url: str = "",
     base_revision: int | None = None,
     user=None,
+    carried_over_from: SurveyRound | None = None,
 ) -> Answer:
     """Save one answer of a draft response in an open round, on its own (teammates answering
     other questions never collide). An existing answer changes only when the caller says
-    which revision it started from and nobody saved it since: nothing is silently lost."""
+    which revision it started from and nobody saved it since: nothing is silently lost.
+    A save confirms a carried-over answer; only prefill passes `carried_over_from`."""
     with transaction.atomic():
-        response = (
-            Response.objects.select_for_update(of=("self",))
-            .select_related("round__rubric_version")
-            .get(pk=response.pk)
-        )
+        response = _locked_draft(response)
         survey_round = response.round
-        if survey_round.state != SurveyRound.State.OPEN or timezone.now() >= survey_round.closes_at:
-            raise AnswerError(
-                _("Round %(round)s is closed: answers can no longer change.")
-                % {"round": survey_round}
-            )
-        if response.status != Response.Status.DRAFT:
-            raise AnswerError(_("This response is submitted: it is read-only."))
         rules = answer_rules(survey_round.rubric_version)
         question = rules.questions.get(question_key)
         if question is None:
@@ -146,6 +166,7 @@ def save_answer(
             levels=rules.levels,
             value=value,
             not_applicable=not_applicable,
+            not_applicable_reason=not_applicable_reason,
             evidence_url=evidence_url,
         )
         # Read after the response's lock, so it is the latest revision. Only this row is
@@ -163,12 +184,33 @@ def save_answer(
             answer = Answer(response=response, question=question, revision=0)
         answer.value = None if not_applicable else value
         answer.not_applicable = not_applicable
+        # A reason belongs to an N/A answer only (the database holds N/A ⇒ reason).
+        answer.not_applicable_reason = not_applicable_reason.strip() if not_applicable else ""
         answer.evidence, answer.evidence_url = evidence, evidence_url
+        answer.carried_over_from = carried_over_from
         answer.revision += 1
         answer.updated_by = user
         answer._history_user = user
         answer.save()
         return answer
+
+
+def _locked_draft(response: Response) -> Response:
+    """The response, locked, if its answers may change: a draft in an open round before its
+    deadline; AnswerError otherwise."""
+    response = (
+        Response.objects.select_for_update(of=("self",))
+        .select_related("round__rubric_version")
+        .get(pk=response.pk)
+    )
+    survey_round = response.round
+    if survey_round.state != SurveyRound.State.OPEN or timezone.now() >= survey_round.closes_at:
+        raise AnswerError(
+            _("Round %(round)s is closed: answers can no longer change.") % {"round": survey_round}
+        )
+    if response.status != Response.Status.DRAFT:
+        raise AnswerError(_("This response is submitted: it is read-only."))
+    return response
 
 
 def check_answer(
@@ -177,11 +219,13 @@ def check_answer(
     levels: Collection[Decimal],
     value: Decimal | None,
     not_applicable: bool,
+    not_applicable_reason: str = "",
     evidence_url: str = "",
 ) -> None:
-    """The rules every answer follows, however it arrives (page, API, prefill, CSV import):
-    a level of the version's scale or N/A where the question allows it, never both, and an
-    http(s) evidence link of at most 500 characters. Raises AnswerError naming the field."""
+    """The rules every answer follows, however it arrives (page, API, prefill, CSV import,
+    admin): a level of the version's scale or N/A where the question allows it, never both;
+    an N/A says why (it lifts a rescaled area score, so it must be justified); an http(s)
+    evidence link of at most 500 characters. Raises AnswerError naming the field."""
     if not_applicable:
         if not question.na_allowed:
             raise AnswerError(
@@ -190,6 +234,12 @@ def check_answer(
             )
         if value is not None:
             raise AnswerError(_("An answer is either a value or N/A, not both."), "value")
+        if not not_applicable_reason.strip():
+            raise AnswerError(
+                _("Say why %(question)s does not apply to this product.")
+                % {"question": question.key},
+                "not_applicable_reason",
+            )
     elif value is not None and (not value.is_finite() or value not in levels):
         shown = ", ".join(str(level.normalize()) for level in sorted(levels))
         raise AnswerError(
@@ -211,6 +261,7 @@ def check_answer(
 class Prefill:
     copied: int
     flagged: list[str]  # question keys to review: new, reworded, or not copyable
+    source: SurveyRound  # the round the answers came from
 
 
 def previous_response(response: Response) -> Response | None:
@@ -275,16 +326,55 @@ def prefill_from_previous(*, response: Response, user=None) -> Prefill:
                 question_key=key,
                 value=answer.value,
                 not_applicable=answer.not_applicable,
+                not_applicable_reason=answer.not_applicable_reason,
                 evidence=answer.evidence,
                 evidence_url=answer.evidence_url,
                 user=user,
+                carried_over_from=previous.round,
             )
         except AnswerError:  # gone from this version, or no longer a valid answer
             flagged.add(key)
             continue
         copied += 1
     current = set(response.round.rubric_version.questions.values_list("key", flat=True))
-    return Prefill(copied=copied, flagged=sorted(flagged & current))
+    return Prefill(copied=copied, flagged=sorted(flagged & current), source=previous.round)
+
+
+def confirm_carried_over(*, response: Response, area: str, user=None) -> int:
+    """A team member confirms every carried-over answer in one area of a draft (area key) as
+    it stands: one UPDATE, and a history row per answer. Returns how many were confirmed.
+
+    The revision stays: the answer's content is unchanged, so a teammate's page holding it
+    may still save over it without a conflict."""
+    with transaction.atomic():
+        response = _locked_draft(response)
+        if not response.round.rubric_version.areas.filter(key=area).exists():
+            raise AnswerError(
+                _("%(area)s is not an area of %(version)s.")
+                % {"area": repr(area), "version": response.round.rubric_version},
+                "area",
+            )
+        carried = Answer.objects.filter(
+            response=response, question__area__key=area, carried_over_from__isnull=False
+        ).order_by()
+        answers = list(carried.select_for_update(of=("self",)))
+        if not answers:
+            return 0
+        now = timezone.now()
+        Answer.objects.filter(pk__in=[a.pk for a in answers]).update(
+            carried_over_from=None, updated_by=user, updated_at=now
+        )
+        for answer in answers:
+            answer.carried_over_from, answer.updated_by, answer.updated_at = None, user, now
+        # A queryset update sends no signals: the history rows are written here, as the
+        # import writes its own with bulk_create_with_history.
+        Answer.history.bulk_history_create(
+            answers, update=True, default_user=user, default_date=now
+        )
+    logger.info(
+        "confirmed %d carried-over answers in %s of response %s", len(answers), area, response.pk
+    )
+    return len(answers)
 
 
 def reopen_response(*, response: Response, user=None) -> Response:
@@ -319,6 +409,7 @@ class ImportedAnswer(NamedTuple):
     not_applicable: bool
     evidence: str
     evidence_url: str
+    not_applicable_reason: str = ""
 
 
 def _check_imported(
@@ -339,6 +430,7 @@ def _check_imported(
                 levels=levels,
                 value=row.value,
                 not_applicable=row.not_applicable,
+                not_applicable_reason=row.not_applicable_reason,
                 evidence_url=row.evidence_url,
             )
 
@@ -376,6 +468,9 @@ def import_submitted_responses(
                     question=row.question,
                     value=None if row.not_applicable else row.value,
                     not_applicable=row.not_applicable,
+                    not_applicable_reason=row.not_applicable_reason.strip()
+                    if row.not_applicable
+                    else "",
                     evidence=row.evidence,
                     evidence_url=row.evidence_url,
                     updated_by=user,

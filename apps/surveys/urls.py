@@ -8,5 +8,6 @@ urlpatterns = [
     path("assess/<str:key>/<slug:slug>/answer", views.save_answer, name="save-answer"),
     path("assess/<str:key>/<slug:slug>/submit", views.submit, name="submit-response"),
     path("assess/<str:key>/<slug:slug>/prefill", views.prefill, name="prefill-response"),
+    path("assess/<str:key>/<slug:slug>/confirm", views.confirm_area, name="confirm-area"),
     path("assess/<str:key>/<slug:slug>/reopen", views.reopen, name="reopen-response"),
 ]

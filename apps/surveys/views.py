@@ -11,6 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from apps.accounts.roles import can_answer_for, can_reopen, sees_everything
@@ -59,6 +60,7 @@ def questionnaire(request: HttpRequest, key: str, slug: str) -> HttpResponse:
     )
     previous = services.previous_response(response) if editable else None
     submitted = response.status == Response.Status.SUBMITTED
+    refused = editable and "unanswered" in request.GET
     context = {
         "round": survey_round,
         "product": product,
@@ -66,13 +68,17 @@ def questionnaire(request: HttpRequest, key: str, slug: str) -> HttpResponse:
         "sections": sections,
         "editable": editable,
         "answered": sum(section["answered"] for section in sections),
+        "carried": sum(section["carried"] for section in sections),
         "flags": services.review_flags(response, previous) if previous else {},
         "can_prefill": previous is not None,
+        # Last round's answer beside each question, while the team answers this one.
+        "previous_round": previous.round if previous else None,
+        "previous_answers": selectors.previous_answers(previous) if previous else {},
         "total": sum(len(section["questions"]) for section in sections),
-        # After a refused submit: the questions left, each linking to its form.
-        "unanswered": selectors.unanswered(sections)
-        if editable and "unanswered" in request.GET
-        else [],
+        # After a refused submit: the questions left, and the carried-over answers nobody
+        # confirmed, each linking to its form.
+        "unanswered": selectors.unanswered(sections) if refused else [],
+        "unconfirmed": selectors.unconfirmed(sections) if refused else [],
         "can_reopen": submitted
         and survey_round.state == SurveyRound.State.OPEN
         and can_reopen(request.user),
@@ -126,6 +132,7 @@ def save_answer(request: HttpRequest, key: str, slug: str) -> HttpResponse:
                 question_key=request.POST.get("question", ""),
                 value=value,
                 not_applicable=choice == "na",
+                not_applicable_reason=request.POST.get("not_applicable_reason", ""),
                 evidence=request.POST.get("evidence", ""),
                 evidence_url=request.POST.get("evidence_url", "").strip(),
                 base_revision=base,
@@ -139,6 +146,7 @@ def save_answer(request: HttpRequest, key: str, slug: str) -> HttpResponse:
                 "value": "na" if current.not_applicable else _plain(current.value),
                 "evidence": current.evidence,
                 "evidence_url": current.evidence_url,
+                "not_applicable_reason": current.not_applicable_reason,
                 "revision": current.revision,
                 "updated_by": str(current.updated_by or ""),
             },
@@ -165,9 +173,10 @@ def submit(request: HttpRequest, key: str, slug: str) -> HttpResponse:
     except services.SubmitError as error:
         # The service says how many questions are left, in the user's language.
         messages.error(request, _("Not submitted: %(reason)s") % {"reason": error})
-        if error.unanswered:
+        if error.unanswered or error.unconfirmed:
             url = reverse("questionnaire", kwargs={"key": key, "slug": slug})
-            return redirect(f"{url}?unanswered#unanswered")
+            anchor = "unanswered" if error.unanswered else "unconfirmed"
+            return redirect(f"{url}?unanswered#{anchor}")
     else:
         messages.success(request, _("Submitted. The scores appear here once computed."))
     return redirect("questionnaire", key=key, slug=slug)
@@ -194,15 +203,55 @@ def prefill(request: HttpRequest, key: str, slug: str) -> HttpResponse:
     except services.AnswerError as error:
         messages.error(request, str(error))
     else:
-        messages.success(
-            request,
-            _(
-                "Copied %(copied)d answers from the previous round. Please review the %(flagged)d "
-                "questions marked “review”."
-            )
-            % {"copied": result.copied, "flagged": len(result.flagged)},
-        )
+        messages.success(request, _prefill_message(result))
     return redirect("questionnaire", key=key, slug=slug)
+
+
+def _prefill_message(result: services.Prefill) -> str:
+    """“Copied 28 answers from 2023-10; none needs review” (or “3 need review”)."""
+    copied = ngettext(
+        "Copied %(count)d answer from %(round)s",
+        "Copied %(count)d answers from %(round)s",
+        result.copied,
+    ) % {"count": result.copied, "round": result.source.key}
+    flagged = len(result.flagged)
+    if flagged:
+        review = ngettext(
+            "%(count)d needs review (marked “review”)",
+            "%(count)d need review (marked “review”)",
+            flagged,
+        ) % {"count": flagged}
+    else:
+        review = _("none needs review")
+    return _("%(copied)s; %(review)s. Confirm each carried-over answer before submitting.") % {
+        "copied": copied,
+        "review": review,
+    }
+
+
+@login_required
+@require_POST
+def confirm_area(request: HttpRequest, key: str, slug: str) -> HttpResponse:
+    """Confirm every carried-over answer of one area as it stands (“Confirm all in this
+    area”), then back to that area."""
+    response = _editable_response(request, key, slug)
+    area = request.POST.get("area", "")
+    try:
+        confirmed = services.confirm_carried_over(response=response, area=area, user=request.user)
+    except services.AnswerError as error:
+        messages.error(request, str(error))
+        return redirect("questionnaire", key=key, slug=slug)
+    messages.success(
+        request,
+        ngettext(
+            "Confirmed %(count)d carried-over answer.",
+            "Confirmed %(count)d carried-over answers.",
+            confirmed,
+        )
+        % {"count": confirmed},
+    )
+    url = reverse("questionnaire", kwargs={"key": key, "slug": slug})
+    return redirect(f"{url}#area-{area}")
 
 
 @login_required

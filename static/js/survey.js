@@ -14,16 +14,46 @@
   }
 
   const answered = (form) => form.querySelector("input[name=value]:checked") !== null;
+  // A carried-over answer (copied by prefill) counts only once a team member confirms it.
+  const carried = (form) => form.hasAttribute("data-carried");
+  const confirmed = (form) => answered(form) && !carried(form);
+
+  // The N/A reason is asked for only while N/A is chosen.
+  function showReason(form) {
+    const reason = form.querySelector("[data-na-reason]");
+    if (reason) reason.hidden = form.querySelector("input[name=value][value=na]:checked") === null;
+  }
+
+  // The error of one field (the N/A reason), beside it; cleared by a successful save.
+  function fieldError(form, field, message) {
+    for (const element of form.querySelectorAll("[data-field-error]")) {
+      const mine = element.dataset.fieldError === field;
+      element.textContent = mine ? message : "";
+      const input = form.querySelector(`[name=${element.dataset.fieldError}]`);
+      if (mine) input?.setAttribute("aria-invalid", "true");
+      else input?.removeAttribute("aria-invalid");
+    }
+  }
 
   // The overall and per-area counts and bars, and the "not answered yet" list after a refused
   // submit, follow the answers on the page.
   function refreshCounts() {
     let total = 0;
+    let totalCarried = 0;
     for (const section of document.querySelectorAll("section.area")) {
       const forms = [...section.querySelectorAll("form.question")];
-      const done = forms.filter(answered).length;
+      const done = forms.filter(confirmed).length;
+      const waiting = forms.filter(carried).length;
       total += done;
+      totalCarried += waiting;
       const key = section.dataset.area;
+      const mark = document.querySelector(`[data-area-carried="${key}"]`);
+      if (mark) {
+        mark.hidden = waiting === 0;
+        mark.textContent = text.toConfirm.replace("%s", waiting);
+      }
+      const confirmAll = section.querySelector("form.confirm-area");
+      if (confirmAll) confirmAll.hidden = waiting === 0;
       document.querySelector(`[data-area-count="${key}"]`).textContent = done;
       document.querySelector(`[data-area-progress="${key}"]`).value = done;
       document.querySelector(`[data-area-link="${key}"]`).toggleAttribute(
@@ -33,6 +63,14 @@
     }
     document.getElementById("overall-count").textContent = total;
     document.getElementById("overall-progress").value = total;
+    document.getElementById("carried-count").textContent = totalCarried;
+    document.querySelector(".carried-count").hidden = totalCarried === 0;
+    for (const item of document.querySelectorAll("#unconfirmed li[data-unconfirmed]")) {
+      const form = document.querySelector(
+        `form.question[data-question="${item.dataset.unconfirmed}"]`,
+      );
+      item.hidden = !carried(form);
+    }
     for (const item of document.querySelectorAll("#unanswered li[data-question]")) {
       const form = document.querySelector(`form.question[data-question="${item.dataset.question}"]`);
       item.hidden = answered(form);
@@ -126,6 +164,10 @@
     }
     if (reply.ok) {
       form.querySelector("[name=revision]").value = data.revision;
+      // Any save confirms a carried-over answer (the server cleared its mark).
+      form.removeAttribute("data-carried");
+      form.querySelector("[data-carried-mark]")?.remove();
+      fieldError(form, "", "");
       // Text typed meanwhile is not in this save: it is not "saved" until its own save is.
       if (typing.has(form)) state(form, text.pending, "pending");
       else state(form, text.saved, "saved");
@@ -138,6 +180,7 @@
     }
     // Refused (an evidence link saved half typed, say): if more typing waits for its save,
     // the question is still unsaved rather than failed; that save reports for itself.
+    fieldError(form, data.field, data.error);
     if (typing.has(form)) state(form, text.pending, "pending");
     else state(form, `${text.failed} ${data.error}`, "error");
     return "failed";
@@ -169,6 +212,9 @@
         }
         form.querySelector("[name=evidence]").value = theirs.evidence;
         form.querySelector("[name=evidence_url]").value = theirs.evidence_url;
+        const reason = form.querySelector("[name=not_applicable_reason]");
+        if (reason) reason.value = theirs.not_applicable_reason || "";
+        showReason(form);
         state(form, text.showing, "saved");
         refreshCounts();
       } else {
@@ -180,9 +226,12 @@
     });
   }
 
+  for (const form of document.querySelectorAll("form.question")) showReason(form);
   for (const form of text ? document.querySelectorAll("form.question") : []) {
     form.addEventListener("change", (event) => {
-      if (event.target.name === "value") save(form);
+      if (event.target.name !== "value") return;
+      showReason(form);
+      save(form);
     });
     form.addEventListener("input", (event) => {
       if (event.target.name === "value") return;

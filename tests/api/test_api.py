@@ -184,7 +184,10 @@ def test_submit_through_the_api_scores_the_response(world, django_capture_on_com
     client = client_for(world, "member")
     url = f"/api/v1/responses/{response.pk}/answers/"
     client.post(url, {"question": "data-schema", "value": "1"})
-    client.post(url, {"question": "data-features", "not_applicable": True})
+    client.post(
+        url,
+        {"question": "data-features", "not_applicable": True, "not_applicable_reason": "Batch."},
+    )
     client.post(url, {"question": "monitoring-staleness", "value": "1"})
     with django_capture_on_commit_callbacks(execute=True):
         submitted = client.post(f"/api/v1/responses/{response.pk}/submit/")

@@ -3,12 +3,12 @@ review flags, a refused submit listing what is left, the rest answered area by a
 then the read-only page with the stored score."""
 
 import pytest
-from django.template.defaultfilters import floatformat
 from playwright.sync_api import expect
 
 from apps.demo.services import seed_demo
 from apps.products.models import Product
 from apps.rubrics.models import Question
+from apps.rubrics.numbers import format_score
 from apps.scoring.models import ResponseScore
 from apps.surveys import services
 from apps.surveys.models import Answer, Response, SurveyRound
@@ -59,7 +59,9 @@ def test_member_prefills_answers_the_rest_submits_and_sees_the_score(live_server
         expected = "new question: review" if reason == "new" else "criteria changed: review"
         assert flag.inner_text() == expected, key
     assert page.locator("legend .flag").count() == len(flags)
-    assert page.locator("#overall-count").inner_text() == str(len(copied))
+    # Copied answers count apart until a team member confirms them.
+    assert page.locator("#overall-count").inner_text() == "0"
+    assert page.locator("#carried-count").inner_text() == str(len(copied))
 
     # Submitting now is refused and lists exactly the questions still open, as links.
     left = services.unanswered_questions(response)
@@ -76,9 +78,10 @@ def test_member_prefills_answers_the_rest_submits_and_sees_the_score(live_server
         assert (link.inner_text(), link.get_attribute("href")) == (texts[key], f"#q-{key}")
     assert Response.objects.get(pk=response.pk).status == "draft"
 
-    # Answer what is left, area by area from the area list, watching each area's progress.
-    for link in page.locator("nav.area-nav a").all():
-        area = link.get_attribute("data-area-link")
+    # Answer what is left, area by area from the area list, confirm what was carried over,
+    # watching each area's progress.
+    for area in [a.get_attribute("data-area-link") for a in page.locator("nav.area-nav a").all()]:
+        link = page.locator(f'nav.area-nav a[data-area-link="{area}"]')
         link.click()
         expect(link).to_have_attribute("aria-current", "location")
         section = page.locator(f"section#area-{area}")
@@ -86,12 +89,17 @@ def test_member_prefills_answers_the_rest_submits_and_sees_the_score(live_server
             if form.locator("input[name=value]:checked").count() == 0:
                 form.locator('input[name=value][value="1"]').check()
                 form.locator(".save-state[data-kind=saved]").wait_for()
+        confirm = section.get_by_role("button", name="Confirm all in this area")
+        if confirm.count():
+            confirm.click()
+            page.locator(".messages", has_text="Confirmed").wait_for()
         total = section.locator("form.question").count()
         bar = page.locator(f'progress[data-area-progress="{area}"]')
         assert bar.evaluate("bar => [bar.value, bar.max]") == [total, total]
         assert page.locator(f'[data-area-count="{area}"]').inner_text() == str(total)
         assert link.get_attribute("data-complete") is not None
     assert listed.filter(visible=True).count() == 0  # the list follows the answers
+    assert services.unconfirmed_questions(response) == []
     assert services.unanswered_questions(response) == []
     assert Answer.objects.filter(response=response, question__key__in=left, value=1).count() == len(
         left
@@ -107,17 +115,21 @@ def test_member_prefills_answers_the_rest_submits_and_sees_the_score(live_server
     assert page.get_by_role("button", name="Submit").count() == 0
 
     score = ResponseScore.objects.select_related("band", "binding_area").get(response=response)
-    assert page.locator('[data-score="overall"]').inner_text() == floatformat(score.overall, "-2")
+    assert page.locator('[data-score="overall"]').inner_text() == format_score(score.overall)
     assert page.locator('[data-score="band"]').inner_text() == str(score.band)
     assert page.locator('[data-score="binding"]').inner_text() == str(score.binding_area)
     shown = {
         cell.get_attribute("data-area-score"): cell.inner_text()
         for cell in page.locator("[data-area-score]").all()
     }
-    assert shown == {
-        key: floatformat(value, "-2") if value is not None else "N/A"
-        for key, value in score.area_scores.items()
-    }
+    assert set(shown) == set(score.area_scores)
+    for key, value in score.area_scores.items():  # e.g. "4.08 / 7 · 1 N/A, rescaled"
+        na = score.area_not_applicable[key]
+        if value is None:
+            assert shown[key] == "N/A"
+        else:
+            assert shown[key].startswith(f"{format_score(value)} / 7"), shown[key]
+            assert shown[key].endswith(f"· {na} N/A, rescaled") == bool(na), shown[key]
     # survey.js runs under the CSP, on the read-only page too (the area list)
     assert errors == []
     page.locator("#score").scroll_into_view_if_needed()

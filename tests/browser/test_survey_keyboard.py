@@ -109,6 +109,9 @@ def test_a_member_answers_and_submits_with_the_keyboard_only(live_server, browse
     for _ in range(3):
         page.keyboard.press("ArrowDown")
     assert focused(page, 'form[data-question="data-features"] input[value="na"]')
+    page.keyboard.press("Tab")  # N/A asks why, in the field right after it
+    assert focused(page, 'form[data-question="data-features"] textarea[name=not_applicable_reason]')
+    page.keyboard.type("Image model: no hand-made features")
     page.keyboard.press("Tab")
     page.keyboard.type("Raw images in")
     page.keyboard.press("Tab")
@@ -141,6 +144,7 @@ def test_a_member_answers_and_submits_with_the_keyboard_only(live_server, browse
     }
     assert stored["data-schema"].evidence == "Checked in CI on every load"
     assert stored["data-features"].evidence == "Raw images in"
+    assert stored["data-features"].not_applicable_reason == "Image model: no hand-made features"
     assert stored["data-features"].evidence_url == "https://wiki.example.com/model-card"
 
     tab_to(page, ".submit-bar button")

@@ -278,12 +278,16 @@ def test_sparkline_label_is_escaped():
 
 @pytest.mark.parametrize(
     ("value", "text"),
-    [(None, "–"), (Decimal("1.0000"), "1"), (Decimal("0.5"), "0.50"), (Decimal("1.2500"), "1.25")],
+    [
+        (None, "–"),
+        (Decimal("1.0000"), "1.00"),
+        (Decimal("0.5"), "0.50"),
+        (Decimal("1.2500"), "1.25"),
+    ],
 )
 def test_scores_print_as_the_templates_print_them(value, text):
-    from django.template.defaultfilters import floatformat
-
     from apps.dashboards.sparklines import score_text
+    from apps.rubrics.templatetags.numbers import score
 
     assert score_text(value) == text
-    assert value is None or floatformat(value, "-2") == text
+    assert value is None or score(value) == text

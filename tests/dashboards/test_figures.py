@@ -5,7 +5,7 @@ from decimal import Decimal
 from django.utils import translation
 
 from apps.dashboards import figures
-from apps.dashboards.selectors import Point, QuestionRow
+from apps.dashboards.selectors import Point, ProductRound, QuestionRow
 from apps.scoring.rules import Rule, band_of
 
 D = Decimal
@@ -127,7 +127,9 @@ def test_question_heatmap_has_a_row_per_question_and_a_column_per_round():
     assert list(heatmap.y) == ["data-schema", "monitoring-staleness"]
     assert [list(row) for row in heatmap.z] == [[0.25, 0.75], [None, 0.1]]
     assert (heatmap.zmin, heatmap.zmax) == (0, 1.0)
-    assert list(heatmap.customdata[0][0]) == ["Data", questions[0].label, 9, 1]
+    # the hover's mean in the pages' number format (two decimals)
+    assert list(heatmap.customdata[0][0]) == ["Data", questions[0].label, 9, 1, "0.25"]
+    assert "%{customdata[4]}" in heatmap.hovertemplate and "%{z" not in heatmap.hovertemplate
     assert list(built.layout.yaxis.ticktext) == [
         "Feature expectations are captured in a schema",
         "Models are not too stale",
@@ -259,3 +261,16 @@ def test_a_later_cohort_has_no_heatmap_cells_before_its_start():
     cohort = built.layout.updatemenus[0].buttons[1].args[0]
     assert cohort["z"] == [[[None, 1.0]]]  # the columns are the rounds: 2021-10 is blank
     assert len(built.data[0].x) == 2
+
+
+def test_score_hovers_use_the_pages_number_format():
+    history = [
+        ProductRound("2021-10", Decimal("2.5"), {"data": Decimal("4.0833")}, Decimal("2"), {}),
+        ProductRound("2022-04", Decimal("2.3333"), {"data": None}, None, {}),
+    ]
+    built = figures.product_history(history, "ranker")
+    assert list(built.data[0].customdata) == ["2.50", "2.33"]
+    assert list(built.data[1].customdata) == ["2.00", "–"]
+    assert "%{customdata}" in built.data[0].hovertemplate
+    profile = figures.area_profile(history[0], [figures.AreaTitle("data", "Data")])
+    assert list(profile.data[0].customdata) == ["4.08"]

@@ -151,7 +151,7 @@ def scored_in_two_rounds(answers: dict[str, tuple[dict, dict]]) -> SurveyRound:
     return second
 
 
-def test_change_since_the_previous_round_is_shown_to_four_places(client):
+def test_change_since_the_previous_round_is_shown_with_two_decimals(client):
     second = scored_in_two_rounds(
         {
             "riser": (SEVEN_THIRDS, EIGHT_THIRDS),
@@ -163,12 +163,9 @@ def test_change_since_the_previous_round_is_shown_to_four_places(client):
     client.force_login(viewer())
     page = client.get(reverse("round", args=[second.key]), {"sort": "change"})
     html = page.content.decode()
-    # 2.6667 − 2.3333: the last cell of each row, largest change first
-    assert re.findall(r'<td class="num">([^<]*)</td></tr>', html) == [
-        "+0.3334",
-        "0.0000",
-        "-0.3334",
-    ]
+    # 2.6667 − 2.3333: the last cell of each row, largest change first, in the pages'
+    # one number format (two decimals); the rows keep the exact change
+    assert re.findall(r'<td class="num">([^<]*)</td></tr>', html) == ["+0.33", "0.00", "-0.33"]
     assert [str(row.change) for row in page.context["rows"]] == ["0.3334", "0.0000", "-0.3334"]
     assert not re.search(r"\d\.\d{6,}", html)
 

@@ -84,16 +84,19 @@ def test_results_csv_has_one_row_per_product_with_scores(scored_round, tmp_path)
         "rubric",
         "rubric_version",
         "area_data",
+        "na_data",
         "area_monitoring",
+        "na_monitoring",
         "overall",
         "band",
     ]
     assert [row[1] for row in rows] == ["a-ranker", "b-draft", "c-idle"]
     ranker, draft, idle = rows
     assert ranker[2:5] == ["検索ランキング", "Search, Ranking", "submitted"]
-    assert ranker[6:] == ["tiny", "1", "2", "0.5", "0.5", "Basic"]
+    # exact values: data 2 (1 + an N/A, rescaled), 1 N/A; monitoring 0.5, none
+    assert ranker[6:] == ["tiny", "1", "2", "1", "0.5", "0", "0.5", "Basic"]
     assert ranker[5].startswith("20")
-    assert draft[4] == "draft" and draft[8:] == ["", "", "", ""]
+    assert draft[4] == "draft" and draft[8:] == ["", "", "", "", "", ""]
     assert idle[4] == "not_started" and idle[5] == ""
 
 
@@ -114,14 +117,17 @@ def test_answers_csv_quotes_evidence_and_marks_not_applicable(scored_round):
         "evidence_url",
         "product_name",
         "team",
+        "not_applicable_reason",
+        "carried_over_from",
     ]
     assert [row[3] for row in rows] == ["data-schema", "data-features", "monitoring-staleness"]
     schema, features, staleness = rows
     assert schema[4:6] == ["1", "false"]
     assert schema[6] == 'Checked in CI, see "schema.yml"\nand the wiki'
     team = scored_round.responses.get(product__slug="a-ranker").product.team
-    assert schema[7:] == ["https://x.example/a", "検索ランキング", team.slug]
+    assert schema[7:] == ["https://x.example/a", "検索ランキング", team.slug, "", ""]
     assert features[4:6] == ["", "true"]
+    assert features[10:] == ["Does not apply to this product.", ""]  # submitted: confirmed
     assert staleness[4] == "0.5"
 
 

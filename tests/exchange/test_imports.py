@@ -16,12 +16,12 @@ from apps.surveys.models import Answer, Response
 from tests.factories import ProductFactory, SurveyRoundFactory, make_version
 
 pytestmark = pytest.mark.django_db
-HEADER = "round,product,area,question,value,not_applicable,evidence\n"
+HEADER = "round,product,area,question,value,not_applicable,not_applicable_reason,evidence\n"
 GOOD = (
     HEADER
-    + '2021-10,ranker,data,data-schema,1,false,"In CI, see ""schema.yml"""\n'
-    + "2021-10,ranker,data,data-features,,true,Raw images\n"
-    + "2021-10,ranker,monitoring,monitoring-staleness,0.5,false,\n"
+    + '2021-10,ranker,data,data-schema,1,false,,"In CI, see ""schema.yml"""\n'
+    + "2021-10,ranker,data,data-features,,true,No hand-made features,Raw images\n"
+    + "2021-10,ranker,monitoring,monitoring-staleness,0.5,false,,\n"
 )
 
 
@@ -118,7 +118,7 @@ def test_each_bad_row_is_named_with_line_value_and_reason(survey_round, ranker, 
 
 
 def test_duplicate_answer_names_the_first_line(survey_round, ranker):
-    text = GOOD + "2021-10,ranker,monitoring,monitoring-staleness,1,false,\n"
+    text = GOOD + "2021-10,ranker,monitoring,monitoring-staleness,1,false,,\n"
     assert "line 5, question: 'monitoring-staleness' duplicate of line 4" in refused(
         survey_round, text
     )
@@ -139,7 +139,7 @@ def test_bad_encoding_empty_file_and_header_only(survey_round, ranker):
 
 
 def test_incomplete_product_is_reported(survey_round, ranker):
-    text = HEADER + "2021-10,ranker,data,data-schema,1,false,\n"
+    text = HEADER + "2021-10,ranker,data,data-schema,1,false,,\n"
     assert refused(survey_round, text) == [
         "line 2, product: 'ranker' not every question is answered: data-features, "
         "monitoring-staleness"
@@ -200,7 +200,7 @@ def test_round_trip_export_then_import_into_an_empty_database_gives_identical_sc
     )
     before_scores = sorted(
         ResponseScore.objects.filter(round=survey_round).values_list(
-            "product__slug", "overall", "area_scores"
+            "product__slug", "overall", "area_scores", "area_not_applicable"
         )
     )
     before_answers = sorted(
@@ -213,8 +213,11 @@ def test_round_trip_export_then_import_into_an_empty_database_gives_identical_sc
             "not_applicable",
             "evidence",
             "evidence_url",
+            "not_applicable_reason",
+            "carried_over_from",
         )
     )
+    assert any(row[3] and row[6] for row in before_answers)  # N/A answers, with reasons
     # An empty database with just the rubric and the round.
     version = survey_round.rubric_version
     from apps.demo.services import _wipe
@@ -245,24 +248,29 @@ def test_round_trip_export_then_import_into_an_empty_database_gives_identical_sc
             "not_applicable",
             "evidence",
             "evidence_url",
+            "not_applicable_reason",
+            "carried_over_from",
         )
     )
     assert after_answers == before_answers
-    assert {text for *_, text, _url in after_answers} >= set(evidence)
+    assert {row[4] for row in after_answers} >= set(evidence)
     assert sorted(Product.objects.values_list("slug", "name")) == before_names
     assert ("=cmd|' /C calc'!A0",) in Product.objects.values_list("name")
     after_scores = sorted(
-        ResponseScore.objects.values_list("product__slug", "overall", "area_scores")
+        ResponseScore.objects.values_list(
+            "product__slug", "overall", "area_scores", "area_not_applicable"
+        )
     )
     assert after_scores == before_scores and len(after_scores) > 10
+    assert any(sum(row[3].values()) for row in after_scores)  # N/A counts stored and kept
 
 
 def test_import_takes_off_one_apostrophe_before_a_formula_character(survey_round, ranker):
     text = (
         HEADER
-        + "2021-10,ranker,data,data-schema,1,false,'=1+1\n"
-        + "2021-10,ranker,data,data-features,,true,''@SUM(A1)\n"
-        + "2021-10,ranker,monitoring,monitoring-staleness,0.5,false,'plain\n"
+        + "2021-10,ranker,data,data-schema,1,false,,'=1+1\n"
+        + "2021-10,ranker,data,data-features,,true,No hand-made features,''@SUM(A1)\n"
+        + "2021-10,ranker,monitoring,monitoring-staleness,0.5,false,,'plain\n"
     )
     import_answers(survey_round=survey_round, data=text.encode())
     assert dict(Answer.objects.values_list("question__key", "evidence")) == {
@@ -337,3 +345,35 @@ def test_import_queues_the_rounds_scoring_in_the_same_transaction(survey_round, 
     import_answers(survey_round=survey_round, data=GOOD.encode())
     job = ScoringJob.objects.get()
     assert (job.kind, job.round_id) == ("round", survey_round.pk)
+
+
+def test_not_applicable_needs_a_reason_in_the_file_too(survey_round, ranker):
+    text = GOOD.replace("true,No hand-made features,", "true,  ,")
+    assert refused(survey_round, text) == [
+        "line 3, not_applicable_reason: Say why data-features does not apply to this product."
+    ]
+
+
+def test_a_reason_is_only_for_not_applicable(survey_round, ranker):
+    text = GOOD.replace("0.5,false,,", "0.5,false,Batch only,")
+    assert refused(survey_round, text) == [
+        "line 4, not_applicable_reason: 'Batch only' a reason is only for an N/A answer"
+    ]
+
+
+def test_a_carried_over_round_cannot_be_imported(survey_round, ranker):
+    lines = GOOD.splitlines()
+    text = "\n".join(
+        [lines[0] + ",carried_over_from", lines[1] + ",2020-04", *(f"{x}," for x in lines[2:])]
+    )
+    problems = refused(survey_round, text)
+    assert len(problems) == 1 and problems[0].startswith("line 2, carried_over_from: '2020-04'")
+
+
+def test_the_reason_is_imported_and_part_of_the_same_answers(survey_round, ranker):
+    import_answers(survey_round=survey_round, data=GOOD.encode())
+    features = Answer.objects.get(question__key="data-features")
+    assert features.not_applicable_reason == "No hand-made features"
+    changed = GOOD.replace("No hand-made features", "Raw images only")
+    with pytest.raises(ImportRefused, match="already has different answers"):
+        import_answers(survey_round=survey_round, data=changed.encode())

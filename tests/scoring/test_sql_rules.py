@@ -134,6 +134,12 @@ def test_stored_scores_are_the_rules_scores(path, example):
                 key: None if value is None else str(value) for key, value in expected.areas.items()
             }
             assert row.overall == expected.overall
+            assert row.area_not_applicable == {
+                area: sum(
+                    1 for key, value in values.items() if value == "na" and area_of[key] == area
+                )
+                for area in shape.area_ids
+            }
             assert row.band_id == (None if expected.band is None else shape.band_ids[expected.band])
             assert row.binding_area_id == shape.area_ids.get(expected.binding_area)
             assert row.product_id == response.product_id
@@ -146,12 +152,22 @@ def test_stored_scores_are_the_rules_scores(path, example):
         assert result["scored"] == expected_rows == len(stored)
         assert result["incomplete"] == submitted_count - expected_rows
         assert result["changed"] == expected_rows
-        # The question means stored with the aggregates: as the reference query gives them.
-        reference = selectors.question_means(version.rubric_id, [survey_round.pk])
-        for aggregate in RoundAggregate.objects.filter(round=survey_round):
-            assert aggregate.question_means == reference.get(
-                (survey_round.pk, aggregate.population), {}
-            )
+        # The answered and N/A counts stored with the aggregates (the question heatmap's):
+        # those of the scored responses' answers.
+        counts: dict[str, tuple[int, int]] = {}
+        for _response, values, _submitted in made:
+            if _submitted and expected_score(shape, area_of, values) is not None:
+                for key, value in values.items():
+                    answered, na = counts.get(key, (0, 0))
+                    counts[key] = (answered + (value != "na"), na + (value == "na"))
+        everyone = RoundAggregate.objects.get(
+            round=survey_round, population=RoundAggregate.Population.ALL
+        )
+        assert {
+            key: (entry["answered"], entry["na"])
+            for key, entry in everyone.question_means.items()
+            if entry["answered"] or entry["na"]
+        } == counts
         # A second run finds every row current; a spoilt row is found and put right.
         assert scores.score_round(round_id=survey_round.pk)["changed"] == 0
         if stored:

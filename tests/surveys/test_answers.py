@@ -5,7 +5,13 @@ from decimal import Decimal
 import pytest
 
 from apps.surveys.models import Answer
-from apps.surveys.services import AnswerConflict, AnswerError, save_answer, start_response
+from apps.surveys.services import (
+    AnswerConflict,
+    AnswerError,
+    check_answer,
+    save_answer,
+    start_response,
+)
 from tests.factories import ProductFactory, SurveyRoundFactory, UserFactory, make_version
 
 pytestmark = pytest.mark.django_db
@@ -76,8 +82,54 @@ def test_bad_answers_are_refused_and_change_nothing(response, key, value, option
 
 
 def test_not_applicable_where_allowed(response):
-    answer = save(response, "data-features", None, not_applicable=True)
+    answer = save(
+        response,
+        "data-features",
+        None,
+        not_applicable=True,
+        not_applicable_reason="  Image model: no hand-made features.  ",
+    )
     assert answer.not_applicable and answer.value is None
+    assert answer.not_applicable_reason == "Image model: no hand-made features."
+
+
+@pytest.mark.parametrize("reason", ["", "   \n "])
+def test_not_applicable_without_a_reason_is_refused_on_the_reason_field(response, reason):
+    with pytest.raises(AnswerError, match="Say why data-features does not apply") as caught:
+        save(response, "data-features", None, not_applicable=True, not_applicable_reason=reason)
+    assert caught.value.field == "not_applicable_reason"
+    assert not Answer.objects.exists()
+
+
+def test_check_answer_asks_a_reason_for_not_applicable_only():
+    version = make_version()
+    question = version.questions.get(key="data-features")
+    levels = set(version.levels.values_list("value", flat=True))
+    check_answer(question=question, levels=levels, value=D(1), not_applicable=False)
+    check_answer(
+        question=question,
+        levels=levels,
+        value=None,
+        not_applicable=True,
+        not_applicable_reason="Batch only.",
+    )
+    with pytest.raises(AnswerError) as caught:
+        check_answer(question=question, levels=levels, value=None, not_applicable=True)
+    assert caught.value.field == "not_applicable_reason"
+
+
+def test_a_level_answer_keeps_no_reason(response):
+    first = save(
+        response, "data-features", None, not_applicable=True, not_applicable_reason="Batch only."
+    )
+    answer = save(
+        response,
+        "data-features",
+        D(1),
+        not_applicable_reason="Batch only.",
+        base_revision=first.revision,
+    )
+    assert (answer.value, answer.not_applicable_reason) == (D(1), "")
 
 
 def test_closed_round_and_submitted_response_are_read_only(response):

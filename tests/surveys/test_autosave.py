@@ -41,6 +41,7 @@ def member(client, db):
 
 def autosave(client, question="data-schema", value="1", revision=""):
     fields = {"question": question, "value": value, "revision": revision, "evidence": "CI"}
+    fields["not_applicable_reason"] = "Batch only." if value == "na" else ""
     return client.post(reverse("save-answer", args=["2030-01", "ranker"]), fields, **JSON)
 
 

@@ -47,7 +47,13 @@ def test_answers_save_and_submit_works_with_the_broker_down(
         ("data-features", None, True),
         ("monitoring-staleness", Decimal("0.5"), False),
     ):
-        save_answer(response=response, question_key=key, value=value, not_applicable=na)
+        save_answer(
+            response=response,
+            question_key=key,
+            value=value,
+            not_applicable=na,
+            not_applicable_reason="Batch only." if na else "",
+        )
     with django_capture_on_commit_callbacks(execute=True):
         submit_response(response=response, user=None)
     assert Response.objects.get(pk=response.pk).status == "submitted"

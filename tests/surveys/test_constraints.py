@@ -73,17 +73,36 @@ def test_every_scale_value_is_accepted(response):
     assert Answer.objects.get().value == Decimal("1")
 
 
+REASON = "Batch-only product: nothing is served online."
+
+
 def test_not_applicable_only_where_allowed(response):
     message = refused(
         lambda: Answer.objects.create(
-            response=response, question=question(response), not_applicable=True
+            response=response,
+            question=question(response),
+            not_applicable=True,
+            not_applicable_reason=REASON,
         )
     )
     assert "does not allow N/A" in message
     Answer.objects.create(
-        response=response, question=question(response, "data-features"), not_applicable=True
+        response=response,
+        question=question(response, "data-features"),
+        not_applicable=True,
+        not_applicable_reason=REASON,
     )
     assert Answer.objects.get().not_applicable
+
+
+def test_not_applicable_without_a_reason_is_refused(response):
+    message = refused(
+        lambda: Answer.objects.create(
+            response=response, question=question(response, "data-features"), not_applicable=True
+        )
+    )
+    assert "answer_na_has_reason" in message
+    assert not Answer.objects.exists()
 
 
 def test_not_applicable_with_a_value_is_refused(response):
@@ -92,6 +111,7 @@ def test_not_applicable_with_a_value_is_refused(response):
             response=response,
             question=question(response, "data-features"),
             not_applicable=True,
+            not_applicable_reason=REASON,
             value=Decimal("1"),
         )
     )

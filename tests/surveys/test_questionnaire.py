@@ -72,7 +72,11 @@ def test_autosave_saves_each_answer(client, setup):
         **JSON,
     )
     assert reply.status_code == 200 and reply.json()["revision"] == 1
-    na = client.post(urls("save-answer"), {"question": "data-features", "value": "na"}, **JSON)
+    na = client.post(
+        urls("save-answer"),
+        {"question": "data-features", "value": "na", "not_applicable_reason": "Batch only."},
+        **JSON,
+    )
     assert na.status_code == 200
     assert Answer.objects.get(question__key="data-features").not_applicable
 
@@ -123,14 +127,21 @@ def test_submit_lists_unanswered_then_submits_and_locks(
     assert '<a href="#q-data-features">Is every feature useful?</a>' in listed
     assert '<a href="#q-monitoring-staleness">Is model staleness watched?</a>' in listed
     assert "Is there a schema?" not in listed
-    client.post(urls("save-answer"), {"question": "data-features", "value": "na"}, **JSON)
+    client.post(
+        urls("save-answer"),
+        {"question": "data-features", "value": "na", "not_applicable_reason": "Batch only."},
+        **JSON,
+    )
     client.post(urls("save-answer"), {"question": "monitoring-staleness", "value": "0.5"}, **JSON)
     with django_capture_on_commit_callbacks(execute=True):  # scoring is queued on commit
         client.post(urls("submit-response"))
     html = client.get(urls("questionnaire")).content.decode()
     assert Response.objects.get().status == "submitted"
     assert '<dd data-score="overall">0.50</dd>' in html  # the score, computed on submit
-    assert '<td class="num" data-area-score="data">2</td>' in html  # 1 + N/A rescaled
+    # 1 + N/A rescaled to both questions, beside the area's maximum and its N/A count
+    assert '<td class="num" data-area-score="data">2.00 / 2 · 1 N/A, rescaled</td>' in html
+    assert '<td class="num" data-area-score="monitoring">0.50 / 1</td>' in html
+    assert "the area&#x27;s sum is scaled up to all its questions" in html
     assert "Submitted by member on" in html
     assert "Read-only" in html
     late = client.post(urls("save-answer"), {"question": "data-schema", "value": "0"}, **JSON)

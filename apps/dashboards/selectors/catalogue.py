@@ -38,7 +38,7 @@ class CatalogueScore(Bilingual):
 
     @property
     def shown(self) -> str:
-        """The overall score as the site shows scores (floatformat:"-2"): 1, 0.50, or –."""
+        """The overall score as the site shows scores (two decimals), or –."""
         return score_text(self.overall)
 
 

@@ -3,7 +3,7 @@ its answers, and its next steps."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -23,6 +23,11 @@ class ProductRound:
     areas: dict[str, Decimal | None]
     org_median: Decimal | None
     org_area_means: dict[str, Decimal | None]
+    # how the rule counted N/A in this score, and how many each area had
+    version_id: int = 0
+    area_not_applicable: dict[str, int] = field(default_factory=dict)
+    not_applicable_policy: str = ""
+    area_aggregation: str = ""
 
 
 class AnswerChange(NamedTuple):
@@ -66,6 +71,10 @@ def product_history(product: Product) -> list[ProductRound]:
                     k: None if v is None else Decimal(v)
                     for k, v in (aggregate.area_means if aggregate else {}).items()
                 },
+                version_id=score.rubric_version_id,
+                area_not_applicable=score.area_not_applicable,
+                not_applicable_policy=score.not_applicable_policy,
+                area_aggregation=score.area_aggregation,
             )
         )
     return history

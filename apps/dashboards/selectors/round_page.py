@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -22,6 +22,7 @@ from django.utils.translation import get_language
 
 from apps.accounts.models import Team
 from apps.rubrics.models import SCORE_FIELD, Rubric
+from apps.scoring.explain import area_score_text
 from apps.scoring.models import ResponseScore, RoundAggregate
 from apps.scoring.rules import quantize
 from apps.surveys.models import SurveyRound
@@ -51,6 +52,8 @@ class ResultRow:
     overall: Decimal | None
     band: str
     change: Decimal | None
+    # each area as shown: "4.08 / 7 · 1 N/A, rescaled" (from the same stored row)
+    area_texts: dict[str, str] = field(default_factory=dict)
 
 
 # Sort key → column; ties are broken by product, so pages are stable.
@@ -184,12 +187,18 @@ RESULT_COLUMNS = (
     "band__label_en",
     "band__label_ja",
     "change",
+    "area_not_applicable",
+    "not_applicable_policy",
 )
 
 
-def result_rows(scores: Iterable[tuple]) -> list[ResultRow]:
-    """Table rows for (a page of) round_results."""
+def result_rows(
+    scores: Iterable[tuple], maxima: dict[str, Decimal] | None = None
+) -> list[ResultRow]:
+    """Table rows for (a page of) round_results; `maxima` (scoring's area_maxima) adds each
+    area's maximum to its text ("4.08 / 7 · 1 N/A, rescaled")."""
     japanese = (get_language() or "en").startswith("ja")
+    maxima = maxima or {}
     return [
         ResultRow(
             product=slug,
@@ -199,8 +208,23 @@ def result_rows(scores: Iterable[tuple]) -> list[ResultRow]:
             overall=overall,
             band=(japanese and label_ja) or label_en or "",
             change=None if change is None else quantize(change),
+            area_texts={
+                key: area_score_text(value, maxima.get(key), not_applicable.get(key, 0), policy)
+                for key, value in area_scores.items()
+            },
         )
-        for slug, name, team, area_scores, overall, label_en, label_ja, change in scores
+        for (
+            slug,
+            name,
+            team,
+            area_scores,
+            overall,
+            label_en,
+            label_ja,
+            change,
+            not_applicable,
+            policy,
+        ) in scores
     ]
 
 

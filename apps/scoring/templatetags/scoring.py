@@ -1,9 +1,11 @@
-"""Stored scores for the survey pages (which sit below scoring and never import it):
-{% response_score response as score %} and {% past_scores user as past %}."""
+"""Stored scores for the survey and dashboard pages (which sit below or beside scoring):
+{% response_score response as score %}, {% past_scores user as past %}, and how an area's
+score reads: {% area_score score "data" maxima %} gives "4.08 / 7 · 1 N/A, rescaled"."""
 
 from django import template
 
 from apps.scoring import selectors
+from apps.scoring.explain import area_score_text, not_applicable_rule_text
 
 register = template.Library()
 
@@ -18,3 +20,28 @@ def response_score(response):
 def past_scores(user):
     """The user's teams' scored responses in closed rounds, newest first."""
     return selectors.past_scores(user)
+
+
+@register.simple_tag
+def area_maxima(version_id):
+    """Each area's highest possible score in the version (two queries)."""
+    return selectors.area_maxima(version_id) if version_id else {}
+
+
+@register.simple_tag
+def area_score(score, key: str, maxima=None) -> str:
+    """One area of a stored score (a ResponseScore) as `area_score_text` writes it."""
+    if score is None or key not in score.area_scores:
+        return "–"
+    return area_score_text(
+        score.area_scores[key],
+        (maxima or {}).get(key),
+        (score.area_not_applicable or {}).get(key, 0),
+        score.not_applicable_policy,
+    )
+
+
+@register.simple_tag
+def not_applicable_rule(policy: str, aggregation: str = "sum") -> str:
+    """One sentence: how the rubric's rule counts N/A answers in an area's score."""
+    return not_applicable_rule_text(policy, aggregation)
