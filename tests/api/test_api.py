@@ -390,6 +390,6 @@ def test_publishing_through_the_api_needs_the_change_permission(world):
 
 
 def test_an_api_url_no_route_matches_is_a_json_404(world):
-    reply = client_for(world, "viewer").patch("/api/v1/products/surveys.Response/", {})
+    reply = client_for(world, "viewer").patch("/api/v1/no-such-collection/x.y/", {})
     assert reply.status_code == 404 and reply.json() == {"detail": "Not found."}
     assert reply["Content-Type"] == "application/json"
