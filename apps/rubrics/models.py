@@ -10,6 +10,12 @@ from apps.translation import Bilingual
 SCORE_FIELD = {"max_digits": 9, "decimal_places": 4}
 
 
+def question_number(area_key: str, order: int) -> str:
+    """A question's number as people cite it: its area's key and its 1-based position in the
+    area, e.g. DATA-3 (the one place this is computed: pages, charts and CSV exports)."""
+    return f"{area_key.upper()}-{order + 1}"
+
+
 class PublishedVersionError(Exception):
     """Raised on any attempt to change the content of a published rubric version."""
 
@@ -268,6 +274,11 @@ class Question(Bilingual, VersionContent):
 
     def __str__(self) -> str:
         return self.key
+
+    @property
+    def number(self) -> str:
+        """DATA-3: see question_number (reads the area: select or prefetch it)."""
+        return question_number(self.area.key, self.order)
 
 
 class Criterion(Bilingual, VersionContent):

@@ -126,11 +126,15 @@
     }
     if (reply.ok) {
       form.querySelector("[name=revision]").value = data.revision;
+      const linkError = data.errors?.evidence_url || "";
+      showLinkError(form, linkError);
       // Text typed meanwhile is not in this save: it is not "saved" until its own save is.
       if (typing.has(form)) state(form, text.pending, "pending");
+      else if (linkError) state(form, text.partial, "partial");
       else state(form, text.saved, "saved");
       refreshCounts();
-      return "saved";
+      // The level and evidence are saved; the typed link is not (it stays in its field).
+      return linkError ? "failed" : "saved";
     }
     if (reply.status === 409) {
       conflict(form, data);
@@ -138,9 +142,19 @@
     }
     // Refused (an evidence link saved half typed, say): if more typing waits for its save,
     // the question is still unsaved rather than failed; that save reports for itself.
+    if (data.field === "evidence_url") showLinkError(form, data.error);
     if (typing.has(form)) state(form, text.pending, "pending");
     else state(form, `${text.failed} ${data.error}`, "error");
     return "failed";
+  }
+
+  // The link's own problem, beside the link (which keeps the typed text).
+  function showLinkError(form, message) {
+    const link = form.querySelector("[name=evidence_url]");
+    const note = form.querySelector(".field-error");
+    if (note) note.textContent = message;
+    if (message) link.setAttribute("aria-invalid", "true");
+    else link.removeAttribute("aria-invalid");
   }
 
   function conflict(form, data) {
@@ -155,7 +169,7 @@
     box.querySelector("[data-keep=mine]").textContent = text.keepMine;
     box.querySelector("p").textContent = data.error;
     box.querySelector(".muted").textContent =
-      `${text.theirs} ${theirs.value || text.none} — ${theirs.evidence || ""}`;
+      `${text.theirs} ${theirs.label || text.none} — ${theirs.evidence || ""}`;
     form.querySelector(".conflict")?.remove();
     form.append(box);
     state(form, text.conflict, "error");
@@ -204,9 +218,10 @@
     });
   }
 
-  // Submit (and Prefill, Reopen: every other form posting from this page) only once
-  // everything typed is saved; otherwise say so and stay.
-  for (const other of text ? document.querySelectorAll("form[method=post]:not(.question)") : []) {
+  // Submit (which opens the review), Prefill, Reopen: every other form posting from this
+  // page, only once everything typed is saved; otherwise say so and stay.
+  const others = "form[method=post]:not(.question), form[data-after-saves]";
+  for (const other of text ? document.querySelectorAll(others) : []) {
     other.addEventListener("submit", async (event) => {
       if (!timers.size && !inFlight.size && !failed.size) return;
       event.preventDefault();
@@ -265,6 +280,29 @@
   window.addEventListener("pageshow", (event) => {
     if (event.persisted) window.location.reload();
   });
+
+  // A question's history, loaded the first time its disclosure opens (a link without JS).
+  for (const details of document.querySelectorAll("details.history[data-url]")) {
+    details.addEventListener("toggle", async () => {
+      if (!details.open || details.dataset.loaded) return;
+      details.dataset.loaded = "loading";
+      const body = details.querySelector(".history-body");
+      try {
+        const reply = await fetch(details.dataset.url, {
+          headers: { "X-Requested-With": "fetch" },
+          credentials: "same-origin",
+        });
+        if (!reply.ok) throw new Error(String(reply.status));
+        const page = new DOMParser().parseFromString(await reply.text(), "text/html");
+        const fragment = page.querySelector(".history-entries");
+        if (!fragment) throw new Error("no history in the reply");
+        body.replaceChildren(document.importNode(fragment, true));
+        details.dataset.loaded = "yes";
+      } catch {
+        delete details.dataset.loaded; // opening it again tries again; the link still works
+      }
+    });
+  }
 
   // Mark the area being worked on in the area list: the one holding the keyboard focus, or
   // else the one scrolled to the top part of the window.
