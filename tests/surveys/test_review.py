@@ -42,7 +42,9 @@ def urls(name):
 
 
 def save(client, question, value, **fields):
-    reply = client.post(urls("save-answer"), {"question": question, "value": value, **fields}, **JSON)
+    reply = client.post(
+        urls("save-answer"), {"question": question, "value": value, **fields}, **JSON
+    )
     assert reply.status_code == 200, reply.content
     return reply
 
@@ -158,7 +160,9 @@ def test_confirming_a_stale_review_is_refused_and_shows_the_fresh_one(client, se
     reply = save(client, "monitoring-staleness", "0", evidence="")
     token = token_of(client.get(urls("review-response")).content.decode())
     # A teammate changes an answer after the review was opened.
-    save(client, "monitoring-staleness", "1", evidence="Alerting", revision=reply.json()["revision"])
+    save(
+        client, "monitoring-staleness", "1", evidence="Alerting", revision=reply.json()["revision"]
+    )
     history = Response.history.count()
     page = client.post(urls("submit-response"), {"reviewed": token})
     html = page.content.decode()
