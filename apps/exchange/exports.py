@@ -16,7 +16,7 @@ from pathlib import Path
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 
-from apps.rubrics.models import Area
+from apps.rubrics.models import Area, question_number
 from apps.scoring.models import ResponseScore, RoundAggregate
 from apps.surveys.models import Answer, Response, SurveyRound
 from apps.surveys.selectors import active_products, describe_laggards, round_laggards
@@ -207,12 +207,12 @@ def _decimal(value: str | None) -> Decimal | None:
 # The documented columns, then extras that import_answers reads back (the URL, and the
 # product's name and team, used when an import creates the product): export → import is exact.
 ANSWER_HEADER = [
-    *("round", "product", "area", "question", "value", "not_applicable", "evidence"),
-    *("evidence_url", "product_name", "team"),
+    *("round", "product", "area", "question", "question_number", "value", "not_applicable"),
+    *("evidence", "evidence_url", "product_name", "team"),
 ]
 ANSWER_FIELDS = [
-    *("response__product__slug", "question__area__key", "question__key", "value"),
-    *("not_applicable", "evidence", "evidence_url", "response__product__name"),
+    *("response__product__slug", "question__area__key", "question__key", "question__order"),
+    *("value", "not_applicable", "evidence", "evidence_url", "response__product__name"),
     "response__product__team__slug",
 ]
 
@@ -228,10 +228,12 @@ def answer_rows(survey_round: SurveyRound, products: QuerySet | None = None) -> 
     ordered = answers.order_by(
         "response__product__slug", "question__area__order", "question__order"
     )
-    for slug, area, question, value, na, *texts in ordered.values_list(*ANSWER_FIELDS).iterator(
-        chunk_size=CHUNK
-    ):
-        yield [survey_round.key, slug, area, question, number(value), str(na).lower(), *texts]
+    rows = ordered.values_list(*ANSWER_FIELDS).iterator(chunk_size=CHUNK)
+    for slug, area, question, order, value, na, *texts in rows:
+        yield [
+            *(survey_round.key, slug, area, question, question_number(area, order)),
+            *(number(value), str(na).lower(), *texts),
+        ]
 
 
 def laggard_rows(survey_round: SurveyRound, products: QuerySet | None = None) -> Iterator[list]:

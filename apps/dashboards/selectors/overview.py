@@ -59,6 +59,7 @@ class QuestionRow:
     key: str
     label: str  # in the active language; the latest version's wording
     area: str
+    number: str = ""  # DATA-3, in the latest version that asks it
 
 
 def rubrics_with_rounds() -> list[Rubric]:
@@ -149,7 +150,7 @@ def rubric_questions(rubric: Rubric) -> list[QuestionRow]:
         return (area_order.get(question.area.key, 99), retired, question.area.order, question.order)
 
     return [
-        QuestionRow(question.key, question.tr("text"), question.area.tr("title"))
+        QuestionRow(question.key, question.tr("text"), question.area.tr("title"), question.number)
         for _version, question in sorted(latest.values(), key=place)
     ]
 

@@ -1,0 +1,27 @@
+"""The heatmap's rows carry the question numbers people cite (DATA-3), from the rubric."""
+
+import pytest
+
+from apps.dashboards import figures
+from apps.dashboards.selectors import rubric_questions
+from tests.factories import make_version
+
+pytestmark = pytest.mark.django_db
+
+
+def test_heatmap_rows_are_numbered_from_the_latest_version(django_assert_num_queries):
+    version = make_version()
+    with django_assert_num_queries(1):
+        rows = rubric_questions(version.rubric)
+    assert [(row.key, row.number) for row in rows] == [
+        ("data-schema", "DATA-1"),
+        ("data-features", "DATA-2"),
+        ("monitoring-staleness", "MONITORING-1"),
+    ]
+    built = figures.question_heatmap([], [], rows)
+    assert list(built.layout.yaxis.ticktext) == [
+        "DATA-1 Is there a schema?",
+        "DATA-2 Is every feature useful?",
+        "MONITORING-1 Is model staleness watched?",
+    ]
+    assert list(built.data[0].y) == ["data-schema", "data-features", "monitoring-staleness"]
