@@ -89,8 +89,8 @@ def submit_response(*, response: Response, user, reviewed: str | None = None) ->
         if reviewed is not None and review_token(response.answers.order_by()) != reviewed:
             raise SubmitError(
                 _(
-                    "The answers changed after you opened the review. Here is the review of "
-                    "the current answers; check it and confirm again."
+                    "Not submitted: the answers changed after you reviewed them (someone "
+                    "saved meanwhile). Check the current answers and confirm again."
                 ),
                 stale=True,
             )

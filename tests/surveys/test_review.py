@@ -167,7 +167,7 @@ def test_confirming_a_stale_review_is_refused_and_shows_the_fresh_one(client, se
     page = client.post(urls("submit-response"), {"reviewed": token})
     html = page.content.decode()
     assert page.status_code == 409
-    assert "The answers changed after you opened the review" in html
+    assert "Not submitted: the answers changed after you reviewed them" in html
     assert 'id="review-error"' in html and "1 · Automated" in html  # the fresh review
     assert token_of(html) != token
     assert Response.objects.get().status == "draft" and Response.history.count() == history
