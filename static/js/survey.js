@@ -222,15 +222,19 @@
   // page, only once everything typed is saved; otherwise say so and stay.
   const others = "form[method=post]:not(.question), form[data-after-saves]";
   for (const other of text ? document.querySelectorAll(others) : []) {
+    // Submit opens the review: a plain link, so no empty "?" of a field-less GET form.
+    const go = other.hasAttribute("data-after-saves")
+      ? () => window.location.assign(other.action)
+      : () => other.submit();
     other.addEventListener("submit", async (event) => {
-      if (!timers.size && !inFlight.size && !failed.size) return;
+      if (!timers.size && !inFlight.size && !failed.size && other.method === "post") return;
       event.preventDefault();
       const button = other.querySelector("button[type=submit]");
       if (button) button.disabled = true;
       const saved = await flush();
       if (button) button.disabled = false;
       if (saved) {
-        other.submit();
+        go();
         return;
       }
       let note = other.querySelector(".submit-error");

@@ -213,7 +213,7 @@ def test_a_post_without_a_review_opens_the_review(client, setup):
 
 @pytest.mark.parametrize("role", ["outsider", "viewer", "anonymous"])
 def test_only_the_team_opens_the_review_or_confirms(client, setup, role):
-    survey_round, product, member = setup
+    survey_round, product, _member = setup
     response = answer_all(
         services.start_response(survey_round=survey_round, product=product),
         {"data-schema": 1, "data-features": 1, "monitoring-staleness": 1},

@@ -105,7 +105,7 @@ def test_the_api_still_refuses_an_invalid_link(client, setup):
 
 
 def test_the_conflict_reply_names_who_when_and_the_level(client, setup):
-    survey_round, product, member = setup
+    _survey_round, product, member = setup
     client.force_login(member)
     post(client, question="data-features", value="0.5", evidence="Ablation study")
     other = UserFactory(username="bob")
@@ -150,7 +150,7 @@ def history(setup):
 
 
 def test_history_lists_this_and_earlier_rounds_newest_first(client, history):
-    survey_round, product, member = history
+    _survey_round, _product, member = history
     client.force_login(member)
     first = post(client, question="data-schema", value="0.5", evidence="by hand")
     post(
