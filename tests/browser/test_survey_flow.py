@@ -109,6 +109,7 @@ def test_member_prefills_answers_the_rest_submits_and_sees_the_score(live_server
     page.wait_for_url("**/review/")
     assert page.locator("#review-unanswered").count() == 0
     assert "provisional" in page.locator("#provisional-score").inner_text()
+    screenshot(page, "review", full_page=False)
     errors_before_confirm = list(errors)
     page.get_by_role("button", name="Confirm and submit").click()
     page.locator(".messages", has_text="Submitted.").wait_for()
