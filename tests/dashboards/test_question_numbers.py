@@ -25,3 +25,20 @@ def test_heatmap_rows_are_numbered_from_the_latest_version(django_assert_num_que
         "MONITORING-1 Is model staleness watched?",
     ]
     assert list(built.data[0].y) == ["data-schema", "data-features", "monitoring-staleness"]
+
+
+def test_a_question_no_longer_asked_has_no_number():
+    from tests.factories import rubric_document
+
+    make_version()
+    document = rubric_document(version="2")
+    document["areas"][0]["questions"].pop(0)  # data-schema retired: data-features is DATA-1
+    make_version(**document)
+    from apps.rubrics.models import Rubric
+
+    rows = {row.key: row.number for row in rubric_questions(Rubric.objects.get(slug="tiny"))}
+    assert rows == {
+        "data-features": "DATA-1",
+        "monitoring-staleness": "MONITORING-1",
+        "data-schema": "",
+    }

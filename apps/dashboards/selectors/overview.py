@@ -149,9 +149,16 @@ def rubric_questions(rubric: Rubric) -> list[QuestionRow]:
         retired = version != newest_version
         return (area_order.get(question.area.key, 99), retired, question.area.order, question.order)
 
+    # Numbers are positions in the latest version: a question no longer asked has none (its
+    # old number may now be another question's).
     return [
-        QuestionRow(question.key, question.tr("text"), question.area.tr("title"), question.number)
-        for _version, question in sorted(latest.values(), key=place)
+        QuestionRow(
+            question.key,
+            question.tr("text"),
+            question.area.tr("title"),
+            question.number if version == newest_version else "",
+        )
+        for version, question in sorted(latest.values(), key=place)
     ]
 
 
