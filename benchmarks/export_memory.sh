@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Peak memory of streamed CSV exports on the seeded benchmark database (benchmarks/seed_demo.sh):
-# a small and the largest round's answers export, to show memory stays flat with size.
+# a small and the largest round's answers export, to show memory stays flat with size; then
+# their time against PostgreSQL's COPY of the same rows, and the ratio (benchmarks/exports.py).
+# Usage: benchmarks/export_memory.sh   (DATABASE_URL defaults to maturity_bench)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBUG=true DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/maturity_bench}"
 unset CELERY_BROKER_URL REDIS_URL
+database="${DATABASE_URL##*/}"
 out=$(mktemp -d)
-for key in $(psql -tA -h 127.0.0.1 -U postgres -d maturity_bench -c "
+for key in $(psql -tA -h 127.0.0.1 -U postgres -d "$database" -c "
     SELECT key FROM (SELECT sr.key, count(*) n FROM surveys_answer a
       JOIN surveys_response r ON r.id = a.response_id JOIN surveys_surveyround sr ON sr.id = r.round_id
      WHERE r.status = 'submitted' GROUP BY sr.key) t
@@ -25,3 +28,4 @@ for key in $(psql -tA -h 127.0.0.1 -U postgres -d maturity_bench -c "
   done
 done
 rm -rf "$out"
+.venv/bin/python benchmarks/exports.py 2>&1 | grep -v " INFO "

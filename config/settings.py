@@ -172,26 +172,23 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATICFILES_FINDERS = [
-    "django.contrib.staticfiles.finders.FileSystemFinder",
-    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
-    "apps.dashboards.staticfiles.PlotlyFinder",
-]
 STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
+# Static files served from collectstatic's copy: hashed names cached for a year, gzip copies
+# (WhiteNoise), as in production and in the demo (scripts/demo); otherwise, for development
+# and the tests, straight from the app folders as they are edited.
+STATIC_COLLECTED = env.bool("STATIC_COLLECTED", default=not DEBUG)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
-            "django.contrib.staticfiles.storage.StaticFilesStorage"
-            if DEBUG
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            "config.storage.CollectedStaticFilesStorage"
+            if STATIC_COLLECTED
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
         )
     },
 }
-
-# Development serves static files from the app folders; production from collectstatic's copy.
-WHITENOISE_AUTOREFRESH = DEBUG
-WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = not STATIC_COLLECTED
+WHITENOISE_USE_FINDERS = not STATIC_COLLECTED
 
 # The organisation's goal line on the trend charts (MLOpsScore: above 2.0, "reasonably tested").
 DASHBOARD_TARGET = env.float("DASHBOARD_TARGET", default=2.0)

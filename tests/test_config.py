@@ -204,3 +204,14 @@ def test_gunicorn_trusts_no_local_process_with_x_forwarded_proto_by_default():
 
 def test_gunicorn_trusts_the_proxies_in_forwarded_allow_ips():
     assert _scheme_gunicorn_believes({"FORWARDED_ALLOW_IPS": "127.0.0.1"}) == 401
+
+
+def test_gunicorn_starts_one_worker_per_core_unless_told():
+    """gunicorn.conf.py decides the workers (the Dockerfile and compose pass none)."""
+    config = {}
+    source = (ROOT / "gunicorn.conf.py").read_text()
+    exec(compile(source, "gunicorn.conf.py", "exec"), config)
+    expected = int(os.environ.get("WEB_CONCURRENCY") or os.cpu_count() or 1)
+    assert config["workers"] == expected >= 1
+    assert "--workers" not in (ROOT / "Dockerfile").read_text()
+    assert "--workers" not in (ROOT / "docker-compose.yml").read_text()

@@ -19,7 +19,7 @@ from apps.api.errors import JSONErrors, ProtectedDelete, error_response
 from apps.api.filters import ProductFilter, ResponseFilter
 from apps.api.permissions import ModelChangePermission, ReadOrAdminWrite
 from apps.api.renderers import CSVRenderer
-from apps.exchange.exports import download, result_rows, trend_rows
+from apps.exchange.exports import download, result_csv, result_rows, stream, trend_rows
 from apps.products.models import Product
 from apps.products.selectors import visible_product_ids
 from apps.rubrics.models import (
@@ -112,7 +112,7 @@ class RubricViewSet(JSONErrors, viewsets.ReadOnlyModelViewSet):
         hidden = disclosure.hidden_stored_points(rubric.pk, visible_product_ids(request.user))
         rows = trend_rows(rubric.pk, hidden=hidden)
         if request.accepted_renderer.format == "csv":
-            return download(rows, f"{slug}-trends.csv")
+            return download(stream(rows, bom=True), f"{slug}-trends.csv")
         data = _csv_records(rows, TREND_FIELDS, area_suffix="_mean")
         for record in data:
             record["provisional"] = record["provisional"] == "true"
@@ -287,10 +287,11 @@ class SurveyRoundViewSet(
     @action(detail=True, renderer_classes=[JSONRenderer, BrowsableAPIRenderer, CSVRenderer])
     def results(self, request, key=None):
         """One row per product of the round (the rows this user may see), from stored scores."""
-        rows = result_rows(self.get_object(), products=visible_product_ids(request.user))
+        survey_round, products = self.get_object(), visible_product_ids(request.user)
         if request.accepted_renderer.format == "csv":
-            return download(rows, f"{key}-results.csv")
-        data = _csv_records(rows, RESULT_FIELDS)
+            chunks = result_csv(survey_round, products=products, bom=True)
+            return download(chunks, f"{key}-results.csv")
+        data = _csv_records(result_rows(survey_round, products=products), RESULT_FIELDS)
         return ApiResponse(data)
 
 

@@ -14,6 +14,15 @@ from apps.surveys.models import Response, SurveyRound
 from apps.surveys.selectors import describe_laggards, round_laggards, round_progress
 
 PAGE_SIZE = 50  # rows per page of the round page's tables
+LAGGARD_STATUSES = ("not_started", "draft")
+
+
+class CountedPaginator(Paginator):
+    """A paginator told its count, when the page has it already (one query fewer)."""
+
+    def __init__(self, object_list, per_page: int, count: int):
+        super().__init__(object_list, per_page)
+        self.count = count  # Paginator.count is a cached property: this is its value
 
 
 @login_required
@@ -82,24 +91,24 @@ def round_page(request: HttpRequest, key: str) -> HttpResponse:
     )
     page = Paginator(results, PAGE_SIZE).get_page(request.GET.get("page"))
     areas = list(Area.objects.filter(version=survey_round.rubric_version).order_by("order"))
-    status = request.GET.get("status", "")
-    laggards = Paginator(
-        round_laggards(
-            survey_round,
-            products=visible,
-            team=request.GET.get("team", ""),
-            status=status if status in ("not_started", "draft") else "",
-        ).prefetch_related("team__members"),
-        PAGE_SIZE,
-    ).get_page(request.GET.get("lpage"))
+    status = request.GET.get("status", "") if request.GET.get("status") in LAGGARD_STATUSES else ""
     participation = selectors.round_participation(survey_round) if everything else []
+    progress = selectors.progress_of(participation) if everything else round_progress(survey_round)
+    laggards = round_laggards(
+        survey_round, products=visible, team=request.GET.get("team", ""), status=status
+    )
+    if visible is None and not request.GET.get("team") and not status:
+        # Every active product not submitted: the progress has counted them already.
+        paginator = CountedPaginator(laggards, PAGE_SIZE, progress.draft + progress.not_started)
+    else:
+        paginator = Paginator(laggards, PAGE_SIZE)
+    laggards = paginator.get_page(request.GET.get("lpage"))
     context = {
         "round": survey_round,
-        "progress": selectors.progress_of(participation)
-        if everything
-        else round_progress(survey_round),
+        "progress": progress,
         "laggards": laggards,
         "laggard_rows": describe_laggards(survey_round, laggards),
+        "owners": selectors.owner_names({product.team_id for product in laggards}),
         "status": status,
         "questions": survey_round.rubric_version.questions.count(),
         "events": survey_round.events.select_related("user")[:20] if everything else [],

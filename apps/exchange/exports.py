@@ -2,7 +2,9 @@
 
 Each export is a generator of encoded chunks read from the database in batches, so memory
 stays flat however large the round; the numbers come from the stored score rows. Every export
-goes through `stream`, which keeps text cells from being read as formulas (`cell`).
+goes through `stream`, which keeps text cells from being read as formulas (`cell`). On
+PostgreSQL the two large ones (`answer_csv`, `result_csv`) let the database write the same
+bytes instead (apps/exchange/database_csv.py).
 """
 
 from __future__ import annotations
@@ -13,10 +15,14 @@ from collections.abc import Collection, Iterable, Iterator
 from decimal import Decimal
 from pathlib import Path
 
-from django.db.models import QuerySet
+from django.db import connection
+from django.db.models import F, QuerySet
+from django.db.models.fields.json import KeyTextTransform
 from django.http import StreamingHttpResponse
 
-from apps.rubrics.models import Area, question_number
+from apps.exchange import database_csv
+from apps.exchange.database_csv import Constant, IsoTimestamp, copy_csv
+from apps.rubrics.models import Area, question_number, question_number_expression
 from apps.scoring.models import ResponseScore, RoundAggregate
 from apps.surveys.models import Answer, Response, SurveyRound
 from apps.surveys.selectors import active_products, describe_laggards, round_laggards
@@ -98,9 +104,10 @@ def write(chunks: Iterable[bytes], output: Path | None, stdout) -> None:
     target.flush()
 
 
-def download(rows: Iterable[list], filename: str) -> StreamingHttpResponse:
-    """A streamed CSV download with a BOM (Excel), for the pages and the API alike."""
-    response = StreamingHttpResponse(stream(rows, bom=True), content_type="text/csv; charset=utf-8")
+def download(chunks: Iterable[bytes], filename: str) -> StreamingHttpResponse:
+    """A streamed CSV download (written with a BOM, for Excel), for the pages and the API
+    alike."""
+    response = StreamingHttpResponse(chunks, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
@@ -114,11 +121,66 @@ def round_areas(survey_round: SurveyRound) -> list[str]:
     )
 
 
+def formatted_by_database() -> bool:
+    """Whether the database writes the large exports' CSV itself (PostgreSQL's COPY)."""
+    return connection.vendor == "postgresql"
+
+
+def result_csv(
+    survey_round: SurveyRound, products: QuerySet | None = None, *, bom: bool
+) -> Iterator[bytes]:
+    """The results export (`result_rows`) as CSV bytes."""
+    if not formatted_by_database():
+        yield from stream(result_rows(survey_round, products), bom=bom)
+        return
+    areas = round_areas(survey_round)
+    yield from stream([_result_header(areas)], bom=bom)
+    key, rubric, label = (
+        Constant(cell(text))
+        for text in (
+            survey_round.key,
+            survey_round.rubric_version.rubric.slug,
+            survey_round.rubric_version.label,
+        )
+    )
+    scores = (database_csv.Number(KeyTextTransform(area, "score__area_scores")) for area in areas)
+    yield from copy_csv(
+        _responses(survey_round, products).values_list(
+            key,
+            *map(database_csv.cell, ("product__slug", "product__name", "product__team__name")),
+            database_csv.cell("status"),
+            IsoTimestamp(F("submitted_at")),
+            rubric,
+            label,
+            *scores,
+            database_csv.Number(F("score__overall")),
+            database_csv.cell("score__band__label_en"),
+        )
+    )
+    yield from copy_csv(
+        _not_started(survey_round, products).values_list(
+            key,
+            *map(database_csv.cell, ("slug", "name", "team__name")),
+            Constant("not_started"),
+            Constant(""),
+            rubric,
+            label,
+            *(Constant("") for _blank in range(len(areas) + 2)),
+        )
+    )
+
+
 def result_rows(survey_round: SurveyRound, products: QuerySet | None = None) -> Iterator[list]:
     """Header, then one row per product of the round: every response, then every product that
     was active when the round opened but has not started."""
     areas = round_areas(survey_round)
-    yield [
+    yield _result_header(areas)
+    yield from _response_rows(survey_round, areas, products)
+    yield from _not_started_rows(survey_round, areas, products)
+
+
+def _result_header(areas: list[str]) -> list[str]:
+    return [
         "round",
         "product",
         "product_name",
@@ -131,17 +193,31 @@ def result_rows(survey_round: SurveyRound, products: QuerySet | None = None) -> 
         "overall",
         "band",
     ]
-    yield from _response_rows(survey_round, areas, products)
-    yield from _not_started_rows(survey_round, areas, products)
+
+
+def _responses(survey_round: SurveyRound, products: QuerySet | None) -> QuerySet:
+    """The round's responses (of `products`, if given), by product."""
+    responses = Response.objects.filter(round=survey_round)
+    if products is not None:
+        responses = responses.filter(product__in=products)
+    return responses.order_by("product__slug")
+
+
+def _not_started(survey_round: SurveyRound, products: QuerySet | None) -> QuerySet:
+    """The products active when the round opened (of `products`, if given) that have no
+    response in it, by slug: the same products as the laggards and the rates."""
+    not_started = (
+        active_products(survey_round).exclude(responses__round=survey_round).order_by("slug")
+    )
+    if products is not None:
+        not_started = not_started.filter(pk__in=products)
+    return not_started
 
 
 def _response_rows(
     survey_round: SurveyRound, areas: list[str], products: QuerySet | None
 ) -> Iterator[list]:
     """A results row per response of the round (its scores, if it has been scored)."""
-    responses = Response.objects.filter(round=survey_round)
-    if products is not None:
-        responses = responses.filter(product__in=products)
     scores = {
         row[0]: row[1:]
         for row in ResponseScore.objects.filter(round=survey_round)
@@ -150,7 +226,7 @@ def _response_rows(
     }
     version = survey_round.rubric_version
     for pk, slug, name, team, status, submitted_at in (
-        responses.order_by("product__slug")
+        _responses(survey_round, products)
         .values_list(
             "pk", "product__slug", "product__name", "product__team__name", "status", "submitted_at"
         )
@@ -176,14 +252,7 @@ def _not_started_rows(
     survey_round: SurveyRound, areas: list[str], products: QuerySet | None
 ) -> Iterator[list]:
     """A results row per product active when the round opened that has no response in it."""
-    not_started = (
-        active_products(survey_round)  # the same products as the laggards and the rates
-        .exclude(responses__round=survey_round)
-        .order_by("slug")
-        .values_list("slug", "name", "team__name")
-    )
-    if products is not None:
-        not_started = not_started.filter(pk__in=products)
+    not_started = _not_started(survey_round, products).values_list("slug", "name", "team__name")
     version = survey_round.rubric_version
     blanks = [""] * (len(areas) + 2)
     for slug, name, team in not_started.iterator(chunk_size=CHUNK):
@@ -217,23 +286,54 @@ ANSWER_FIELDS = [
 ]
 
 
+def answer_csv(
+    survey_round: SurveyRound, products: QuerySet | None = None, *, bom: bool
+) -> Iterator[bytes]:
+    """The answers export (`answer_rows`) as CSV bytes."""
+    if not formatted_by_database():
+        yield from stream(answer_rows(survey_round, products), bom=bom)
+        return
+    yield from stream([ANSWER_HEADER], bom=bom)
+    slug, area, question, order, value, na, *texts = ANSWER_FIELDS
+    yield from copy_csv(
+        _answers(survey_round, products).values_list(
+            Constant(cell(survey_round.key)),
+            *map(database_csv.cell, (slug, area, question)),
+            database_csv.Cell(question_number_expression(area, order)),
+            database_csv.Number(F(value)),
+            database_csv.boolean(na),
+            *map(database_csv.cell, texts),
+        )
+    )
+
+
 def answer_rows(survey_round: SurveyRound, products: QuerySet | None = None) -> Iterator[list]:
     """Header, then one row per answer of the round's submitted responses."""
     yield ANSWER_HEADER
-    answers = Answer.objects.filter(
-        response__round=survey_round, response__status=Response.Status.SUBMITTED
-    )
-    if products is not None:
-        answers = answers.filter(response__product__in=products)
-    ordered = answers.order_by(
-        "response__product__slug", "question__area__order", "question__order"
-    )
-    rows = ordered.values_list(*ANSWER_FIELDS).iterator(chunk_size=CHUNK)
+    rows = _answers(survey_round, products).values_list(*ANSWER_FIELDS).iterator(chunk_size=CHUNK)
     for slug, area, question, order, value, na, *texts in rows:
         yield [
             *(survey_round.key, slug, area, question, question_number(area, order)),
             *(number(value), str(na).lower(), *texts),
         ]
+
+
+def _answers(survey_round: SurveyRound, products: QuerySet | None) -> QuerySet:
+    """The answers of the round's submitted responses (of `products`, if given), by product,
+    area and question."""
+    answers = Answer.objects.filter(
+        response__round=survey_round, response__status=Response.Status.SUBMITTED
+    )
+    if products is not None:
+        answers = answers.filter(response__product__in=products)
+    return answers.order_by("response__product__slug", "question__area__order", "question__order")
+
+
+def laggard_csv(
+    survey_round: SurveyRound, products: QuerySet | None = None, *, bom: bool
+) -> Iterator[bytes]:
+    """The laggards export (`laggard_rows`) as CSV bytes."""
+    return stream(laggard_rows(survey_round, products), bom=bom)
 
 
 def laggard_rows(survey_round: SurveyRound, products: QuerySet | None = None) -> Iterator[list]:

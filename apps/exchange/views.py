@@ -2,11 +2,11 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 
-from apps.exchange.exports import answer_rows, download, laggard_rows, result_rows
+from apps.exchange.exports import answer_csv, download, laggard_csv, result_csv
 from apps.products.selectors import visible_product_ids
 from apps.surveys.models import SurveyRound
 
-EXPORTS = {"results": result_rows, "answers": answer_rows, "laggards": laggard_rows}
+EXPORTS = {"results": result_csv, "answers": answer_csv, "laggards": laggard_csv}
 
 
 @login_required
@@ -17,5 +17,5 @@ def round_csv(request: HttpRequest, key: str, kind: str) -> StreamingHttpRespons
     survey_round = get_object_or_404(
         SurveyRound.objects.select_related("rubric_version__rubric"), key=key
     )
-    rows = EXPORTS[kind](survey_round, products=visible_product_ids(request.user))
-    return download(rows, f"{key}-{kind}.csv")
+    chunks = EXPORTS[kind](survey_round, products=visible_product_ids(request.user), bom=True)
+    return download(chunks, f"{key}-{kind}.csv")

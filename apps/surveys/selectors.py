@@ -259,9 +259,9 @@ def describe_laggards(survey_round: SurveyRound, products: Iterable[Product]) ->
     the round, in two queries."""
     products = list(products)
     drafts = dict(
-        Response.objects.filter(
-            round=survey_round, product__in=[p.pk for p in products]
-        ).values_list("product_id", "pk")
+        Response.objects.filter(round=survey_round, product__in=[p.pk for p in products])
+        .order_by()  # Meta.ordering would join the products and the round
+        .values_list("product_id", "pk")
     )
     progress = {
         response_id: (answered, last)

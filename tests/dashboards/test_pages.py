@@ -2,7 +2,10 @@
 
 import json
 import logging
+import re
+from pathlib import Path
 
+import plotly
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group
@@ -56,7 +59,7 @@ def test_every_role_sees_the_overview(client, demo, role):
     overall = figure(page, "overall")
     medians = [t for t in overall["data"] if t["name"] == "Median"]
     assert [len(t["x"]) for t in medians] == [5, 5]
-    assert b"vendor/plotly.min.js" in page.content and b"cdn" not in page.content.lower()
+    assert b"vendor/plotly-cartesian.min.js" in page.content and b"cdn" not in page.content.lower()
 
 
 def test_queries_do_not_grow_with_rounds_or_products(client, django_assert_max_num_queries):
@@ -87,9 +90,16 @@ def test_empty_database_says_there_is_nothing_yet(client):
     assert page.status_code == 200 and b"No scores yet" in page.content
 
 
-def test_plotly_js_is_served_from_the_installed_package(client):
-    path = finders.find("vendor/plotly.min.js")
-    assert path and path.endswith("plotly/package_data/plotly.min.js")
+def test_vendored_plotly_js_is_the_version_the_python_package_writes_figures_for():
+    """After a plotly upgrade this fails until scripts/vendor_plotly refreshes the bundle."""
+    version = re.compile(r"plotly\.js .*?v(\d+\.\d+\.\d+)")
+    with open(finders.find("vendor/plotly-cartesian.min.js"), encoding="utf-8") as vendored:
+        ours = version.search(vendored.read(200))
+    package = Path(plotly.__file__).parent / "package_data/plotly.min.js"
+    with package.open(encoding="utf-8") as bundled:
+        theirs = version.search(bundled.read(200))
+    assert ours and theirs and ours[1] == theirs[1]
+    assert finders.find("vendor/plotly-cartesian.LICENSE.txt")
 
 
 def test_texts_from_the_database_cannot_break_out_of_the_chart_data(client, demo):

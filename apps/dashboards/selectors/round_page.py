@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
@@ -17,6 +18,7 @@ from django.db.models import (
     Subquery,
 )
 from django.db.models.functions import Round
+from django.utils.translation import get_language
 
 from apps.accounts.models import Team
 from apps.rubrics.models import SCORE_FIELD, Rubric
@@ -68,7 +70,7 @@ CHANGE_FIELD = DecimalField(
 
 def round_participation(survey_round: SurveyRound) -> list[TeamParticipation]:
     """Per team: products active when the round opened, and how far their responses are
-    (the counts in one query, the teams and their members in two)."""
+    (the counts in one query, the teams and their members' addresses in two)."""
     # One LEFT JOIN to the round's responses (at most one per product), counted by status.
     counts = {
         row["team_id"]: row
@@ -84,20 +86,39 @@ def round_participation(survey_round: SurveyRound) -> list[TeamParticipation]:
             draft=Count("pk", filter=Q(this_round__status="draft")),
         )
     }
-    teams = Team.objects.filter(pk__in=counts).prefetch_related("members").order_by("name")
+    members: dict[int, list[str]] = {pk: [] for pk in counts}
+    for team_id, email, username in (
+        Team.members.through.objects.filter(team_id__in=counts)
+        .order_by()
+        .values_list("team_id", "user__email", "user__username")
+    ):
+        members[team_id].append(email or username)
     return [
         TeamParticipation(
-            team=team.name,
-            active=counts[team.pk]["active"],
-            not_started=counts[team.pk]["active"]
-            - counts[team.pk]["submitted"]
-            - counts[team.pk]["draft"],
-            draft=counts[team.pk]["draft"],
-            submitted=counts[team.pk]["submitted"],
-            members=sorted(member.email or member.username for member in team.members.all()),
+            team=name,
+            active=counts[pk]["active"],
+            not_started=counts[pk]["active"] - counts[pk]["submitted"] - counts[pk]["draft"],
+            draft=counts[pk]["draft"],
+            submitted=counts[pk]["submitted"],
+            members=sorted(members[pk]),
         )
-        for team in teams
+        for pk, name in Team.objects.filter(pk__in=counts)
+        .order_by("name")
+        .values_list("pk", "name")
     ]
+
+
+def owner_names(team_ids: Iterable[int]) -> dict[int, str]:
+    """Each team's members as the round page lists them ("Full Name, username"), in one
+    query."""
+    names: dict[int, list[str]] = {}
+    for team_id, first, last, username in (
+        Team.members.through.objects.filter(team_id__in=list(team_ids))
+        .order_by("team_id", "user__username")
+        .values_list("team_id", "user__first_name", "user__last_name", "user__username")
+    ):
+        names.setdefault(team_id, []).append(f"{first} {last}".strip() or username)
+    return {team_id: ", ".join(members) for team_id, members in names.items()}
 
 
 def progress_of(participation: list[TeamParticipation]) -> RoundProgress:
@@ -119,7 +140,8 @@ def round_results(
     descending: bool = True,
 ) -> QuerySet:
     """Scored responses of the round with the change since the product's previous round,
-    sorted in the database: a page of it is read, not the whole round."""
+    sorted in the database: a page of it is read, not the whole round. Plain tuples
+    (RESULT_COLUMNS), for result_rows."""
     scores = ResponseScore.objects.filter(round=survey_round)
     if products is not None:
         scores = scores.filter(product__in=products)
@@ -131,13 +153,14 @@ def round_results(
             opens_at__lt=survey_round.opens_at,
         )
         .order_by("-opens_at")
-        .first()
+        .values("pk")[:1]
     )
-    before = ResponseScore.objects.filter(round=previous, product_id=OuterRef("product_id"))
+    before = ResponseScore.objects.filter(
+        round=Subquery(previous), product_id=OuterRef("product_id")
+    )
     column = F(SORTS.get(sort, "overall"))
     return (
-        scores.select_related("product__team", "band")
-        .annotate(
+        scores.annotate(
             change=Round(
                 F("overall") - Subquery(before.values("overall")[:1]),
                 SCORE_FIELD["decimal_places"],
@@ -148,22 +171,36 @@ def round_results(
             column.desc(nulls_last=True) if descending else column.asc(nulls_last=True),
             "product__slug",
         )
+        .values_list(*RESULT_COLUMNS)
     )
 
 
-def result_rows(scores) -> list[ResultRow]:
+RESULT_COLUMNS = (
+    "product__slug",
+    "product__name",
+    "product__team__name",
+    "area_scores",
+    "overall",
+    "band__label_en",
+    "band__label_ja",
+    "change",
+)
+
+
+def result_rows(scores: Iterable[tuple]) -> list[ResultRow]:
     """Table rows for (a page of) round_results."""
+    japanese = (get_language() or "en").startswith("ja")
     return [
         ResultRow(
-            product=score.product.slug,
-            product_name=score.product.name,
-            team=score.product.team.name,
-            areas={k: None if v is None else Decimal(v) for k, v in score.area_scores.items()},
-            overall=score.overall,
-            band=score.band.tr("label") if score.band else "",
-            change=None if score.change is None else quantize(score.change),
+            product=slug,
+            product_name=name,
+            team=team,
+            areas={k: None if v is None else Decimal(v) for k, v in area_scores.items()},
+            overall=overall,
+            band=(japanese and label_ja) or label_en or "",
+            change=None if change is None else quantize(change),
         )
-        for score in scores
+        for slug, name, team, area_scores, overall, label_en, label_ja, change in scores
     ]
 
 

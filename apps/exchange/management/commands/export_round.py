@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.exchange.exports import answer_rows, result_rows, stream, write
+from apps.exchange.exports import answer_csv, result_csv, write
 from apps.surveys.models import SurveyRound
 
 
@@ -23,5 +23,5 @@ class Command(BaseCommand):
         )
         if survey_round is None:
             raise CommandError(f"No round {round_key!r}.")
-        rows = (result_rows if format == "results" else answer_rows)(survey_round)
-        write(stream(rows, bom=bom), output, self.stdout)
+        export = result_csv if format == "results" else answer_csv
+        write(export(survey_round, bom=bom), output, self.stdout)
