@@ -336,8 +336,9 @@ class Review:
     changed: list[ReviewItem] = field(default_factory=list)
     evidence_missing: list[ReviewItem] = field(default_factory=list)
     reworded: list[ReviewItem] = field(default_factory=list)
-    # Carried-over answers not confirmed yet: filled once answers record where they came
-    # from (Answer.carried_over_from, issue 13 item 3).
+    # Issue 13 item 3 (branch `answers`): carried-over answers not confirmed yet. Fill it in
+    # `review` (answer.carried_over_from_id is not None) once Answer.carried_over_from exists;
+    # the template already lists them, and Confirm should then be hidden while any is left.
     unconfirmed: list[ReviewItem] = field(default_factory=list)
 
     @property

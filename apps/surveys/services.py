@@ -53,6 +53,9 @@ def review_token(answers: Iterable[Answer]) -> str:
             answer.not_applicable,
             answer.evidence,
             answer.evidence_url,
+            # Issue 13 items 3 and 4 (branch `answers`): add answer.not_applicable_reason and
+            # answer.carried_over_from_id here once they exist, so that confirming a
+            # carried-over answer or changing a reason also makes a review stale.
         ]
         for answer in answers
     )
