@@ -3,6 +3,7 @@
 from collections.abc import Iterator
 
 from django.db.models import Prefetch
+from django.http import JsonResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
@@ -408,3 +409,8 @@ class ResponseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         except services.AnswerError as error:
             return error_response(str(error), field=error.field)
         return ApiResponse(s.AnswerSerializer(answer).data)
+
+
+def unknown_endpoint(request, *args, **kwargs) -> JsonResponse:
+    """No API endpoint here: a JSON 404 like every other API error."""
+    return JsonResponse({"detail": "Not found."}, status=404)

@@ -402,3 +402,8 @@ def test_publishing_through_the_api_needs_the_change_permission(world):
     body["publish"] = False
     assert client.post("/api/v1/rubric-versions/", body, format="json").status_code == 201
     assert RubricVersion.objects.get(label="3").state == "draft"
+
+
+def test_a_path_no_api_route_takes_is_a_json_404(client):
+    reply = client.patch("/api/v1/products/surveys.Response/")
+    assert reply.status_code == 404 and reply.json() == {"detail": "Not found."}
