@@ -24,6 +24,8 @@ urlpatterns = [
     path("", include("apps.surveys.urls")),
 ]
 
+handler404 = "apps.api.errors.not_found"  # JSON under /api/
+
 if settings.OIDC_ENABLED:
     urlpatterns.insert(0, path("oidc/", include("mozilla_django_oidc.urls")))
 

@@ -93,6 +93,7 @@ def test_nul_in_the_path_is_a_400(signed_in, url):
         "/dashboard/?team=ou%00rs",
         "/dashboard/?characteristic=%00",
         "/rounds/2030-04/?team=a%00&sort=overall",
+        "/products/?q=fore%00cast",
         "/api/v1/products/?team=ou%00rs",
         "/api/v1/responses/?round=%00",
         "/?next%00=1",

@@ -1,6 +1,8 @@
 """How the API reports errors: JSON bodies with a `detail`, 400 for bad input, 409 for deletes."""
 
 from django.db.models import ProtectedError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.defaults import page_not_found
 from rest_framework import status
 from rest_framework.exceptions import APIException
 from rest_framework.renderers import JSONRenderer
@@ -27,6 +29,14 @@ class JSONErrors:
         return response
 
 
+class BadRequest(APIException):
+    """Bad input found by a view (raised, so JSONErrors answers in JSON even to a CSV
+    request)."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = "Bad request."
+
+
 class InUse(APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = "Still in use: other records refer to it."
@@ -41,3 +51,11 @@ class ProtectedDelete:
         except ProtectedError as error:
             count = len(error.protected_objects)
             raise InUse(f"{instance} is still used by {count} record(s).") from None
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Django's 404 (handler404): JSON under /api/ (a URL no route matches, such as a slug
+    with a dot), as every other API answer; the HTML page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return page_not_found(request, exception)

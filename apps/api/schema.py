@@ -17,6 +17,10 @@ class AutoSchema(SpectacularAutoSchema):
         errors = dict(COMMON_ERRORS)
         if self.method in ("POST", "PUT", "PATCH"):
             errors["400"] = "Invalid input; nothing was changed"
+        else:
+            # Any request may be refused as bad input: a NUL character anywhere
+            # (config/middleware.py), an unknown parameter value (the trends' cohort_from).
+            errors["400"] = "Invalid input"
         if self.method == "DELETE":
             errors["409"] = "Still in use by other records; nothing was deleted"
         for code, description in errors.items():

@@ -266,6 +266,15 @@ class ResultSerializer(serializers.Serializer):
     band = serializers.CharField(allow_blank=True)
 
 
+class ChurnSerializer(serializers.Serializer):
+    """Products scored in the round against the previous defining round (`all` rows)."""
+
+    joined = serializers.IntegerField(allow_null=True)
+    stayed = serializers.IntegerField(allow_null=True)
+    left_retired = serializers.IntegerField(allow_null=True)
+    left_skipped = serializers.IntegerField(allow_null=True)
+
+
 class TrendSerializer(serializers.Serializer):
     round = serializers.CharField()
     population = serializers.CharField()
@@ -281,4 +290,16 @@ class TrendSerializer(serializers.Serializer):
     )
     provisional = serializers.BooleanField(
         help_text="The round is still open: its figures are of the responses submitted so far."
+    )
+    cohort_from = serializers.CharField(
+        allow_blank=True, help_text="The cohort's start round (blank on `all` rows)."
+    )
+    churn_previous = serializers.CharField(
+        allow_blank=True,
+        help_text="`all` rows: the defining round the churn compares with (blank for the first).",
+    )
+    churn = ChurnSerializer()
+    not_applicable = serializers.DictField(
+        child=serializers.CharField(allow_blank=True),
+        help_text="Per area: the share of N/A among the answers of the scored responses.",
     )

@@ -1,4 +1,4 @@
-from django.urls import include, path, re_path
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
@@ -17,7 +17,4 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # Split: the page loads its start-up script from this URL (?script), not inline (CSP).
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
-    # Anything else under /api/ (a lookup no route takes, e.g. with a dot) is a JSON 404 too,
-    # not Django's HTML page.
-    re_path(r"^api/", views.unknown_endpoint),
 ]

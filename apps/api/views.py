@@ -3,7 +3,6 @@
 from collections.abc import Iterator
 
 from django.db.models import Prefetch
-from django.http import JsonResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
@@ -16,7 +15,7 @@ from rest_framework.response import Response as ApiResponse
 from apps.accounts.models import Team
 from apps.accounts.roles import can_answer_for
 from apps.api import serializers as s
-from apps.api.errors import JSONErrors, ProtectedDelete, error_response
+from apps.api.errors import BadRequest, JSONErrors, ProtectedDelete, error_response
 from apps.api.filters import ProductFilter, ResponseFilter
 from apps.api.permissions import ModelChangePermission, ReadOrAdminWrite
 from apps.api.renderers import CSVRenderer
@@ -33,11 +32,12 @@ from apps.rubrics.models import (
 )
 from apps.rubrics.rubric_file import RubricFileError, parse_rubric_document
 from apps.rubrics.services import RubricContentError, load_rubric
-from apps.scoring import disclosure
+from apps.scoring import cohort, disclosure
 from apps.scoring.closing import ConfirmationNeeded, close_with_impact
 from apps.surveys import rounds, services
 from apps.surveys.models import Response, SurveyRound
 
+TREND_CHURN_FIELDS = ("joined", "stayed", "left_retired", "left_skipped")
 # The JSON form of the CSV downloads: these columns as they are, the area columns under "areas".
 TREND_FIELDS = (
     "round",
@@ -48,20 +48,27 @@ TREND_FIELDS = (
     "overall_p25",
     "overall_p75",
     "provisional",
+    "cohort_from",
+    "churn_previous",
+    *TREND_CHURN_FIELDS,  # gathered under "churn"
 )
 RESULT_FIELDS = ("product", "product_name", "team", "status", "submitted_at", "overall", "band")
 
 
 def _csv_records(
-    rows: Iterator[list], fields: tuple[str, ...], area_suffix: str = ""
+    rows: Iterator[list], fields: tuple[str, ...], groups: tuple[tuple[str, str], ...] = ()
 ) -> list[dict]:
-    """The rows of a CSV download (header first) as JSON records: `fields` by name, and each
-    ``area_<key><area_suffix>`` column under "areas", by the area's key."""
+    """The rows of a CSV download (header first) as JSON records: `fields` by name, and for
+    each (name, suffix) of `groups` (default: ("areas", "")), each
+    ``area_<key><suffix>`` column under that name, by the area's key."""
     header = next(rows)
-    areas = {
-        column: column.removeprefix("area_").removesuffix(area_suffix)
-        for column in header
-        if column.startswith("area_")
+    columns = {
+        name: {
+            column: column.removeprefix("area_").removesuffix(suffix)
+            for column in header
+            if column.startswith("area_") and column.endswith(suffix)
+        }
+        for name, suffix in groups or (("areas", ""),)
     }
     records = []
     for row in rows:
@@ -69,7 +76,10 @@ def _csv_records(
         records.append(
             {
                 **{field: cells[field] for field in fields},
-                "areas": {key: cells[column] for column, key in areas.items()},
+                **{
+                    name: {key: cells[column] for column, key in found.items()}
+                    for name, found in columns.items()
+                },
             }
         )
     return records
@@ -103,23 +113,49 @@ class RubricViewSet(JSONErrors, viewsets.ReadOnlyModelViewSet):
             (200, "application/json"): s.TrendSerializer(many=True),
             (200, "text/csv"): OpenApiTypes.STR,
         },
-        parameters=[OpenApiParameter("format", str, enum=["json", "csv"], required=False)],
+        parameters=[
+            OpenApiParameter("format", str, enum=["json", "csv"], required=False),
+            OpenApiParameter(
+                "cohort_from",
+                str,
+                required=False,
+                description="Key of the round the cohort starts from (default: the first).",
+            ),
+        ],
     )
     @action(detail=True, renderer_classes=[JSONRenderer, BrowsableAPIRenderer, CSVRenderer])
     def trends(self, request, slug=None):
-        """Per round and population (all, cohort): n, mean, median, quartiles, area means.
-        A point resting on a few products outside your teams is hidden (blank)."""
+        """Per round and population (all, the cohort from `cohort_from`): n, mean, median,
+        quartiles, area means, churn (all products) and N/A shares per area. A point resting
+        on a few products outside your teams is hidden (blank)."""
         rubric = self.get_object()
-        hidden = disclosure.hidden_stored_points(rubric.pk, visible_product_ids(request.user))
-        rows = trend_rows(rubric.pk, hidden=hidden)
+        key = request.query_params.get("cohort_from", "")
+        starts = cohort.start_rounds(rubric.pk)
+        start = next((r for r in starts if r.key == key), None) if key else None
+        if key and start is None:
+            raise BadRequest("No cohort of this rubric starts from that round.")
+        start = start or (starts[0] if starts else None)
+        hidden = disclosure.hidden_stored_points(
+            rubric.pk,
+            visible_product_ids(request.user),
+            [r.pk for r in starts],
+            start.pk if start else None,
+        )
+        rows = trend_rows(rubric.pk, hidden=hidden, cohort_from=start)
         if request.accepted_renderer.format == "csv":
             return download(stream(rows, bom=True), f"{slug}-trends.csv")
-        data = _csv_records(rows, TREND_FIELDS, area_suffix="_mean")
+        data = _csv_records(
+            rows, TREND_FIELDS, groups=(("areas", "_mean"), ("not_applicable", "_na_share"))
+        )
         for record in data:
             record["provisional"] = record["provisional"] == "true"
             record["hidden"] = (record["round"], record["population"]) in hidden
             if record["hidden"]:
                 record["n"] = None
+            counts = {field: record.pop(field) for field in TREND_CHURN_FIELDS}
+            record["churn"] = {
+                field: None if value == "" else int(value) for field, value in counts.items()
+            }
         return ApiResponse(data)
 
 
@@ -409,8 +445,3 @@ class ResponseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         except services.AnswerError as error:
             return error_response(str(error), field=error.field)
         return ApiResponse(s.AnswerSerializer(answer).data)
-
-
-def unknown_endpoint(request, *args, **kwargs) -> JsonResponse:
-    """No API endpoint here: a JSON 404 like every other API error."""
-    return JsonResponse({"detail": "Not found."}, status=404)

@@ -5,42 +5,65 @@ apps.py) so a viewer rarely builds them."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Max, QuerySet
 from django.utils import translation
+from django.utils.translation import gettext as _
 
 from apps.dashboards import figures, selectors
-from apps.rubrics.models import Area, Rubric, ScaleLevel
-from apps.scoring import disclosure
+from apps.rubrics.models import Area, Band, Rubric, RubricVersion, ScaleLevel
+from apps.scoring import cohort, disclosure
+from apps.surveys.models import SurveyRound
 
 CACHE_SECONDS = 24 * 3600
 # Part of the cache key: raise it when the cached value's shape changes, so a deploy never
 # reads values cached by the code before it.
-CACHE_FORMAT = 3
+CACHE_FORMAT = 4
+
+
+class ChurnRow(NamedTuple):
+    """A round's churn (all products against the previous defining round); None: hidden."""
+
+    round: str
+    previous: str
+    joined: int | None
+    stayed: int | None
+    retired: int | None
+    skipped: int | None
+    provisional: bool
 
 
 class Overview(NamedTuple):
     """The overview's charts, the smallest n of their shown points (a warning below SMALL_N),
-    the n of every point (round key, population) before any was hidden, and how many points
-    are hidden (too few products outside the user's teams: apps.scoring.disclosure)."""
+    the n of every point (round key, population) before any was hidden, how many points are
+    hidden (too few products outside the user's teams: apps.scoring.disclosure), the churn
+    per round and how the latest rubric version counts N/A (one sentence)."""
 
     charts: list[figures.Chart]
     smallest: int
     sizes: dict[tuple[str, str], int]
     hidden: int = 0
+    churn: list[ChurnRow] = []
+    not_applicable_rule: str = ""
 
 
 def overview_cache_key(
-    rubric: Rubric, *, target: float | None, team: str = "", characteristic: str = ""
+    rubric: Rubric,
+    *,
+    target: float | None,
+    team: str = "",
+    characteristic: str = "",
+    cohort_from: str = "",
 ) -> str:
-    """Figures change only when scores do: the key carries the aggregates' stamp."""
+    """Figures change only when scores do: the key carries the aggregates' stamp, and the
+    start round of the cohort (a stored start round's key, never raw input)."""
     return (
         f"dashboard:{CACHE_FORMAT}:{rubric.pk}:{translation.get_language()}:{target}:"
-        f"{team}:{characteristic}:{selectors.aggregates_stamp(rubric)}"
+        f"{team}:{characteristic}:{cohort_from}:{selectors.aggregates_stamp(rubric)}"
     )
 
 
@@ -51,24 +74,33 @@ def overview_charts(
     team: str = "",
     characteristic: str = "",
     readable: QuerySet | None = None,
+    start: SurveyRound | None = None,
+    starts: Sequence[SurveyRound] = (),
 ) -> Overview:
-    """The overview's charts in the active language for a user who may read the `readable`
-    products (None: every product), with the points resting on too few others hidden."""
-    key = overview_cache_key(rubric, target=target, team=team, characteristic=characteristic)
-    full = _cached(key, lambda: _overview(rubric, target, team, characteristic, frozenset()))
+    """The overview's charts in the active language, the cohort from the `start` round (one
+    of the rubric's `starts`), for a user who may read the `readable` products (None: every
+    product), with the points resting on too few others hidden."""
+    cohort_from = start.key if start else ""
+    key = overview_cache_key(
+        rubric, target=target, team=team, characteristic=characteristic, cohort_from=cohort_from
+    )
+    full = _cached(key, lambda: _overview(rubric, target, team, characteristic, start, frozenset()))
     if readable is None:
         return full
     theirs = selectors.filtered_products(team=team, characteristic=characteristic).filter(
         pk__in=readable
     )
-    hidden = disclosure.hidden_points(full.sizes, disclosure.scored_counts(rubric.pk, theirs))
+    start_ids = disclosure.start_ids_up_to([r.pk for r in starts], start.pk if start else None)
+    hidden = disclosure.hidden_points(
+        full.sizes, disclosure.scored_counts(rubric.pk, theirs, start_ids)
+    )
     if not hidden:
         return full  # nothing to hide: the view everyone shares
     # Users who are hidden the same points see the same page: they share its key.
     digest = hashlib.sha256(repr(sorted(hidden)).encode()).hexdigest()[:16]
     return _cached(
         f"{key}:hidden:{digest}",
-        lambda: _overview(rubric, target, team, characteristic, hidden),
+        lambda: _overview(rubric, target, team, characteristic, start, hidden),
     )
 
 
@@ -86,32 +118,97 @@ def _overview(
     target: float | None,
     team: str,
     characteristic: str,
+    start: SurveyRound | None,
     hidden: frozenset[tuple[str, str]],
 ) -> Overview:
     """Build the overview, these points (round key, population) hidden."""
     if team or characteristic:
-        trend = selectors.filtered_trend(rubric, team=team, characteristic=characteristic)
+        trend = selectors.filtered_trend(
+            rubric, team=team, characteristic=characteristic, start=start
+        )
     else:
-        trend = selectors.rubric_trend(rubric)
+        trend = selectors.rubric_trend(rubric, start)
     sizes = selectors.point_sizes(trend)
     trend = selectors.hide_points(trend, hidden)
     smallest = min((p.n for p in trend.all if not p.hidden), default=figures.SMALL_N)
-    return Overview(_charts(rubric, trend, target), smallest, sizes, len(hidden))
+    version = (
+        RubricVersion.objects.filter(rounds__rubric=rubric).order_by("-rounds__opens_at").first()
+    )
+    return Overview(
+        _charts(rubric, trend, target, version),
+        smallest,
+        sizes,
+        len(hidden),
+        _churn_rows(trend.all),
+        not_applicable_rule(version) if version else "",
+    )
 
 
-def _charts(rubric: Rubric, trend: selectors.Trend, target: float | None) -> list[figures.Chart]:
+def _churn_rows(points: Sequence[selectors.Point]) -> list[ChurnRow]:
+    """The churn table's rows: the rounds with a previous defining round (counts None when
+    the point is hidden)."""
+    return [
+        ChurnRow(
+            point.round,
+            point.churn["previous"],
+            *(None if point.hidden else point.churn.get(field) for field in CHURN_FIELDS),
+            point.provisional,
+        )
+        for point in points
+        if point.churn
+    ]
+
+
+CHURN_FIELDS = ("joined", "stayed", "retired", "skipped")
+
+
+def not_applicable_rule(version: RubricVersion) -> str:
+    """One sentence on how the version's rule counts N/A answers (rules.area_score)."""
+    if version.area_aggregation == RubricVersion.AreaAggregation.MEAN:
+        return _(
+            "N/A answers are left out: an area's score is the mean of its applicable answers;"
+            " an area with every question N/A has no score."
+        )
+    if version.not_applicable_policy == RubricVersion.NotApplicablePolicy.RESCALE:
+        return _(
+            "N/A answers are left out and the area's sum is scaled up to the whole area (sum ×"
+            " questions ÷ applicable questions), so a product is not penalised for questions"
+            " that do not apply; an area with every question N/A has no score."
+        )
+    return _(
+        "N/A answers are left out: an area's score is the sum of its applicable answers, so"
+        " N/A counts like a question without points; an area with every question N/A has"
+        " no score."
+    )
+
+
+def _charts(
+    rubric: Rubric,
+    trend: selectors.Trend,
+    target: float | None,
+    version: RubricVersion | None,
+) -> list[figures.Chart]:
     # Area titles in the active language; a later version's wording wins.
     titles = {
         area.key: area.tr("title")
         for area in Area.objects.filter(version__rubric=rubric).order_by("version_id")
     }
     areas = [figures.AreaTitle(key, titles.get(key, key)) for key in trend.area_keys]
+    maxima = (
+        list(Band.objects.filter(version=version).values_list("upper_bound", flat=True))
+        if version
+        else []
+    )
     built = {
-        "overall": figures.overall_trend(trend.all, trend.cohort, target),
-        "areas": figures.area_trends(trend.all, trend.cohort, areas),
+        "overall": figures.overall_trend(
+            trend.all, trend.cohort, target, maxima, cohort_from=trend.cohort_from
+        ),
+        "areas": figures.area_trends(trend.all, trend.cohort, areas, trend.cohort_from),
         "binding": figures.binding_areas(trend.all, areas),
         "bands": figures.band_distribution(trend.all),
     }
+    if any(point.not_applicable for point in trend.all):  # stored for the organisation only
+        built["na"] = figures.not_applicable_shares(trend.all, areas)
     if any(point.questions for point in trend.all):  # stored for the whole organisation only
         top = ScaleLevel.objects.filter(version__rubric=rubric).aggregate(top=Max("value"))["top"]
         built["questions"] = figures.question_heatmap(
@@ -121,12 +218,18 @@ def _charts(rubric: Rubric, trend: selectors.Trend, target: float | None) -> lis
 
 
 def warm_overview(*, rubric_id: int) -> int:
-    """Build and cache the rubric's default overview (no filter, the default target) in every
-    language; returns how many were built."""
+    """Build and cache the rubric's default overview (no filter, the default target, the
+    cohort from the first round) in every language; returns how many were built."""
     rubric = Rubric.objects.filter(pk=rubric_id).first()
     if rubric is None:
         return 0
+    starts = cohort.start_rounds(rubric.pk)
     for language, _name in settings.LANGUAGES:
         with translation.override(language):
-            overview_charts(rubric, target=settings.DASHBOARD_TARGET)
+            overview_charts(
+                rubric,
+                target=settings.DASHBOARD_TARGET,
+                start=starts[0] if starts else None,
+                starts=starts,
+            )
     return len(settings.LANGUAGES)

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from itertools import pairwise
 from typing import NamedTuple
+from unicodedata import east_asian_width
 
 import plotly.graph_objects as go
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+from plotly.colors import sample_colorscale
 from plotly.subplots import make_subplots
 
 from apps.dashboards.selectors import Point, ProductRound, QuestionRow
@@ -37,6 +39,9 @@ TEMPLATE = go.layout.Template(
     }
 )
 PALETTE = ["#2457c5", "#d9822b", "#1f7a4d", "#b3261e", "#7b4fb3", "#0f8b8d", "#8a6d3b"]
+TARGET_COLOUR = "#1f7a4d"
+# Bands, worst to best: one sequential scale (light to dark), never the areas' colours.
+BAND_SCALE = "Blues"
 SMALL_N = 5  # fewer products than this: a point means little, and the chart says so
 
 
@@ -102,6 +107,8 @@ def _mark_versions(figure: go.Figure, points: Sequence[Point], axis: str = "") -
             yref=f"y{axis} domain",
             line={"dash": "dot", "color": "#888", "width": 1},
         )
+        # Inside the plot's top edge, right of its line: the panel titles sit above the
+        # edge, and the n labels under the points.
         figure.add_annotation(
             x=round_key,
             y=1,
@@ -110,41 +117,80 @@ def _mark_versions(figure: go.Figure, points: Sequence[Point], axis: str = "") -
             showarrow=False,
             text=_("rubric %(version)s") % {"version": version},
             xanchor="left",
-            yanchor="bottom",
+            yanchor="top",
+            xshift=2,
+            bgcolor="rgba(255,255,255,0.85)",
             font={"size": 11, "color": "#555"},
         )
 
 
-def _two_panels() -> go.Figure:
+def cohort_title(cohort_from: str = "") -> str:
+    """The cohort panel's title, naming its start round."""
+    if not cohort_from:
+        return _("Continuous cohort")
+    return _("Continuous cohort since %(round)s") % {"round": cohort_from}
+
+
+def _two_panels(cohort_from: str = "") -> go.Figure:
     """All products on the left, the continuous cohort on the right, on one y axis."""
     return make_subplots(
         rows=1,
         cols=2,
         shared_yaxes=True,
         horizontal_spacing=0.04,
-        subplot_titles=(_("All products"), _("Continuous cohort")),
+        subplot_titles=(_("All products"), cohort_title(cohort_from)),
     )
 
 
+def target_is_exclusive(target: float, band_maxima: Sequence[float | None]) -> bool:
+    """Whether meeting the target means scoring above it: bands include their upper bound
+    (rules.band_of), so when the target is a band's upper bound, a score equal to it is in
+    the band below the target, and the target's band starts above it."""
+    return any(maximum is not None and float(maximum) == target for maximum in band_maxima)
+
+
+def meets_target(score: float, target: float, band_maxima: Sequence[float | None]) -> bool:
+    """Whether a score meets the target, as the bands classify it."""
+    return score > target if target_is_exclusive(target, band_maxima) else score >= target
+
+
+def target_label(target: float, band_maxima: Sequence[float | None]) -> str:
+    """The target line's legend entry, worded as the bands classify a score equal to it."""
+    shown = f"{target:g}"
+    if target_is_exclusive(target, band_maxima):
+        return _("Company target: above %(target)s") % {"target": shown}
+    return _("Company target: %(target)s or more") % {"target": shown}
+
+
 def overall_trend(
-    all_points: Sequence[Point], cohort_points: Sequence[Point], target: float | None
+    all_points: Sequence[Point],
+    cohort_points: Sequence[Point],
+    target: float | None,
+    band_maxima: Sequence[float | None] = (),
+    cohort_from: str = "",
 ) -> go.Figure:
     """Overall score per round: median, inter-quartile band and mean, with n, for all products
-    and for the continuous cohort side by side on one y axis, and the target line."""
-    figure = _two_panels()
+    and for the continuous cohort (from `cohort_from`) side by side on one y axis, and the
+    target line, named in the legend (an annotation would sit on the points' n labels)."""
+    figure = _two_panels(cohort_from)
     for column, points in ((1, all_points), (2, cohort_points)):
         for trace in _overall_traces(points, legend=column == 1):
             figure.add_trace(trace, row=1, col=column)
         _mark_versions(figure, points, "" if column == 1 else "2")
     if target is not None:
-        figure.add_hline(
-            y=target,
-            line_color=PALETTE[2],
-            line_dash="dash",
-            annotation_text=_("target %(target)s") % {"target": target},
-            annotation_position="top right",
-            row="all",
-            col="all",
+        line = {"color": TARGET_COLOUR, "dash": "dash", "width": 2}
+        figure.add_hline(y=target, line=line, row="all", col="all")
+        figure.add_trace(
+            go.Scatter(
+                x=[None],
+                y=[None],
+                mode="lines",
+                line=line,
+                name=target_label(target, band_maxima),
+                hoverinfo="skip",
+            ),
+            row=1,
+            col=1,
         )
     figure.update_yaxes(title_text=_("Overall score"), rangemode="tozero", row=1, col=1)
     return _layout(figure, _("Overall score per round"))
@@ -213,15 +259,20 @@ def _n_label(point: Point) -> str:
         return _("hidden")
     small = " ⚠" if point.n < SMALL_N else ""
     if point.provisional:
-        return _("open, n=%(n)s so far") % {"n": point.n} + small
+        # On two lines: as narrow as the other labels, so it sits on neither the label of the
+        # point before it nor the next panel.
+        return (_("open, n=%(n)s so far") % {"n": point.n}).replace(" ", "<br>", 1) + small
     return f"n={point.n}" + small
 
 
 def area_trends(
-    all_points: Sequence[Point], cohort_points: Sequence[Point], areas: Sequence[AreaTitle]
+    all_points: Sequence[Point],
+    cohort_points: Sequence[Point],
+    areas: Sequence[AreaTitle],
+    cohort_from: str = "",
 ) -> go.Figure:
     """Mean score per area and round, a line per area; all products and the cohort."""
-    figure = _two_panels()
+    figure = _two_panels(cohort_from)
     for column, points in ((1, all_points), (2, cohort_points)):
         for index, (key, title) in enumerate(areas):
             figure.add_trace(
@@ -269,17 +320,25 @@ def _share(point: Point, area: str) -> float | None:
     return point.binding.get(area, 0) / point.n if point.n else 0
 
 
+def band_colours(count: int) -> list[str]:
+    """`count` colours of one sequential scale, worst band lightest, best darkest."""
+    if count <= 1:
+        return sample_colorscale(BAND_SCALE, [0.75])[:count]
+    return sample_colorscale(BAND_SCALE, [0.3 + 0.7 * i / (count - 1) for i in range(count)])
+
+
 def band_distribution(points: Sequence[Point]) -> go.Figure:
-    """Products per interpretation band and round, stacked; bands named in the legend."""
+    """Products per interpretation band and round, stacked worst band at the bottom, in one
+    sequential colour scale; bands named in the legend."""
     language = (get_language() or "en").split("-")[0]
     figure = go.Figure()
-    labels: list[str] = []
+    orders: dict[str, int] = {}
     for point in points:
         for band in point.bands:
             label = band.get(f"label_{language}") or band["label_en"]
-            if label not in labels:
-                labels.append(label)
-    for index, label in enumerate(labels):
+            orders.setdefault(label, band["order"])
+    labels = sorted(orders, key=lambda label: orders[label])
+    for label, colour in zip(labels, band_colours(len(labels)), strict=True):
         counts = []
         for point in points:
             found = [
@@ -293,13 +352,47 @@ def band_distribution(points: Sequence[Point]) -> go.Figure:
                 x=_rounds(points),
                 y=counts,
                 name=label,
-                marker={"color": PALETTE[index % len(PALETTE)], "pattern": _patterns(points)},
+                marker={"color": colour, "pattern": _patterns(points)},
             )
         )
-    figure.update_layout(barmode="stack")
+    figure.update_layout(barmode="stack", legend={"traceorder": "reversed"})
     figure.update_yaxes(title_text=_("Products"))
     _mark_versions(figure, points)
     return _layout(figure, _("Bands per round"))
+
+
+def _not_applicable_counts(point: Point, area: str) -> list[int | None]:
+    """[N/A answers, all answers] of an area at a point (none for a hidden point)."""
+    counts = point.not_applicable_counts.get(area)
+    if point.hidden or not counts:
+        return [None, None]
+    return [counts["na"], counts["answered"] + counts["na"]]
+
+
+def not_applicable_shares(points: Sequence[Point], areas: Sequence[AreaTitle]) -> go.Figure:
+    """Share of N/A answers per area and round (all products), a line per area, the counts
+    on hover."""
+    figure = go.Figure()
+    for index, (key, title) in enumerate(areas):
+        figure.add_trace(
+            go.Scatter(
+                x=_rounds(points),
+                y=[None if p.hidden else _number(p.not_applicable.get(key)) for p in points],
+                mode="lines+markers",
+                name=title,
+                line={"color": PALETTE[index % len(PALETTE)]},
+                marker={"symbol": _symbols(points)},
+                customdata=[_not_applicable_counts(p, key) for p in points],
+                hovertemplate="%{y:.1%} "
+                + _("N/A")
+                + " (%{customdata[0]} / %{customdata[1]})<extra>"
+                + title
+                + "</extra>",
+            )
+        )
+    figure.update_yaxes(title_text=_("Share of N/A answers"), tickformat=".0%", rangemode="tozero")
+    _mark_versions(figure, points)
+    return _layout(figure, _("N/A answers per area"))
 
 
 def question_heatmap(
@@ -312,7 +405,7 @@ def question_heatmap(
     the weakest questions stand out; buttons switch between all products and the cohort."""
     keys = [question.key for question in questions]
     z_all, custom_all = _heatmap_cells(all_points, questions)
-    z_cohort, custom_cohort = _heatmap_cells(cohort_points, questions)
+    z_cohort, custom_cohort = _heatmap_cells(_aligned(all_points, cohort_points), questions)
     figure = go.Figure(
         go.Heatmap(
             z=z_all,
@@ -355,6 +448,17 @@ def question_heatmap(
     return figure
 
 
+def _aligned(all_points: Sequence[Point], cohort_points: Sequence[Point]) -> list[Point]:
+    """The cohort's points in the heatmap's columns (every round): a cohort starting later
+    has no cell before its start round."""
+    found = {point.round: point for point in cohort_points}
+    return [
+        found.get(point.round)
+        or Point(point.round, point.version, 0, None, None, None, None, hidden=point.hidden)
+        for point in all_points
+    ]
+
+
 def _heatmap_cells(points: Sequence[Point], questions: Sequence[QuestionRow]) -> tuple[list, list]:
     """The heatmap's z (mean answer, a row per question) and its hover data (area, question,
     answered and N/A counts) for one population's points."""
@@ -392,7 +496,20 @@ def _numbered(question: QuestionRow) -> str:
 
 
 def _shorten(text: str, limit: int = 48) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    """The text cut to `limit` columns, a wide (Japanese) character counting as two."""
+    if _width(text) <= limit:
+        return text
+    kept, width = [], 1  # the ellipsis
+    for character in text:
+        width += _width(character)
+        if width > limit:
+            break
+        kept.append(character)
+    return "".join(kept).rstrip() + "…"
+
+
+def _width(text: str) -> int:
+    return sum(2 if east_asian_width(character) in "WF" else 1 for character in text)
 
 
 def _layout(figure: go.Figure, title: str) -> go.Figure:

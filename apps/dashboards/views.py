@@ -3,13 +3,16 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 
 from apps.accounts.models import Team
 from apps.accounts.roles import can_answer_for, sees_everything
 from apps.dashboards import charts, figures, selectors
+from apps.dashboards.filters import CatalogueFilter
 from apps.products.models import Characteristic, Product
 from apps.products.selectors import visible_product_ids
 from apps.rubrics.models import Area
+from apps.scoring import cohort
 from apps.surveys.models import Response, SurveyRound
 from apps.surveys.selectors import describe_laggards, round_laggards, round_progress
 
@@ -29,7 +32,8 @@ class CountedPaginator(Paginator):
 def overview(request: HttpRequest) -> HttpResponse:
     """The organisation's trends for one rubric: every signed-in user may read them, except
     points resting on a few products outside their teams (viewers and administrators read
-    everything)."""
+    everything). `cohort_from` picks the cohort's start round; one the rubric's cohort does
+    not start from is a 400 with the page's own message."""
     rubrics = selectors.rubrics_with_rounds()
     chosen = next((r for r in rubrics if r.slug == request.GET.get("rubric")), None)
     chosen = chosen or next((r for r in rubrics if r.slug == "mlopsscore"), None)
@@ -43,25 +47,40 @@ def overview(request: HttpRequest) -> HttpResponse:
         teams=Team.objects.order_by("name").values_list("slug", "name"),
         characteristics=Characteristic.objects.order_by("order"),
     )
+    status = 200
     if chosen is not None:
-        target = _target(request)
-        built = charts.overview_charts(
-            chosen,
-            target=target,
-            team=team,
-            characteristic=characteristic,
-            readable=visible_product_ids(request.user),
-        )
-        context.update(
-            target=target,
-            small_n=figures.SMALL_N,
-            charts=built.charts,
-            smallest=built.smallest,
-            participation=selectors.participation_by_round(chosen),
-            hidden=built.hidden,
-            min_group=settings.DASHBOARD_MIN_GROUP,
-        )
-    return render(request, "dashboards/overview.html", context)
+        starts = cohort.start_rounds(chosen.pk)
+        requested = request.GET.get("cohort_from", "")
+        start = next((r for r in starts if r.key == requested), None) if requested else None
+        context.update(starts=starts, cohort_from=start.key if start else "")
+        if requested and start is None:
+            context["bad_cohort_from"] = True
+            status = 400
+        else:
+            start = start or (starts[0] if starts else None)
+            target = _target(request)
+            built = charts.overview_charts(
+                chosen,
+                target=target,
+                team=team,
+                characteristic=characteristic,
+                readable=visible_product_ids(request.user),
+                start=start,
+                starts=starts,
+            )
+            context.update(
+                cohort_from=start.key if start else "",
+                target=target,
+                small_n=figures.SMALL_N,
+                charts=built.charts,
+                smallest=built.smallest,
+                participation=selectors.participation_by_round(chosen),
+                hidden=built.hidden,
+                min_group=settings.DASHBOARD_MIN_GROUP,
+                churn=built.churn,
+                not_applicable_rule=built.not_applicable_rule,
+            )
+    return render(request, "dashboards/overview.html", context, status=status)
 
 
 def _target(request: HttpRequest) -> float | None:
@@ -122,6 +141,30 @@ def round_page(request: HttpRequest, key: str) -> HttpResponse:
         "teams": Team.objects.order_by("name").values_list("slug", "name"),
     }
     return render(request, "dashboards/round.html", context)
+
+
+@login_required
+def catalogue(request: HttpRequest) -> HttpResponse:
+    """The products the user may read, found by name or slug, filtered by team, use case and
+    status, each with its latest score, band and trend; a filter that does not parse is a 400."""
+    found = CatalogueFilter(
+        request.GET, queryset=selectors.catalogue_products(request.user), user=request.user
+    )
+    valid = found.is_valid()
+    page = Paginator(found.qs if valid else found.queryset.none(), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    context = {
+        "filter": found,
+        "page": page,
+        "rows": selectors.catalogue_rows(list(page)),
+        # Each row's link is this and its slug: reversing the URL per row took a tenth of
+        # the page's time.
+        "product_url": reverse("product", args=["0"]).removesuffix("0/"),
+        "teams": found.filters["team"].queryset.values_list("slug", "name"),
+        "characteristics": found.filters["characteristic"].queryset,
+    }
+    return render(request, "dashboards/catalogue.html", context, status=200 if valid else 400)
 
 
 @login_required

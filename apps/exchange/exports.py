@@ -16,13 +16,15 @@ from decimal import Decimal
 from pathlib import Path
 
 from django.db import connection
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.db.models.fields.json import KeyTextTransform
 from django.http import StreamingHttpResponse
 
 from apps.exchange import database_csv
 from apps.exchange.database_csv import Constant, IsoTimestamp, copy_csv
 from apps.rubrics.models import Area, question_number, question_number_expression
+from apps.scoring import cohort
+from apps.scoring.aggregates import not_applicable_share
 from apps.scoring.models import ResponseScore, RoundAggregate
 from apps.surveys.models import Answer, Response, SurveyRound
 from apps.surveys.selectors import active_products, describe_laggards, round_laggards
@@ -370,12 +372,23 @@ def laggard_rows(survey_round: SurveyRound, products: QuerySet | None = None) ->
             ]
 
 
-def trend_rows(rubric_id: int, hidden: Collection[tuple[str, str]] = ()) -> Iterator[list]:
-    """Header, then one row per round (oldest first) and population of the rubric; the
-    `hidden` points (round key, population: apps.scoring.disclosure) with blank n and
-    statistics."""
+def trend_rows(
+    rubric_id: int,
+    hidden: Collection[tuple[str, str]] = (),
+    cohort_from: SurveyRound | None = None,
+) -> Iterator[list]:
+    """Header, then one row per round (oldest first) and population of the rubric: all
+    products, and the cohort from the `cohort_from` round (the first start round when None),
+    from that round on. The `hidden` points (round key, population: apps.scoring.disclosure)
+    have blank n and statistics. After the original columns: the cohort's start round, the
+    churn against the previous defining round (`all` rows) and the share of N/A answers per
+    area."""
+    start = cohort_from or cohort.start_round(rubric_id, None)
     aggregates = list(
-        RoundAggregate.objects.filter(rubric_id=rubric_id)
+        RoundAggregate.objects.filter(
+            Q(population=RoundAggregate.Population.ALL) | Q(cohort_from=start),
+            rubric_id=rubric_id,
+        )
         .select_related("round")
         .order_by("round__opens_at", "round__key", "population")
     )
@@ -399,12 +412,25 @@ def trend_rows(rubric_id: int, hidden: Collection[tuple[str, str]] = ()) -> Iter
         "overall_p75",
         *(f"area_{key}_mean" for key in areas),
         "provisional",  # the round is still open: its figures are of the responses so far
+        "cohort_from",
+        *CHURN_COLUMNS,
+        *(f"area_{key}_na_share" for key in areas),
     ]
     for a in aggregates:
         provisional = str(a.round.state == SurveyRound.State.OPEN).lower()
+        cohort_from_key = start.key if a.population == RoundAggregate.Population.COHORT else ""
         if (a.round.key, a.population) in hidden:
             blank = ["", "", "", "", "", *("" for _key in areas)]
-            yield [a.round.key, a.population, *blank, provisional]
+            churn_blank = ["" for _column in CHURN_COLUMNS]
+            yield [
+                a.round.key,
+                a.population,
+                *blank,
+                provisional,
+                cohort_from_key,
+                *churn_blank,
+                *("" for _key in areas),
+            ]
             continue
         yield [
             a.round.key,
@@ -416,4 +442,12 @@ def trend_rows(rubric_id: int, hidden: Collection[tuple[str, str]] = ()) -> Iter
             number(a.p75),
             *(number(_decimal(a.area_means.get(key))) for key in areas),
             provisional,
+            cohort_from_key,
+            *(a.churn.get(field, "") for field in CHURN_FIELDS),
+            *(number(not_applicable_share(a.area_not_applicable.get(key))) for key in areas),
         ]
+
+
+# The churn columns of the trends export and the stored churn's fields they show.
+CHURN_COLUMNS = ("churn_previous", "joined", "stayed", "left_retired", "left_skipped")
+CHURN_FIELDS = ("previous", "joined", "stayed", "retired", "skipped")

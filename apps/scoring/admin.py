@@ -78,6 +78,7 @@ class RoundAggregateAdmin(ReadOnlyAdmin):
     list_display = [
         "round",
         "population",
+        "cohort_from",
         "n",
         "mean",
         "median",
@@ -88,7 +89,7 @@ class RoundAggregateAdmin(ReadOnlyAdmin):
         "computed_at",
     ]
     list_filter = ["rubric", "population"]
-    list_select_related = ["round"]
+    list_select_related = ["round", "cohort_from"]
 
 
 class CloseForm(forms.Form):

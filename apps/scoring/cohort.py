@@ -1,7 +1,9 @@
 """The continuous cohort of a rubric: the products with a scored response in every round
-that defines it, the same products at every point, so a trend shows improvement and not
-products joining or leaving. Stored per rubric (CohortMember) with the rounds that defined it
-(CohortState), so it is recomputed only when those change."""
+that defines it from a start round on (the first, by default), the same products at every
+point, so a trend shows improvement and not products joining or leaving. Stored per rubric as
+each product's unbroken run (CohortMember.since), with the rounds that defined it
+(CohortState), so it is recomputed only when those change; churn counts who joined and left
+between defining rounds."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from typing import NamedTuple
 
 from django.db.models import Count
 
-from apps.scoring.models import CohortMember, CohortState, ResponseScore
+from apps.scoring.models import CohortMember, CohortState, ResponseScore, RoundAggregate
 from apps.surveys.models import SurveyRound
 
 
@@ -68,21 +70,70 @@ def cohort_product_ids(defining: list[int]) -> set[int]:
     return set(rows)
 
 
-def stored_cohort(rubric_id: int) -> set[int]:
-    """The cohort as last stored for the rubric."""
-    return set(
-        CohortMember.objects.filter(rubric_id=rubric_id).values_list("product_id", flat=True)
+def cohort_runs(defining: list[int]) -> dict[int, int]:
+    """product → the first defining round of its unbroken run of scored responses up to the
+    latest defining round (products not scored in the latest are in no cohort). The cohort
+    from a start round is then the products whose run began at or before it: a product that
+    skipped a round is back in every cohort that starts after the skip. One query."""
+    if not defining:
+        return {}
+    scored: dict[int, set[int]] = {round_id: set() for round_id in defining}
+    for round_id, product_id in ResponseScore.objects.filter(
+        round_id__in=defining, overall__isnull=False
+    ).values_list("round_id", "product_id"):
+        scored[round_id].add(product_id)
+    since: dict[int, int] = {}
+    running = scored[defining[-1]]
+    for round_id in reversed(defining):
+        running = running & scored[round_id]
+        since.update(dict.fromkeys(running, round_id))
+    return since
+
+
+def members_from(runs: dict[int, int], defining: list[int], start_id: int) -> set[int]:
+    """The products of the cohort from the start round (a defining round), given the runs."""
+    allowed = set(defining[: defining.index(start_id) + 1])
+    return {product_id for product_id, since in runs.items() if since in allowed}
+
+
+def stored_runs(rubric_id: int) -> dict[int, int]:
+    """The cohort runs (product → since) as last stored for the rubric."""
+    return dict(
+        CohortMember.objects.filter(rubric_id=rubric_id).values_list("product_id", "since_id")
     )
 
 
+def start_rounds(rubric_id: int) -> list[SurveyRound]:
+    """The rounds a stored cohort of the rubric starts from (its defining rounds when the
+    aggregates were built), oldest first, in one query."""
+    return list(
+        SurveyRound.objects.filter(
+            pk__in=RoundAggregate.objects.filter(
+                rubric_id=rubric_id, population=RoundAggregate.Population.COHORT
+            ).values("cohort_from_id")
+        ).order_by("opens_at", "key")
+    )
+
+
+def start_round(rubric_id: int, key: str | None) -> SurveyRound | None:
+    """The start round named by `key` (the first start round when blank), or None when the
+    rubric has no stored cohort starting there: a round of another rubric, an open or empty
+    round and a typo all look the same."""
+    starts = start_rounds(rubric_id)
+    if not key:
+        return starts[0] if starts else None
+    return next((r for r in starts if r.key == key), None)
+
+
 class CohortUpdate(NamedTuple):
-    members: set[int]  # product ids
+    runs: dict[int, int]  # product id → since round id (see cohort_runs)
+    defining: list[int]  # the defining round ids, oldest first: the possible start rounds
     checked: bool  # recomputed from the stored scores (else read as stored)
     changed: bool  # differs from what was stored
 
 
 def update_cohort(*, rubric_id: int, rounds: list[SurveyRound], force: bool) -> CohortUpdate:
-    """The rubric's cohort, recomputed from the scores (and stored if different) when its
+    """The rubric's cohort runs, recomputed from the scores (and stored if different) when its
     defining rounds changed or `force` says a closed round's scores may have. Runs inside the
     caller's transaction; the state row is locked, so concurrent recomputes of one rubric are
     serialised, the first build too."""
@@ -91,15 +142,29 @@ def update_cohort(*, rubric_id: int, rounds: list[SurveyRound], force: bool) -> 
     # Read after taking the lock: which rounds define the cohort depends on their scores,
     # which a concurrent job may just have committed.
     defining = defining_round_ids(rubric_rounds(rubric_id))
-    stored = stored_cohort(rubric_id)
+    stored = stored_runs(rubric_id)
     if not force and state.defining_round_ids == defining:
-        return CohortUpdate(stored, checked=False, changed=False)
-    fresh = cohort_product_ids(defining)
+        return CohortUpdate(stored, defining, checked=False, changed=False)
+    fresh = cohort_runs(defining)
+    changed = fresh != stored or state.defining_round_ids != defining
     if fresh != stored:
         CohortMember.objects.filter(rubric_id=rubric_id).delete()
         CohortMember.objects.bulk_create(
-            CohortMember(rubric_id=rubric_id, product_id=product_id) for product_id in fresh
+            CohortMember(rubric_id=rubric_id, product_id=product_id, since_id=since)
+            for product_id, since in fresh.items()
         )
     state.defining_round_ids = defining
     state.save()
-    return CohortUpdate(fresh, checked=True, changed=fresh != stored)
+    return CohortUpdate(fresh, defining, checked=True, changed=changed)
+
+
+def churn(previous: set[int], current: set[int], retired: set[int]) -> dict[str, int]:
+    """Products scored in a round against the defining round before it: those that joined,
+    stayed, and left, either retired (by the day the round opened) or skipped it."""
+    left = previous - current
+    return {
+        "joined": len(current - previous),
+        "stayed": len(current & previous),
+        "retired": len(left & retired),
+        "skipped": len(left - retired),
+    }

@@ -32,10 +32,16 @@ def hidden_points(
     )
 
 
-def scored_counts(rubric_id: int, products: QuerySet) -> Counter[PointKey]:
+def scored_counts(
+    rubric_id: int, products: QuerySet, start_ids: list[int] | None = None
+) -> Counter[PointKey]:
     """How many of these products have an overall score in each round of the rubric, among
-    all products and among the rubric's continuous cohort, in one query."""
-    cohort = CohortMember.objects.filter(rubric_id=rubric_id).values("product_id")
+    all products and among the rubric's continuous cohort from a start round (`start_ids`:
+    the defining rounds up to it, where a member's run may begin), in one query."""
+    members = CohortMember.objects.filter(rubric_id=rubric_id)
+    if start_ids is not None:
+        members = members.filter(since_id__in=start_ids)
+    cohort = members.values("product_id")
     rows = (
         ResponseScore.objects.filter(
             round__rubric_version__rubric_id=rubric_id,
@@ -52,19 +58,34 @@ def scored_counts(rubric_id: int, products: QuerySet) -> Counter[PointKey]:
     return counts
 
 
-def stored_sizes(rubric_id: int) -> dict[PointKey, int]:
-    """The n of each stored aggregate of the rubric, by round key and population."""
+def stored_sizes(rubric_id: int, start_id: int | None) -> dict[PointKey, int]:
+    """The n of each stored aggregate of the rubric (the cohort from the start round), by
+    round key and population."""
+    shown = Q(population=RoundAggregate.Population.ALL) | Q(cohort_from_id=start_id)
     return {
         (key, population): n
-        for key, population, n in RoundAggregate.objects.filter(rubric_id=rubric_id).values_list(
-            "round__key", "population", "n"
-        )
+        for key, population, n in RoundAggregate.objects.filter(
+            shown, rubric_id=rubric_id
+        ).values_list("round__key", "population", "n")
     }
 
 
-def hidden_stored_points(rubric_id: int, readable: QuerySet | None) -> frozenset[PointKey]:
-    """The rubric's stored points hidden from a user who may read only the `readable`
-    products (None: every product, so nothing is hidden)."""
+def start_ids_up_to(start_ids: list[int], start_id: int | None) -> list[int] | None:
+    """The start rounds at or before `start_id` (all of them when it is None)."""
+    if start_id is None or start_id not in start_ids:
+        return None
+    return start_ids[: start_ids.index(start_id) + 1]
+
+
+def hidden_stored_points(
+    rubric_id: int, readable: QuerySet | None, start_ids: list[int], start_id: int | None
+) -> frozenset[PointKey]:
+    """The rubric's stored points (the cohort from `start_id`, one of the `start_ids`, oldest
+    first) hidden from a user who may read only the `readable` products (None: every
+    product, so nothing is hidden)."""
     if readable is None:
         return frozenset()
-    return hidden_points(stored_sizes(rubric_id), scored_counts(rubric_id, readable))
+    return hidden_points(
+        stored_sizes(rubric_id, start_id),
+        scored_counts(rubric_id, readable, start_ids_up_to(start_ids, start_id)),
+    )

@@ -80,10 +80,13 @@ class CohortState(models.Model):
 
 
 class CohortMember(models.Model):
-    """A product of a rubric's continuous cohort (see cohort.cohort_product_ids)."""
+    """A product with a scored response in every defining round of a rubric from `since` on
+    (see cohort.cohort_runs): it belongs to the cohort from any start round up to `since`."""
 
     rubric = models.ForeignKey("rubrics.Rubric", on_delete=models.CASCADE, related_name="+")
     product = models.ForeignKey("products.Product", on_delete=models.CASCADE, related_name="+")
+    # The first defining round of the product's unbroken run up to the latest defining round.
+    since = models.ForeignKey("surveys.SurveyRound", on_delete=models.CASCADE, related_name="+")
 
     class Meta:
         constraints = [
@@ -95,7 +98,8 @@ class CohortMember(models.Model):
 
 
 class RoundAggregate(models.Model):
-    """Statistics of a round's scores for one population: all products, or the cohort."""
+    """Statistics of a round's scores for one population: all products, or the cohort of the
+    products scored in every defining round from a start round (`cohort_from`) on."""
 
     class Population(models.TextChoices):
         ALL = "all", _("All products")
@@ -106,6 +110,10 @@ class RoundAggregate(models.Model):
     )
     rubric = models.ForeignKey("rubrics.Rubric", on_delete=models.CASCADE, related_name="+")
     population = models.CharField(max_length=10, choices=Population.choices)
+    # The cohort's start round (a defining round at or before this one); None for `all`.
+    cohort_from = models.ForeignKey(
+        "surveys.SurveyRound", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
     n = models.PositiveIntegerField()
     mean = models.DecimalField(null=True, **SCORE_FIELD)
     median = models.DecimalField(null=True, **SCORE_FIELD)
@@ -119,15 +127,30 @@ class RoundAggregate(models.Model):
     # question key → {"mean": decimal string or null, "answered": n, "na": n} over the
     # population's scored responses: the dashboard's question heatmap
     question_means = models.JSONField(default=dict)
+    # area key → {"answered": n, "na": n} over the population's scored responses
+    area_not_applicable = models.JSONField(default=dict)
+    # `all` only: the products scored here against the previous defining round (the closed
+    # round before it with a scored response): {"previous": round key, "joined", "stayed",
+    # "retired", "skipped"}; empty for the first round.
+    churn = models.JSONField(default=dict)
     computed_at = models.DateTimeField()
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["round", "population"], name="roundaggregate_one_per_population"
+                fields=["round"],
+                condition=Q(population="all"),
+                name="roundaggregate_one_all_per_round",
+            ),
+            models.UniqueConstraint(
+                fields=["round", "cohort_from"],
+                condition=Q(population="cohort"),
+                name="roundaggregate_one_cohort_per_start",
             ),
             models.CheckConstraint(
-                condition=Q(population__in=["all", "cohort"]), name="roundaggregate_population"
+                condition=Q(population="all", cohort_from__isnull=True)
+                | Q(population="cohort", cohort_from__isnull=False),
+                name="roundaggregate_population",
             ),
         ]
 

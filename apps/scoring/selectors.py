@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
@@ -185,52 +184,6 @@ def _as_on_postgresql(row: tuple) -> tuple:
     if overall is not None:
         overall = quantize(Decimal(repr(overall)))
     return (*row[:2], jsonb_text(json.loads(row[2])), overall, *row[4:])
-
-
-QUESTION_SQL = """
-SELECT s.round_id, q.key, CASE WHEN cm.id IS NULL THEN 0 ELSE 1 END, COUNT(a.value),
-       COUNT(*) FILTER (WHERE a.not_applicable), {total}
-  FROM scoring_responsescore s
-  JOIN surveys_answer a ON a.response_id = s.response_id
-  JOIN rubrics_question q ON q.id = a.question_id
-  LEFT JOIN scoring_cohortmember cm ON cm.product_id = s.product_id AND cm.rubric_id = %s
- WHERE s.overall IS NOT NULL AND s.round_id IN ({rounds})
- GROUP BY s.round_id, q.key, CASE WHEN cm.id IS NULL THEN 0 ELSE 1 END
-"""
-
-
-def question_means(rubric_id: int, round_ids: list[int]) -> dict[tuple[int, str], dict]:
-    """Per round and population (`all`, `cohort`): each question's mean answer, answered and
-    N/A counts over the scored responses, for the question heatmap. Run after the cohort is
-    settled, in the transaction that stores the aggregates."""
-    if not round_ids:
-        return {}
-    exact = connection.vendor == "postgresql"
-    sql = QUESTION_SQL.format(
-        total=EXACT_SUM if exact else INTEGER_SUM, rounds=", ".join(["%s"] * len(round_ids))
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [rubric_id, *round_ids])
-        rows = cursor.fetchall()
-    sums: dict[tuple[int, str], dict[str, list]] = defaultdict(dict)
-    for round_id, key, in_cohort, answered, not_applicable, total in rows:
-        total = Decimal(total or 0) if exact else Decimal(total or 0) / TEN_THOUSAND
-        for population in ("all", "cohort") if in_cohort else ("all",):
-            tally = sums[round_id, population].setdefault(key, [0, 0, Decimal(0)])
-            tally[0] += answered
-            tally[1] += not_applicable
-            tally[2] += total
-    return {
-        group: {
-            key: {
-                "mean": str(quantize(total / answered)) if answered else None,
-                "answered": answered,
-                "na": not_applicable,
-            }
-            for key, (answered, not_applicable, total) in questions.items()
-        }
-        for group, questions in sums.items()
-    }
 
 
 def response_score(response) -> ResponseScore | None:

@@ -319,10 +319,15 @@ def test_trends_hide_points_resting_on_too_few_products_outside_your_teams(world
         assert {record[f] for f in TREND_STATISTICS} == {""}
         assert set(record["areas"].values()) == {""}
     assert header[:3] == ["round", "population", "n"]
+    # after the provisional flag: the cohort's start, the churn (5), the N/A shares (2 areas)
     assert rows[:2] == [
-        ["2021-10", "all", *[""] * 7, "false"],
-        ["2021-10", "cohort", *[""] * 7, "false"],
+        ["2021-10", "all", *[""] * 7, "false", "", *[""] * 7],
+        ["2021-10", "cohort", *[""] * 7, "false", "2021-10", *[""] * 7],
     ]
+    assert records[0]["churn"] == dict.fromkeys(
+        ("joined", "stayed", "left_retired", "left_skipped")
+    )
+    assert set(records[0]["not_applicable"].values()) == {""}
     assert rows[2][:3] == ["2022-04", "all", "0"]
 
 
@@ -404,6 +409,7 @@ def test_publishing_through_the_api_needs_the_change_permission(world):
     assert RubricVersion.objects.get(label="3").state == "draft"
 
 
-def test_a_path_no_api_route_takes_is_a_json_404(client):
-    reply = client.patch("/api/v1/products/surveys.Response/")
+def test_an_api_url_no_route_matches_is_a_json_404(world):
+    reply = client_for(world, "viewer").patch("/api/v1/products/surveys.Response/", {})
     assert reply.status_code == 404 and reply.json() == {"detail": "Not found."}
+    assert reply["Content-Type"] == "application/json"

@@ -20,11 +20,16 @@ def test_overview_charts_render_in_chromium(live_server, browser):
     page.goto(f"{live_server.url}/dashboard/")
     page.wait_for_selector("#chart-questions .main-svg")
     charts = page.locator(".chart .main-svg")
-    assert page.locator(".chart").count() == 5
-    assert charts.count() >= 5
-    # The overall chart has both panels' medians and the target line's label.
-    assert page.locator("#chart-overall").get_by_text("target 2.0").count() >= 1
-    assert page.locator("#chart-overall").get_by_text("Continuous cohort").count() == 1
+    assert page.locator(".chart").count() == 6
+    assert charts.count() >= 6
+    # The overall chart has both panels' medians and the target line, named in the legend as
+    # the bands count it (a score of exactly 2.0 is in the band below the target).
+    assert page.locator("#chart-overall").get_by_text("Company target: above 2").count() == 1
+    assert (
+        page.locator("#chart-overall").get_by_text("Continuous cohort since 2021-10").count() == 1
+    )
+    assert page.locator("#chart-na .main-svg").count() >= 1  # N/A shares per area
+    assert page.locator("#churn tbody tr").count() == 5
     assert not failed, failed
     screenshot(page, "dashboard")
     # The question heatmap: a cell per question and round, and the cohort button switches it.
@@ -40,3 +45,22 @@ def test_overview_charts_render_in_chromium(live_server, browser):
     assert not blocked, blocked  # plotly.js and charts.js run under the CSP
     heatmap.scroll_into_view_if_needed()
     screenshot(page, "dashboard-questions", full_page=False)
+
+
+def test_the_cohort_start_is_chosen_with_the_keyboard(live_server, browser):
+    seed_demo(products=30, rounds=5, seed=4)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    blocked = watch_for_csp_violations(page)
+    log_in(page, live_server, "demo-viewer")
+    page.goto(f"{live_server.url}/dashboard/")
+    page.wait_for_selector("#chart-overall .main-svg")
+    page.get_by_label("Cohort from").focus()
+    page.keyboard.press("ArrowDown")  # the second start round
+    page.get_by_role("button", name="Show").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**cohort_from=2022-04**")
+    page.wait_for_selector("#chart-overall .main-svg")
+    overall = page.locator("#chart-overall")
+    assert overall.get_by_text("Continuous cohort since 2022-04").count() == 1
+    assert page.get_by_label("Cohort from").input_value() == "2022-04"
+    assert not blocked, blocked

@@ -6,6 +6,7 @@ from django.utils import translation
 
 from apps.dashboards import figures
 from apps.dashboards.selectors import Point, QuestionRow
+from apps.scoring.rules import Rule, band_of
 
 D = Decimal
 AREAS = [figures.AreaTitle("data", "Data"), figures.AreaTitle("monitoring", "Monitoring")]
@@ -153,3 +154,111 @@ def test_long_question_labels_are_shortened_on_the_axis_only():
         built.layout.yaxis.ticktext[0].endswith("…") and len(built.layout.yaxis.ticktext[0]) == 48
     )
     assert built.data[0].customdata[0][0][1] == label  # the hover shows it whole
+
+
+# The shipped MLOpsScore bands: upper bounds 0, 1, 2, 3, 5 and an open top band; "Company
+# target met" is the band above 2 (rubrics/mlopsscore-v2.yaml).
+MLOPSSCORE_MAXIMA = [D(0), D(1), D(2), D(3), D(5), None]
+
+
+def test_the_target_line_is_named_as_the_bands_classify_a_score_equal_to_it():
+    figure = figures.overall_trend(ALL, COHORT, target=2.0, band_maxima=MLOPSSCORE_MAXIMA)
+    (entry,) = [t for t in figure.data if t.name and t.name.startswith("Company target")]
+    assert entry.name == "Company target: above 2"
+    assert entry.line.dash == "dash" and entry.line.color == figures.TARGET_COLOUR
+    # the legend names it: no annotation that could sit on an n label
+    assert not [a for a in figure.layout.annotations if "target" in (a.text or "").lower()]
+    # A score of exactly 2.0 is in the "keep investing" band (upper bound 2, inclusive) ...
+    rule = Rule("sum", "rescale", "min", tuple(MLOPSSCORE_MAXIMA))
+    assert band_of(rule, D("2.0")) == 2 and band_of(rule, D("2.0001")) == 3
+    # ... and does not meet a target "above 2"; just above it does.
+    assert not figures.meets_target(2.0, 2.0, MLOPSSCORE_MAXIMA)
+    assert figures.meets_target(2.0001, 2.0, MLOPSSCORE_MAXIMA)
+
+
+def test_a_target_inside_a_band_is_met_from_the_target_on():
+    figure = figures.overall_trend(ALL, COHORT, target=2.5, band_maxima=MLOPSSCORE_MAXIMA)
+    assert "Company target: 2.5 or more" in [t.name for t in figure.data]
+    assert figures.meets_target(2.5, 2.5, MLOPSSCORE_MAXIMA)
+    with translation.override("ja"):
+        japanese = figures.overall_trend(ALL, COHORT, target=2.0, band_maxima=MLOPSSCORE_MAXIMA)
+    assert "全社目標: 2 を超える" in [t.name for t in japanese.data]
+
+
+def test_version_labels_sit_inside_the_plot_under_the_panel_titles():
+    figure = figures.overall_trend(ALL, COHORT, target=2.0, cohort_from="2021-10")
+    titles = [a for a in figure.layout.annotations if a.text in ("All products",)]
+    assert titles and titles[0].yanchor == "bottom"  # above the plot's top edge
+    assert [a.text for a in figure.layout.annotations][:2] == [
+        "All products",
+        "Continuous cohort since 2021-10",
+    ]
+    versions = [a for a in figure.layout.annotations if a.text == "rubric v2"]
+    assert len(versions) == 2 and {(a.y, a.yanchor) for a in versions} == {(1, "top")}
+
+
+def lightness(colour: str) -> float:
+    red, green, blue = (int(part) for part in colour.removeprefix("rgb(").rstrip(")").split(","))
+    return 0.2126 * red + 0.7152 * green + 0.0722 * blue
+
+
+def test_bands_are_one_sequential_scale_from_worst_to_best_never_the_area_colours():
+    bands = [
+        {"order": order, "label_en": label, "label_ja": "", "count": 1}
+        for order, label in enumerate(
+            ("Prototype", "Minimal", "Basics", "Company target met", "Strong", "Outstanding")
+        )
+    ]
+    # given best first: drawn worst first all the same
+    figure = figures.band_distribution([point("2021-10", bands=list(reversed(bands)))])
+    assert figure.data[0].name == "Prototype"
+    colours = [t.marker.color for t in figure.data]
+    assert len(set(colours)) == 6 and not set(colours) & set(figures.PALETTE)
+    shades = [lightness(c) for c in colours]
+    assert shades == sorted(shades, reverse=True)  # worst lightest, best darkest
+    met = colours[3]
+    red, _green, blue = (int(p) for p in met.removeprefix("rgb(").rstrip(")").split(","))
+    assert blue > red  # "Company target met" is no red
+    assert figure.layout.legend.traceorder == "reversed"  # legend top = stack top = best
+
+
+def test_not_applicable_shares_are_a_line_per_area_with_hidden_points_blank():
+    shares = {"data": D("0.25"), "monitoring": None}
+    counts = {"data": {"answered": 30, "na": 10}}
+    points = [
+        point("2021-10", not_applicable=shares, not_applicable_counts=counts),
+        point(
+            "2022-04", not_applicable={"data": D("0.1")}, not_applicable_counts=counts, hidden=True
+        ),
+    ]
+    figure = figures.not_applicable_shares(points, AREAS)
+    (data,), (monitoring,) = traces(figure, "Data"), traces(figure, "Monitoring")
+    assert list(data.y) == [0.25, None] and list(monitoring.y) == [None, None]
+    assert [list(c) for c in data.customdata] == [[10, 40], [None, None]]  # on hover
+    assert figure.layout.yaxis.tickformat == ".0%"
+
+
+def test_japanese_question_labels_are_cut_to_the_same_width():
+    label = (
+        "本番環境で、モデルの予測品質を監視し、"
+        "劣化したときに担当者へアラートが届くようになっているか"
+    )
+    built = figures.question_heatmap(
+        [point("2021-10", questions={"q": {"mean": "1", "answered": 1, "na": 0}})],
+        [point("2021-10")],
+        [QuestionRow("q", label, "監視")],
+    )
+    shown = built.layout.yaxis.ticktext[0]
+    assert shown.endswith("…") and len(shown) == 24  # 23 wide characters and the ellipsis
+
+
+def test_a_later_cohort_has_no_heatmap_cells_before_its_start():
+    cell = {"q": {"mean": "0.5", "answered": 2, "na": 0}}
+    built = figures.question_heatmap(
+        [point("2021-10", questions=cell), point("2022-04", questions=cell)],
+        [point("2022-04", questions={"q": {"mean": "1", "answered": 1, "na": 0}})],
+        [QuestionRow("q", "Question", "Area")],
+    )
+    cohort = built.layout.updatemenus[0].buttons[1].args[0]
+    assert cohort["z"] == [[[None, 1.0]]]  # the columns are the rounds: 2021-10 is blank
+    assert len(built.data[0].x) == 2

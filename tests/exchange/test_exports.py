@@ -141,11 +141,21 @@ def test_trends_csv_has_all_and_cohort_per_round(scored_round):
         "area_data_mean",
         "area_monitoring_mean",
         "provisional",
+        "cohort_from",
+        "churn_previous",
+        "joined",
+        "stayed",
+        "left_retired",
+        "left_skipped",
+        "area_data_na_share",
+        "area_monitoring_na_share",
     ]
     provisional = str(scored_round.state == "open").lower()
+    statistics = ["1", "0.5", "0.5", "0.5", "0.5", "2", "0.5", provisional]
+    # The first round: no churn; one of the two data answers is N/A (rescaled to 2).
     assert rows == [
-        ["2021-10", "all", "1", "0.5", "0.5", "0.5", "0.5", "2", "0.5", provisional],
-        ["2021-10", "cohort", "1", "0.5", "0.5", "0.5", "0.5", "2", "0.5", provisional],
+        ["2021-10", "all", *statistics, "", "", "", "", "", "", "0.5", "0"],
+        ["2021-10", "cohort", *statistics, "2021-10", "", "", "", "", "", "0.5", "0"],
     ]
 
 

@@ -38,4 +38,4 @@ def test_the_threshold_is_a_setting(settings):
 
 
 def test_whoever_reads_every_product_is_hidden_nothing():
-    assert hidden_stored_points(rubric_id=1, readable=None) == frozenset()  # no query either
+    assert hidden_stored_points(1, None, [], None) == frozenset()  # no query either

@@ -1,6 +1,14 @@
 """Read queries for the dashboards, one module per page; they read the stored scores and
 aggregates (never the answers, except a product's answer changes)."""
 
+from apps.dashboards.selectors.catalogue import (
+    CatalogueProduct,
+    CatalogueRow,
+    CatalogueScore,
+    catalogue_products,
+    catalogue_rows,
+    search_products,
+)
 from apps.dashboards.selectors.overview import (
     Point,
     QuestionRow,
@@ -36,6 +44,9 @@ from apps.dashboards.selectors.round_page import (
 
 __all__ = [
     "AnswerChange",
+    "CatalogueProduct",
+    "CatalogueRow",
+    "CatalogueScore",
     "Point",
     "ProductRound",
     "QuestionRow",
@@ -46,6 +57,8 @@ __all__ = [
     "Trend",
     "aggregates_stamp",
     "answer_changes",
+    "catalogue_products",
+    "catalogue_rows",
     "filtered_products",
     "filtered_trend",
     "hide_points",
@@ -61,4 +74,5 @@ __all__ = [
     "rubric_questions",
     "rubric_trend",
     "rubrics_with_rounds",
+    "search_products",
 ]

@@ -1,4 +1,5 @@
-"""Read queries for the overview page: the rubric's stored round aggregates as trends."""
+"""Read queries for the overview page: the rubric's stored round aggregates as trends (all
+products, and the cohort from a chosen start round)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,18 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import Count, Max, Q, QuerySet
+from django.utils import timezone
 
 from apps.products.models import Product
 from apps.rubrics.models import Question, Rubric
 from apps.scoring import cohort as scoring_cohort
 from apps.scoring import selectors as scoring_selectors
-from apps.scoring.aggregates import SCORED_PRODUCT_FIELDS, ScoredProduct, summarize
+from apps.scoring.aggregates import (
+    SCORED_PRODUCT_FIELDS,
+    ScoredProduct,
+    not_applicable_share,
+    summarize,
+)
 from apps.scoring.models import CohortMember, ResponseScore, RoundAggregate
 from apps.surveys.models import SurveyRound
 
@@ -36,15 +43,24 @@ class Point:
     hidden: bool = False
     # the round is still open: its n are the products that have submitted so far
     provisional: bool = False
+    # area key → share of N/A among the answers (None: no answers), and the counts it comes
+    # from ({"answered", "na"}); stored for the whole organisation only
+    not_applicable: dict[str, Decimal | None] = field(default_factory=dict)
+    not_applicable_counts: dict[str, dict] = field(default_factory=dict)
+    # all products: against the previous defining round ({"previous", "joined", "stayed",
+    # "retired", "skipped"}); empty for the first round and for the cohort
+    churn: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Trend:
-    """A rubric's points, oldest round first, for all products and for the cohort."""
+    """A rubric's points, oldest round first, for all products and for the cohort from a
+    start round (its points from that round on)."""
 
     rubric: Rubric
     all: list[Point]
     cohort: list[Point]
+    cohort_from: str = ""  # the start round's key
 
     @property
     def area_keys(self) -> list[str]:
@@ -89,6 +105,12 @@ def _point(survey_round, stats: dict) -> Point:
         binding=stats["binding_counts"],
         questions=stats.get("question_means", {}),
         provisional=survey_round.state == SurveyRound.State.OPEN,
+        not_applicable={
+            key: not_applicable_share(counts)
+            for key, counts in stats.get("area_not_applicable", {}).items()
+        },
+        not_applicable_counts=stats.get("area_not_applicable", {}),
+        churn=stats.get("churn", {}),
     )
 
 
@@ -103,10 +125,13 @@ def aggregates_stamp(rubric: Rubric) -> str:
     return f"{stamp['latest'] and stamp['latest'].timestamp()}-{stamp['n']}-{stamp['open']}"
 
 
-def rubric_trend(rubric: Rubric) -> Trend:
-    """Both populations' points, oldest round first, in one query."""
+def rubric_trend(rubric: Rubric, start: SurveyRound | None) -> Trend:
+    """All products' points and those of the cohort from the start round, oldest round
+    first, in one query."""
     rows = (
-        RoundAggregate.objects.filter(rubric=rubric)
+        RoundAggregate.objects.filter(
+            Q(population=RoundAggregate.Population.ALL) | Q(cohort_from=start), rubric=rubric
+        )
         .select_related("round__rubric_version")
         .order_by("round__opens_at", "round__key")
     )
@@ -122,9 +147,16 @@ def rubric_trend(rubric: Rubric) -> Trend:
             "band_counts": row.band_counts,
             "binding_counts": row.binding_counts,
             "question_means": row.question_means,
+            "area_not_applicable": row.area_not_applicable,
+            "churn": row.churn,
         }
         points[row.population].append(_point(row.round, stats))
-    return Trend(rubric=rubric, all=points["all"], cohort=points["cohort"])
+    return Trend(
+        rubric=rubric,
+        all=points["all"],
+        cohort=points["cohort"],
+        cohort_from=start.key if start else "",
+    )
 
 
 def rubric_questions(rubric: Rubric) -> list[QuestionRow]:
@@ -172,15 +204,28 @@ def filtered_products(*, team: str = "", characteristic: str = "") -> QuerySet:
     return products
 
 
-def filtered_trend(rubric: Rubric, *, team: str = "", characteristic: str = "") -> Trend:
+def filtered_trend(
+    rubric: Rubric,
+    *,
+    team: str = "",
+    characteristic: str = "",
+    start: SurveyRound | None = None,
+) -> Trend:
     """The trend of a subset of products (a team, a use-case characteristic), summarised from
-    the stored score rows (one per response, never the answers), both populations."""
+    the stored score rows (one per response, never the answers): all of them, and those of
+    the cohort from the start round, with the churn among them."""
     products = filtered_products(team=team, characteristic=characteristic)
     rounds = scoring_cohort.rubric_rounds(rubric.pk)
+    starts = [r.pk for r in scoring_cohort.start_rounds(rubric.pk)]
     chosen = set(products.values_list("pk", flat=True))
-    cohort = chosen & set(
-        CohortMember.objects.filter(rubric=rubric).values_list("product_id", flat=True)
-    )
+    cohort: set[int] = set()
+    if start is not None and start.pk in starts:
+        runs = dict(
+            CohortMember.objects.filter(rubric=rubric, product_id__in=chosen).values_list(
+                "product_id", "since_id"
+            )
+        )
+        cohort = scoring_cohort.members_from(runs, starts, start.pk)
     rows: dict[int, list[ScoredProduct]] = {r.pk: [] for r in rounds}
     for round_id, *row in ResponseScore.objects.filter(
         round__in=rounds, product_id__in=chosen
@@ -190,16 +235,52 @@ def filtered_trend(rubric: Rubric, *, team: str = "", characteristic: str = "") 
         version_id: scoring_selectors.version_shape(version_id)
         for version_id in {r.rubric_version_id for r in rounds}
     }
+    churns = _filtered_churn(rounds, starts, rows)
     populations: dict[str, list[Point]] = {"all": [], "cohort": []}
+    started = False
     for survey_round in rounds:
         shape = shapes[survey_round.rubric_version_id]
-        for population, members in (
-            ("all", rows[survey_round.pk]),
-            ("cohort", [row for row in rows[survey_round.pk] if row.product_id in cohort]),
-        ):
-            stats = summarize(shape, members)
-            populations[population].append(_point(survey_round, stats))
-    return Trend(rubric=rubric, all=populations["all"], cohort=populations["cohort"])
+        stats = summarize(shape, rows[survey_round.pk])
+        populations["all"].append(
+            _point(survey_round, {**stats, "churn": churns.get(survey_round.pk, {})})
+        )
+        started = started or (start is not None and survey_round.pk == start.pk)
+        if started:
+            members = [row for row in rows[survey_round.pk] if row.product_id in cohort]
+            populations["cohort"].append(_point(survey_round, summarize(shape, members)))
+    return Trend(
+        rubric=rubric,
+        all=populations["all"],
+        cohort=populations["cohort"],
+        cohort_from=start.key if start else "",
+    )
+
+
+def _filtered_churn(
+    rounds: list[SurveyRound], starts: list[int], rows: dict[int, list[ScoredProduct]]
+) -> dict[int, dict]:
+    """Each round's churn among the filtered products against the defining round before it
+    (the retired ones read in one query)."""
+    scored = {
+        round_id: {row.product_id for row in found if row.overall is not None}
+        for round_id, found in rows.items()
+    }
+    retired_on = dict(
+        Product.objects.filter(retired_at__isnull=False).values_list("pk", "retired_at")
+    )
+    keys = {r.pk: r.key for r in rounds}
+    churns, previous = {}, None
+    for survey_round in rounds:
+        if previous is not None:
+            opened = timezone.localdate(survey_round.opens_at)
+            retired = {p for p, day in retired_on.items() if day <= opened}
+            churns[survey_round.pk] = {
+                "previous": keys[previous],
+                **scoring_cohort.churn(scored[previous], scored[survey_round.pk], retired),
+            }
+        if survey_round.pk in starts:
+            previous = survey_round.pk
+    return churns
 
 
 def point_sizes(trend: Trend) -> dict[tuple[str, str], int]:
@@ -230,6 +311,9 @@ def hide_points(trend: Trend, hidden: frozenset[tuple[str, str]]) -> Trend:
             p75=None,
             area_means=dict.fromkeys(point.area_means),
             hidden=True,
+            provisional=point.provisional,
+            # which round it is compared with, not the counts
+            churn={"previous": point.churn["previous"]} if point.churn else {},
         )
 
     return Trend(
