@@ -184,7 +184,10 @@ def test_submit_with_if_match_is_refused_when_the_answers_changed(world):
     client = client_for(world, "member")
     url = f"/api/v1/responses/{response.pk}/answers/"
     client.post(url, {"question": "data-schema", "value": "1"})
-    client.post(url, {"question": "data-features", "not_applicable": True})
+    client.post(
+        url,
+        {"question": "data-features", "not_applicable": True, "not_applicable_reason": "Images"},
+    )
     last = client.post(url, {"question": "monitoring-staleness", "value": "1"}).json()
     etag = client.get(url)["ETag"]
     client.post(

@@ -98,7 +98,7 @@ def test_a_failed_save_keeps_the_response_from_being_submitted(answered):
     # Fixed, it saves, and the submit goes through.
     form.locator("input[name=evidence_url]").fill("https://wiki.example.com/features")
     form.locator(".save-state[data-kind=saved]").wait_for()
-    assert form.locator(".field-error").inner_text() == ""
+    assert form.locator("[data-field-error=evidence_url]").inner_text() == ""
     page.locator("form.submit-bar button[type=submit]").click()
     confirm(page)
     response.refresh_from_db()
@@ -114,7 +114,7 @@ def test_an_invalid_link_does_not_block_the_level_save(answered):
     form.locator(".save-state[data-kind=partial]").wait_for()
     stored = Answer.objects.get(response=response, question__key="data-schema")
     assert (stored.value, stored.evidence_url) == (Decimal("0.5"), "")  # the level is saved
-    error = form.locator(".field-error")
+    error = form.locator("[data-field-error=evidence_url]")
     assert error.inner_text() == "The evidence link must be an http(s) URL."
     assert link.input_value() == "wiki/schema page"  # what was typed stays, unsaved
     assert link.get_attribute("aria-invalid") == "true"

@@ -59,10 +59,11 @@ def test_good_file_imports_submitted_responses_and_scores_them(
 
 def test_a_file_with_question_numbers_imports_and_a_wrong_number_is_named(survey_round, ranker):
     numbered = (
-        "round,product,area,question,question_number,value,not_applicable,evidence\n"
-        "2021-10,ranker,data,data-schema,DATA-1,1,false,CI\n"
-        "2021-10,ranker,data,data-features,DATA-3,,true,Raw images\n"
-        "2021-10,ranker,monitoring,monitoring-staleness,,0.5,false,\n"
+        "round,product,area,question,question_number,value,not_applicable,evidence,"
+        "not_applicable_reason\n"
+        "2021-10,ranker,data,data-schema,DATA-1,1,false,CI,\n"
+        "2021-10,ranker,data,data-features,DATA-3,,true,,Raw images only\n"
+        "2021-10,ranker,monitoring,monitoring-staleness,,0.5,false,,\n"
     )
     assert refused(survey_round, numbered) == [
         "line 3, question_number: 'DATA-3' data-features is DATA-2"

@@ -57,7 +57,7 @@ def token_of(html: str) -> str:
 def test_review_shows_answers_by_area_with_numbers_labels_and_provisional_score(client, setup):
     client.force_login(setup[2])
     save(client, "data-schema", "1", evidence="Checked in CI")
-    save(client, "data-features", "na")
+    save(client, "data-features", "na", not_applicable_reason="No features: raw images")
     save(client, "monitoring-staleness", "0.5")  # above "Not done", no evidence
     before = (Answer.history.count(), Response.history.count())
     page = client.get(urls("review-response"))
@@ -74,7 +74,7 @@ def test_review_shows_answers_by_area_with_numbers_labels_and_provisional_score(
     score = html[html.index('id="provisional-score"') : html.index("<h2>Answers</h2>")]
     assert "provisional" in score
     assert '<dd data-score="overall">0.50</dd>' in score  # min(1 rescaled to 2, 0.5)
-    assert '<td class="num" data-area-score="data">2</td>' in score
+    assert '<td class="num" data-area-score="data">2.00</td>' in score
     assert "Strong" not in score and "Basic" in score
     assert 'name="reviewed"' in html and "Confirm and submit" in html
     assert Response.objects.get().status == "draft"

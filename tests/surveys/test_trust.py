@@ -125,7 +125,7 @@ def test_the_conflict_reply_names_who_when_and_the_level(client, setup):
 
 def test_the_conflict_box_names_na_answers(client, setup):
     client.force_login(setup[2])
-    post(client, question="data-features", value="na")
+    post(client, question="data-features", value="na", not_applicable_reason="Raw images only")
     stale = post(client, question="data-features", value="1")
     assert stale.json()["current"]["label"] == "N/A"
 
