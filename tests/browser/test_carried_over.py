@@ -67,8 +67,13 @@ def test_prefill_confirm_an_area_submit_refused_and_na_needs_a_reason(live_serve
     left = services.unconfirmed_questions(response)
     assert len(left) == copied - in_area > 0
 
-    # Submit is refused and lists each unconfirmed answer as a link; nothing changes.
+    # The review lists them and offers no Confirm; its link lists each unconfirmed answer as
+    # a link on the questionnaire; nothing changes.
     page.get_by_role("button", name="Submit").click()
+    page.wait_for_url("**/review/")
+    assert page.locator("#review-unconfirmed li").count() == len(left)
+    assert page.locator("#confirm-form").count() == 0
+    page.locator("#confirm-blocked").get_by_role("link").click()
     page.wait_for_url("**?unanswered#unconfirmed")
     listed = page.locator("#unconfirmed li")
     assert listed.count() == len(left)
