@@ -8,7 +8,7 @@ from apps.demo.services import seed_demo
 from apps.products.models import Product
 from apps.surveys import services
 from apps.surveys.models import Answer, Response, SurveyRound
-from tests.browser.conftest import log_in, watch_for_csp_violations
+from tests.browser.conftest import log_in, screenshot, watch_for_csp_violations
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -56,6 +56,7 @@ def test_prefill_confirm_an_area_submit_refused_and_na_needs_a_reason(live_serve
     in_area = first.locator("form.question[data-carried]").count()
     assert in_area > 0
     assert first.locator(".previous-answer").count() == first.locator("form.question").count()
+    screenshot(page, "questionnaire-carried-over", full_page=False)
 
     # Confirm all in the first area: its marks go, the others stay.
     first.get_by_role("button", name="Confirm all in this area").click()
