@@ -90,7 +90,6 @@ class Comparison(NamedTuple):
     question_ids: list[int]  # the common questions' ids, in every version
     areas: dict[str, list[str]]  # area key → common question keys (areas without any: none)
     area_of: dict[int, str]  # common question id → area key
-    area_ids: dict[int, str]  # area id (of any version in view) → area key
     stored: dict  # RoundAggregate.comparison
     rule_version_id: int | None  # the newest version in view: its rule and bands score
 
@@ -110,11 +109,9 @@ def common_questions(version_ids: list[int]) -> Comparison:
     rows = Question.objects.filter(version_id__in=version_ids).order_by(
         "version_id", "area__order", "order"
     )
-    area_ids: dict[int, str] = {}
-    for question_id, version_id, key, area_id, area in rows.values_list(
-        "pk", "version_id", "key", "area_id", "area__key"
+    for question_id, version_id, key, area in rows.values_list(
+        "pk", "version_id", "key", "area__key"
     ):
-        area_ids[area_id] = area
         signature = (area, tuple(sorted(criteria.get(question_id, []))))
         by_version[version_id][key] = (question_id, signature)
         numbers[version_id][key] = len(numbers[version_id]) + 1  # questionnaire order
@@ -153,7 +150,7 @@ def common_questions(version_ids: list[int]) -> Comparison:
         "dropped_areas": [area for area in every_area if area not in areas],
         "rule_version": labels.get(newest, "") if newest else "",
     }
-    return Comparison(list(area_of), areas, area_of, area_ids, stored, newest)
+    return Comparison(list(area_of), areas, area_of, stored, newest)
 
 
 def _comparison_changed(rubric_id: int, round_ids: list[int], comparison: Comparison) -> bool:
@@ -330,16 +327,15 @@ def _common_answers(answers: dict[int, dict], comparison: Comparison) -> dict[in
     return restricted
 
 
-# Per round and scored response, the answers to the common questions per area (answered,
-# N/A, sum): what like-for-like scores, in one pass over the answers of the rounds.
+# Per round and scored response, the answers to the common questions of each area (answered,
+# N/A, sum; three columns per area, filtered by the area's question ids): what like-for-like
+# scores, one row per response in one pass over the answers of the rounds.
 LIKE_FOR_LIKE_SQL = """
-SELECT s.round_id, s.response_id, s.product_id, q.area_id, COUNT(a.value),
-       COUNT(*) FILTER (WHERE a.not_applicable), {total}
+SELECT s.round_id, s.product_id, {columns}
   FROM scoring_responsescore s
   JOIN surveys_answer a ON a.response_id = s.response_id
-  JOIN rubrics_question q ON q.id = a.question_id
  WHERE s.overall IS NOT NULL AND s.round_id IN ({rounds}) AND a.question_id IN ({questions})
- GROUP BY s.round_id, s.response_id, s.product_id, q.area_id
+ GROUP BY s.round_id, s.response_id, s.product_id
 """
 
 
@@ -347,45 +343,68 @@ def like_for_like_scores(
     shape: selectors.VersionShape, comparison: Comparison, round_ids: list[int]
 ) -> dict[int, list[ScoredProduct]]:
     """Each round's scored responses rescored on the common questions only, with the rule of
-    `shape` (the newest version in view; rules.score on tallies of the common questions, an
-    area counting its common questions; areas without any are left out), in one query."""
+    `shape` (the newest version in view): rules.score on tallies of the common questions, an
+    area counting its common questions (areas without any are left out). One query; each
+    distinct set of tallies is scored once."""
     scores: dict[int, list[ScoredProduct]] = {round_id: [] for round_id in round_ids}
     if not round_ids or not comparison.question_ids:
         return scores
     exact = connection.vendor == "postgresql"
+    total = selectors.EXACT_SUM if exact else selectors.INTEGER_SUM
+    ids_of: dict[str, list[int]] = {area: [] for area in comparison.areas}
+    for question_id, area in comparison.area_of.items():
+        ids_of[area].append(int(question_id))
+    columns = []
+    for area in comparison.areas:
+        where = f"FILTER (WHERE a.question_id IN ({', '.join(map(str, ids_of[area]))}))"
+        columns += [
+            f"COUNT(a.value) {where}",
+            f"COUNT(*) FILTER (WHERE a.not_applicable AND a.question_id IN "
+            f"({', '.join(map(str, ids_of[area]))}))",
+            f"{total} {where}",
+        ]
     sql = LIKE_FOR_LIKE_SQL.format(
-        total=selectors.EXACT_SUM if exact else selectors.INTEGER_SUM,
+        columns=", ".join(columns),
         rounds=", ".join(["%s"] * len(round_ids)),
         questions=", ".join(["%s"] * len(comparison.question_ids)),
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [*round_ids, *comparison.question_ids])
         rows = cursor.fetchall()
-    sizes = {area: len(keys) for area, keys in comparison.areas.items()}
-    empty = {area: rules.AreaTally(n) for area, n in sizes.items()}
-    responses: dict[tuple[int, int, int], dict[str, rules.AreaTally]] = {}
-    for round_id, response_id, product_id, area_id, answered, not_applicable, total in rows:
-        total = Decimal(total or 0) if exact else Decimal(total or 0) / selectors.TEN_THOUSAND
-        area = comparison.area_ids[area_id]
-        tallies = responses.setdefault((round_id, response_id, product_id), dict(empty))
-        tallies[area] = rules.AreaTally(sizes[area], answered, not_applicable, total)
+    areas = list(comparison.areas)
+    sizes = [len(comparison.areas[area]) for area in areas]
     rule, band_ids, area_ids = shape.rule, shape.band_ids, shape.area_ids
-    seen: dict[tuple, rules.Score | None] = {}  # a round has few distinct tallies
-    for (round_id, _response_id, product_id), tallies in responses.items():
-        signature = tuple(tallies.values())
+    seen: dict[tuple, tuple | None] = {}  # a round has few distinct tallies
+    for round_id, product_id, *counts in rows:
+        signature = tuple(counts)
         if signature not in seen:
-            seen[signature] = rules.score(rule, tallies)
-        result = seen[signature]
-        if result is None:  # cannot happen for a scored response; never guess
-            continue
-        scores[round_id].append(
-            ScoredProduct(
-                product_id,
-                result.overall,
-                {k: None if v is None else str(v) for k, v in result.areas.items()},
-                None if result.band is None else band_ids[result.band],
-                area_ids.get(result.binding_area),
+            tallies = {}
+            for i, area in enumerate(areas):
+                answered, not_applicable, summed = counts[3 * i : 3 * i + 3]
+                summed = Decimal(summed or 0)
+                tallies[area] = rules.AreaTally(
+                    sizes[i],
+                    answered,
+                    not_applicable,
+                    summed if exact else summed / selectors.TEN_THOUSAND,
+                )
+            result = rules.score(rule, tallies)
+            seen[signature] = (
+                None
+                if result is None
+                else (
+                    result.overall,
+                    {k: None if v is None else str(v) for k, v in result.areas.items()},
+                    None if result.band is None else band_ids[result.band],
+                    area_ids.get(result.binding_area),
+                )
             )
+        found = seen[signature]
+        if found is None:  # cannot happen for a scored response; never guess
+            continue
+        overall, area_scores, band_id, binding_id = found
+        scores[round_id].append(
+            ScoredProduct(product_id, overall, area_scores, band_id, binding_id)
         )
     return scores
 
