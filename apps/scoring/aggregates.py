@@ -130,7 +130,13 @@ def common_questions(version_ids: list[int]) -> Comparison:
         areas.setdefault(area, []).append(key)
         for version_id in version_ids:
             area_of[by_version[version_id][key][0]] = area
-    labels = dict(RubricVersion.objects.filter(pk__in=version_ids).values_list("pk", "label"))
+    versions = {
+        pk: (label, aggregation)
+        for pk, label, aggregation in RubricVersion.objects.filter(pk__in=version_ids).values_list(
+            "pk", "label", "area_aggregation"
+        )
+    }
+    labels = {pk: label for pk, (label, _aggregation) in versions.items()}
     every_area = dict.fromkeys(
         signature[0] for v in version_ids for _id, signature in by_version[v].values()
     )
@@ -149,6 +155,9 @@ def common_questions(version_ids: list[int]) -> Comparison:
         ],
         "dropped_areas": [area for area in every_area if area not in areas],
         "rule_version": labels.get(newest, "") if newest else "",
+        # an area's sum over its common questions is scaled to the whole area
+        "scaled": bool(newest)
+        and versions.get(newest, ("", ""))[1] == RubricVersion.AreaAggregation.SUM,
     }
     return Comparison(list(area_of), areas, area_of, stored, newest)
 
@@ -343,9 +352,11 @@ def like_for_like_scores(
     shape: selectors.VersionShape, comparison: Comparison, round_ids: list[int]
 ) -> dict[int, list[ScoredProduct]]:
     """Each round's scored responses rescored on the common questions only, with the rule of
-    `shape` (the newest version in view): rules.score on tallies of the common questions, an
-    area counting its common questions (areas without any are left out). One query; each
-    distinct set of tallies is scored once."""
+    `shape` (the newest version in view): each area scored by rules.py on the tally of its
+    common questions (N/A policy included) and, for a sum, scaled to the area's question count
+    in that version (rules.scaled_area_score), then combined by the overall rule; areas
+    without a common question are left out. One query; each distinct set of tallies is
+    scored once."""
     scores: dict[int, list[ScoredProduct]] = {round_id: [] for round_id in round_ids}
     if not round_ids or not comparison.question_ids:
         return scores
@@ -374,6 +385,7 @@ def like_for_like_scores(
     areas = list(comparison.areas)
     sizes = [len(comparison.areas[area]) for area in areas]
     rule, band_ids, area_ids = shape.rule, shape.band_ids, shape.area_ids
+    full = {area: shape.questions_per_area.get(area, 0) or 1 for area in areas}
     seen: dict[tuple, tuple | None] = {}  # a round has few distinct tallies
     for round_id, product_id, *counts in rows:
         signature = tuple(counts)
@@ -388,7 +400,15 @@ def like_for_like_scores(
                     not_applicable,
                     summed if exact else summed / selectors.TEN_THOUSAND,
                 )
-            result = rules.score(rule, tallies)
+            result = None
+            if rules.is_complete(tallies):
+                result = rules.combine(
+                    rule,
+                    {
+                        area: rules.scaled_area_score(rule, tally, full[area])
+                        for area, tally in tallies.items()
+                    },
+                )
             seen[signature] = (
                 None
                 if result is None

@@ -91,6 +91,7 @@ def test_every_role_sees_the_like_for_like_overview(
     assert 'id="like-for-like-note"' in html
     assert "Left out of v1:" in html and "infra-single-example-debug" in html
     assert "Left out of v2:" in html and "infra-model-registry" in html
+    assert "scaled up to all the area's questions" in html
     assert 'id="like-for-like-note"' not in plain.content.decode()
     # The figures are not the plain ones: the reworded questions are out of the heatmap.
     assert figure(page, "overall") != figure(plain, "overall")

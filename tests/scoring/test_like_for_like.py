@@ -59,6 +59,7 @@ def test_common_questions_need_the_same_key_area_scale_and_criteria(versions):
     ]
     assert comparison.stored["dropped_areas"] == ["monitoring"]
     assert comparison.stored["rule_version"] == "2"
+    assert comparison.stored["scaled"] is True  # the small rubric sums its areas
     assert comparison.rule_version_id == v2.pk
     # One version alone: everything is common, nothing left out.
     alone = common_questions([v1.pk])
@@ -75,7 +76,8 @@ def test_a_different_scale_value_is_not_common(versions):
 
 
 def expected(values_by_key: dict, common: dict[str, list[str]], rule: rules.Rule):
-    """rules.score on the tallies of the common questions only."""
+    """rules.py on the tallies of the common questions only, each area's sum scaled to the
+    area's question count in v2 (data: 3)."""
     area_of = {key: area for area, keys in common.items() for key in keys}
     answers = [
         rules.Answer(
@@ -86,7 +88,22 @@ def expected(values_by_key: dict, common: dict[str, list[str]], rule: rules.Rule
         for key, value in values_by_key.items()
         if key in area_of
     ]
-    return rules.score(rule, rules.tally({a: len(k) for a, k in common.items()}, answers))
+    tallies = rules.tally({a: len(k) for a, k in common.items()}, answers)
+    full = {"data": 3, "monitoring": 1}
+    return rules.combine(
+        rule, {a: rules.scaled_area_score(rule, t, full[a]) for a, t in tallies.items()}
+    )
+
+
+def test_a_sum_on_some_questions_is_scaled_to_the_whole_area():
+    rule = rules.Rule("sum", "rescale", "min", (None,))
+    # 2 of the area's 3 questions compared, one N/A: 1 × 2/1 (N/A rescaled) × 3/2 = 3
+    assert rules.scaled_area_score(rule, rules.AreaTally(2, 1, 1, D(1)), 3) == D(3)
+    assert rules.scaled_area_score(rule, rules.AreaTally(2, 2, 0, D("1.5")), 3) == D("2.25")
+    assert rules.scaled_area_score(rule, rules.AreaTally(3, 3, 0, D(2)), 3) == D(2)
+    assert rules.scaled_area_score(rule, rules.AreaTally(2, 0, 2, D(0)), 3) is None
+    mean = rules.Rule("mean", "exclude", "min", (None,))
+    assert rules.scaled_area_score(mean, rules.AreaTally(2, 2, 0, D("1.5")), 3) == D("0.75")
 
 
 def test_like_for_like_scores_follow_the_rules(versions):
@@ -143,9 +160,10 @@ def test_like_for_like_scores_follow_the_rules(versions):
                 round=survey_round, population="all", like_for_like=False
             ).churn
         )
-    # Known values: a in 2021-10 has data-schema 1 and data-features N/A, rescaled to 2.
+    # Known values: a in 2021-10 has data-schema 1 and data-features N/A, rescaled to 2 on
+    # the two common questions, 3 on v2's three data questions; b has 0.5, so 0.75.
     first = RoundAggregate.objects.get(round=r1, population="all", like_for_like=True)
-    assert (first.minimum, first.maximum) == (D("0.5000"), D("2.0000"))
+    assert (first.minimum, first.maximum) == (D("0.7500"), D("3.0000"))
     as_scored = RoundAggregate.objects.get(round=r1, population="all", like_for_like=False)
     assert as_scored.minimum == D(0)  # monitoring-staleness 0 binds the score as answered
     # The cohort (a and b, in both rounds) has like-for-like points too, from each start.
@@ -172,7 +190,7 @@ def test_a_new_version_rebuilds_the_earlier_rounds(versions):
     scores.score_round(round_id=r2.pk)  # refreshes r2 only, but r1's comparison is stale
     after = RoundAggregate.objects.get(round=r1, population="all", like_for_like=True)
     assert after.comparison["dropped_areas"] == ["monitoring"]
-    assert after.minimum == D("2.0000")
+    assert after.minimum == D("3.0000")  # data 2 of 2 common, scaled to v2's 3 questions
 
 
 def test_the_refresh_runs_in_constant_queries():
