@@ -145,11 +145,17 @@ def test_submit_is_scored_by_a_real_worker(broker):
     from django.utils import translation
 
     from apps.dashboards.charts import overview_cache_key
+    from apps.scoring import cohort
 
     rubric = survey_round.rubric_version.rubric
+    starts = cohort.start_rounds(rubric.pk)  # the default view: the cohort from the first
     for language in ("en", "ja"):
         with translation.override(language):
-            key = overview_cache_key(rubric, target=settings.DASHBOARD_TARGET)
+            key = overview_cache_key(
+                rubric,
+                target=settings.DASHBOARD_TARGET,
+                cohort_from=starts[0].key if starts else "",
+            )
         assert wait_for(lambda key=key: cache.get(key) is not None, timeout=30), language
 
 
