@@ -15,6 +15,7 @@ from apps.dashboards.selectors import AnswerChange, ProductRound
 from apps.products.models import Characteristic
 from apps.scoring import scores
 from apps.scoring.next_steps import next_steps
+from tests.dashboards.plotted import plotted
 from tests.factories import (
     SMALL_RUBRIC,
     ProductFactory,
@@ -105,9 +106,9 @@ def test_product_figures_from_known_points():
             "2030-07", Decimal(1), {"data": Decimal("1.5")}, Decimal("0.75"), {"data": Decimal(2)}
         ),
     ]
-    figure = figures.product_history(history, "Ranker")
+    figure = plotted(figures.product_history(history, "Ranker"))
     assert [list(t.y) for t in figure.data] == [[0.0, 1.0], [0.5, 0.75]]
-    profile = figures.area_profile(history[-1], [figures.AreaTitle("data", "Data")])
+    profile = plotted(figures.area_profile(history[-1], [figures.AreaTitle("data", "Data")]))
     assert [list(t.y) for t in profile.data] == [[1.5], [2.0]]
 
 
