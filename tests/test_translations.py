@@ -54,7 +54,13 @@ def test_the_questionnaire_speaks_japanese(client):
     client.force_login(member)
     client.post(reverse("set_language"), {"language": "ja", "next": "/"})
     client.get(reverse("questionnaire", args=["2030-01", "ranker"]))  # starts the response
-    page = client.post(reverse("submit-response", args=["2030-01", "ranker"]), follow=True)
+    from apps.surveys.services import review_token
+
+    page = client.post(
+        reverse("submit-response", args=["2030-01", "ranker"]),
+        {"reviewed": review_token([])},
+        follow=True,
+    )
     html = page.content.decode()
     catalogue = gettext.translation("django", localedir=LOCALE.parents[1], languages=["ja"])
     refused = "提出できません: 未回答の設問が 3 問あります。"

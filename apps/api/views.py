@@ -383,15 +383,36 @@ class ResponseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             return error_response(str(error), field=error.field)
         return ApiResponse(s.ResponseSerializer(response).data, status=201)
 
-    @extend_schema(request=None, responses={200: s.ResponseSerializer, 400: s.ErrorSerializer})
+    @extend_schema(
+        request=None,
+        responses={200: s.ResponseSerializer, 400: s.ErrorSerializer, 412: OpenApiTypes.OBJECT},
+        parameters=[
+            OpenApiParameter(
+                "If-Match",
+                str,
+                location=OpenApiParameter.HEADER,
+                required=False,
+                description="The ETag of the answers you checked (GET …/answers/): the "
+                "submit is refused with 412 if they changed since.",
+            )
+        ],
+    )
     @action(detail=True, methods=["post"])
     def submit(self, request, pk=None):
         """Submit a complete response; lists the unanswered questions and the carried-over
-        answers not confirmed yet otherwise."""
+        answers not confirmed yet otherwise. With If-Match (the answers' ETag), only if the
+        answers are still those."""
         response = self._editable(self.get_object())
+        expected = request.headers.get("If-Match", "").removeprefix("W/").strip('"')
         try:
-            response = services.submit_response(response=response, user=request.user)
+            response = services.submit_response(
+                response=response, user=request.user, reviewed=expected or None
+            )
         except services.SubmitError as error:
+            if error.stale:
+                return ApiResponse(
+                    {"detail": str(error)}, status=status.HTTP_412_PRECONDITION_FAILED
+                )
             return error_response(
                 str(error), unanswered=error.unanswered, unconfirmed=error.unconfirmed
             )
@@ -430,10 +451,13 @@ class ResponseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         A save confirms a carried-over answer; N/A needs a not_applicable_reason."""
         response = self.get_object()
         if request.method == "GET":
-            answers = response.answers.select_related(
-                "question__area", "updated_by", "carried_over_from"
+            answers = list(
+                response.answers.select_related("question__area", "updated_by", "carried_over_from")
             )
-            return ApiResponse(s.AnswerSerializer(answers, many=True).data)
+            reply = ApiResponse(s.AnswerSerializer(answers, many=True).data)
+            # What a submit's If-Match checks: the same fingerprint as the review page's.
+            reply["ETag"] = f'"{services.review_token(answers)}"'
+            return reply
         self._editable(response)
         payload = s.AnswerWriteSerializer(data=request.data)
         payload.is_valid(raise_exception=True)

@@ -545,7 +545,8 @@ def question_heatmap(
         figure,
         "yaxis",
         tickvals=keys,
-        ticktext=[_shorten(question.label) for question in questions],
+        # The number and the start of the wording; the hover shows the whole question.
+        ticktext=[_shorten(_numbered(question)) for question in questions],
         autorange="reversed",
         type="category",
     )
@@ -586,7 +587,7 @@ def _heatmap_cells(points: Sequence[Point], questions: Sequence[QuestionRow]) ->
             [
                 [
                     question.area,
-                    question.label,
+                    _numbered(question),
                     f["answered"] if f else 0,
                     f["na"] if f else 0,
                     _shown(f["mean"] if f else None),
@@ -612,6 +613,11 @@ def _separate_areas(figure: Figure, questions: Sequence[QuestionRow]) -> None:
                     "line": {"color": "#333", "width": 2},
                 }
             )
+
+
+def _numbered(question: QuestionRow) -> str:
+    """DATA-3 Is there a schema? (a question no longer asked has no number)."""
+    return f"{question.number} {question.label}" if question.number else question.label
 
 
 def _shorten(text: str, limit: int = 48) -> str:

@@ -135,6 +135,8 @@ def round_page(request: HttpRequest, key: str) -> HttpResponse:
         "participation": participation,
         "results": page,
         "rows": selectors.result_rows(page, {area.key: area.maximum for area in areas}),
+        # product pages' address less the slug: one reverse() instead of one per row
+        "product_prefix": reverse("product", args=["-"]).removesuffix("-/"),
         "areas": areas,
         "sort": sort,
         "descending": descending,

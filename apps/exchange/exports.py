@@ -22,7 +22,7 @@ from django.http import StreamingHttpResponse
 
 from apps.exchange import database_csv
 from apps.exchange.database_csv import Constant, IsoTimestamp, copy_csv
-from apps.rubrics.models import Area
+from apps.rubrics.models import Area, question_number, question_number_expression
 from apps.scoring import cohort
 from apps.scoring.aggregates import not_applicable_share
 from apps.scoring.models import ResponseScore, RoundAggregate
@@ -295,12 +295,13 @@ def _decimal(value: str | None) -> Decimal | None:
 # round a carried-over answer came from: always blank here, as a submitted response has no
 # unconfirmed answer): export → import is exact.
 ANSWER_HEADER = [
-    *("round", "product", "area", "question", "value", "not_applicable", "evidence"),
-    *("evidence_url", "product_name", "team", "not_applicable_reason", "carried_over_from"),
+    *("round", "product", "area", "question", "question_number", "value", "not_applicable"),
+    *("evidence", "evidence_url", "product_name", "team", "not_applicable_reason"),
+    "carried_over_from",
 ]
 ANSWER_FIELDS = [
-    *("response__product__slug", "question__area__key", "question__key", "value"),
-    *("not_applicable", "evidence", "evidence_url", "response__product__name"),
+    *("response__product__slug", "question__area__key", "question__key", "question__order"),
+    *("value", "not_applicable", "evidence", "evidence_url", "response__product__name"),
     *("response__product__team__slug", "not_applicable_reason", "carried_over_from__key"),
 ]
 
@@ -313,11 +314,12 @@ def answer_csv(
         yield from stream(answer_rows(survey_round, products), bom=bom)
         return
     yield from stream([ANSWER_HEADER], bom=bom)
-    slug, area, question, value, na, *texts = ANSWER_FIELDS
+    slug, area, question, order, value, na, *texts = ANSWER_FIELDS
     yield from copy_csv(
         _answers(survey_round, products).values_list(
             Constant(cell(survey_round.key)),
             *map(database_csv.cell, (slug, area, question)),
+            database_csv.Cell(question_number_expression(area, order)),
             database_csv.Number(F(value)),
             database_csv.boolean(na),
             *map(database_csv.cell, texts),
@@ -328,13 +330,11 @@ def answer_csv(
 def answer_rows(survey_round: SurveyRound, products: QuerySet | None = None) -> Iterator[list]:
     """Header, then one row per answer of the round's submitted responses."""
     yield ANSWER_HEADER
-    for slug, area, question, value, na, *texts, carried in (
-        _answers(survey_round, products).values_list(*ANSWER_FIELDS).iterator(chunk_size=CHUNK)
-    ):
+    rows = _answers(survey_round, products).values_list(*ANSWER_FIELDS).iterator(chunk_size=CHUNK)
+    for slug, area, question, order, value, na, *texts, carried in rows:
         yield [
-            *(survey_round.key, slug, area, question, number(value), str(na).lower()),
-            *texts,
-            carried or "",
+            *(survey_round.key, slug, area, question, question_number(area, order)),
+            *(number(value), str(na).lower(), *texts, carried or ""),
         ]
 
 

@@ -35,7 +35,10 @@ from apps.surveys.services import (
 )
 
 REQUIRED = ("round", "product", "area", "question", "value", "not_applicable", "evidence")
-OPTIONAL = ("evidence_url", "product_name", "team", "not_applicable_reason", "carried_over_from")
+OPTIONAL = (
+    *("evidence_url", "product_name", "team", "not_applicable_reason", "carried_over_from"),
+    "question_number",  # the number: a check
+)
 NUMERIC = ("value",)  # written as they are by the export; the other columns are text
 TRUE, FALSE = {"true", "1", "yes", "y"}, {"false", "0", "no", "n", ""}
 IMPORTED_TEAM = ("imported", "Imported products")
@@ -262,6 +265,9 @@ def _check_row(line, record, survey_round, questions, scale, problems) -> _Row |
         problems.append(
             Problem(line, "area", record["area"], f"{key} belongs to area {question.area.key}")
         )
+    elif (number := record.get("question_number", "").strip()) and number != question.number:
+        # Written by the export for people; a file edited by hand must still agree with it.
+        problems.append(Problem(line, "question_number", number, f"{key} is {question.number}"))
     flag = record["not_applicable"].strip().lower()
     if flag not in TRUE | FALSE:
         problems.append(Problem(line, "not_applicable", flag, "expected true or false"))

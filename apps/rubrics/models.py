@@ -2,12 +2,32 @@
 areas and questions. A published version is immutable, because rounds and scores refer to it."""
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Func, Q
+from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 
 from apps.translation import Bilingual
 
 SCORE_FIELD = {"max_digits": 9, "decimal_places": 4}
+
+
+def question_number(area_key: str, order: int) -> str:
+    """A question's number as people cite it: its area's key and its 1-based position in the
+    area, e.g. DATA-3 (the one place this is computed: pages, charts and CSV exports)."""
+    return f"{area_key.upper()}-{order + 1}"
+
+
+def question_number_expression(area_key: str, order: str) -> Func:
+    """`question_number` written by the database, from the area key's and the question
+    order's field paths (for the exports PostgreSQL writes itself). Literal SQL, no query
+    parameters: the export's cell repeats its expression."""
+    return Func(
+        Upper(F(area_key)),
+        Func(F(order), template="CAST(%(expressions)s + 1 AS text)"),
+        template="(%(expressions)s)",
+        arg_joiner=" || '-' || ",
+        output_field=models.CharField(),
+    )
 
 
 class PublishedVersionError(Exception):
@@ -268,6 +288,11 @@ class Question(Bilingual, VersionContent):
 
     def __str__(self) -> str:
         return self.key
+
+    @property
+    def number(self) -> str:
+        """DATA-3: see question_number (reads the area: select or prefetch it)."""
+        return question_number(self.area.key, self.order)
 
 
 class Criterion(Bilingual, VersionContent):

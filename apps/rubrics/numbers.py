@@ -21,3 +21,9 @@ def format_score(value: Decimal | float | int | str | None) -> str:
         return ""
     text = format(number.quantize(CENTS, rounding=ROUND_HALF_UP), "f")
     return "0.00" if text == "-0.00" else text
+
+
+def format_signed_score(value: Decimal | float | int | str | None) -> str:
+    """A change in score with its sign ("+0.50", "-1.00", "0.00"); "" for none."""
+    text = format_score(value)
+    return f"+{text}" if text and not text.startswith("-") and text != "0.00" else text

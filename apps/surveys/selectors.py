@@ -1,7 +1,7 @@
 """Read queries for survey pages."""
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import NamedTuple
@@ -9,6 +9,7 @@ from typing import NamedTuple
 from django.db.models import Count, Exists, F, Max, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
 from apps.products.models import Product
 from apps.rubrics.models import Area, Criterion, Question, ScaleLevel
@@ -351,3 +352,180 @@ def describe_laggards(survey_round: SurveyRound, products: Iterable[Product]) ->
         status = "not_started" if response_id is None else "draft"
         laggards.append(Laggard(product, status, answered, last))
     return laggards
+
+
+def level_text(value: Decimal | None, not_applicable: bool, labels: dict[Decimal, str]) -> str:
+    """An answer as people read it: "0.5 · Manual, documented", "N/A", or "" (unanswered)."""
+    if not_applicable:
+        return _("N/A")
+    if value is None:
+        return ""
+    shown = format(value.normalize(), "f")
+    return f"{shown} · {labels[value]}" if value in labels else shown
+
+
+def answer_label(answer: Answer) -> str:
+    """One answer's level label (one query for its version's scale)."""
+    labels = {}
+    if answer.value is not None:
+        labels = {
+            level.value: level.tr("label")
+            for level in ScaleLevel.objects.filter(
+                version__questions=answer.question_id, value=answer.value
+            )
+        }
+    return level_text(answer.value, answer.not_applicable, labels)
+
+
+@dataclass
+class ReviewItem:
+    """One question as the review shows it."""
+
+    area: Area
+    question: Question
+    answer: Answer | None
+    label: str  # the level label ("" while unanswered)
+    previous: str | None = None  # last round's level label; None: no answer then
+    changed: bool = False  # the level (or N/A) differs from last round's
+    evidence_missing: bool = False
+    flag: str = ""  # "new" or "changed" (the criteria) since the previous version
+
+    @property
+    def answered(self) -> bool:
+        return self.answer is not None and self.answer.is_answered
+
+
+@dataclass
+class Review:
+    """What a submit would send, grouped for checking; `token` identifies these answers."""
+
+    areas: list[dict]  # {"area": Area, "items": [ReviewItem]}
+    token: str
+    lowest: Decimal | None  # the scale's lowest level: above it, evidence is expected
+    unanswered: list[ReviewItem] = field(default_factory=list)
+    not_applicable: list[ReviewItem] = field(default_factory=list)
+    changed: list[ReviewItem] = field(default_factory=list)
+    evidence_missing: list[ReviewItem] = field(default_factory=list)
+    reworded: list[ReviewItem] = field(default_factory=list)
+    # carried-over answers (prefill) no team member has confirmed yet: Confirm is hidden
+    unconfirmed: list[ReviewItem] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return sum(len(area["items"]) for area in self.areas)
+
+    @property
+    def answered(self) -> int:
+        return self.total - len(self.unanswered)
+
+
+def review(
+    sections: list[dict], previous: Response | None, flags: dict[str, str], token: str
+) -> Review:
+    """The review of a questionnaire's sections (see `questionnaire`) against the previous
+    round's response: one query for that response's answers, none per question.
+
+    Evidence is expected for every answer above the scale's lowest level ("not done"): such
+    an answer claims something is in place, so it should say where to see it (text or link).
+    """
+    before: dict[str, tuple[Decimal | None, bool]] = {}
+    if previous is not None:
+        before = {
+            key: (value, na)
+            for key, value, na in previous.answers.order_by().values_list(
+                "question__key", "value", "not_applicable"
+            )
+        }
+    labels: dict[Decimal, str] = {}
+    for section in sections:
+        for item in section["questions"]:
+            for criterion in item["criteria"]:
+                labels.setdefault(criterion.level.value, criterion.level.tr("label"))
+    lowest = min(labels) if labels else None
+    result = Review(areas=[], token=token, lowest=lowest)
+    for section in sections:
+        items = []
+        for entry in section["questions"]:
+            question, answer = entry["question"], entry["answer"]
+            value = answer.value if answer else None
+            na = bool(answer and answer.not_applicable)
+            item = ReviewItem(section["area"], question, answer, level_text(value, na, labels))
+            item.flag = flags.get(question.key, "")
+            if question.key in before:
+                item.previous = level_text(*before[question.key], labels)
+                item.changed = item.answered and before[question.key] != (value, na)
+            item.evidence_missing = (
+                value is not None
+                and value != lowest
+                and not (answer.evidence.strip() or answer.evidence_url)
+            )
+            items.append(item)
+            if not item.answered:
+                result.unanswered.append(item)
+            if na:
+                result.not_applicable.append(item)
+            if answer is not None and answer.carried_over_from_id is not None:
+                result.unconfirmed.append(item)
+            if item.changed:
+                result.changed.append(item)
+            if item.evidence_missing:
+                result.evidence_missing.append(item)
+            if item.flag:
+                result.reworded.append(item)
+        result.areas.append({"area": section["area"], "items": items})
+    return result
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One saved state of a question's answer."""
+
+    round: str
+    label: str
+    evidence: str
+    evidence_url: str
+    who: str
+    when: datetime
+
+
+def question_history(
+    survey_round: SurveyRound, product: Product, question_key: str
+) -> list[HistoryEntry] | None:
+    """Every saved state of the product's answer to the question (by key) in this round and
+    its earlier rounds of the same rubric, newest first, from the answers' history rows (three
+    queries); None when the round's version has no such question."""
+    version = survey_round.rubric_version
+    if not version.questions.filter(key=question_key).exists():
+        return None
+    rows = list(
+        Answer.history.filter(
+            question__key=question_key,
+            question__version__rubric_id=version.rubric_id,
+            response__product_id=product.pk,
+            response__round__opens_at__lte=survey_round.opens_at,
+        )
+        .select_related("history_user", "response__round", "question")
+        .order_by("-history_date", "-history_id")
+    )
+    versions = {row.question.version_id for row in rows}
+    labels: dict[int, dict[Decimal, str]] = {v: {} for v in versions}
+    for level in ScaleLevel.objects.filter(version_id__in=versions):
+        labels[level.version_id][level.value] = level.tr("label")
+    return [
+        HistoryEntry(
+            round=row.response.round.key,
+            label=level_text(row.value, row.not_applicable, labels[row.question.version_id]),
+            evidence=row.evidence,
+            evidence_url=row.evidence_url,
+            who=person_name(row.history_user),
+            when=row.history_date,
+        )
+        for row in rows
+    ]
+
+
+def person_name(user) -> str:
+    """How a person is named on the pages: full name, else username ("" for nobody)."""
+    if user is None:
+        return ""
+    return user.get_full_name() or user.get_username()

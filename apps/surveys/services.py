@@ -3,8 +3,10 @@ the pages, the API, the admin and the commands alike."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
@@ -14,6 +16,7 @@ from django.core.validators import URLValidator
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from simple_history.utils import bulk_create_with_history
@@ -23,23 +26,48 @@ from apps.rubrics.models import Criterion, Question, RubricVersion
 from apps.rubrics.selectors import answer_rules
 from apps.surveys import signals
 from apps.surveys.models import Answer, Response, SurveyRound
+from apps.surveys.selectors import person_name
 
 logger = logging.getLogger(__name__)
 
 
 class SubmitError(Exception):
-    """A response that cannot be submitted; `unanswered` lists the question keys left and
-    `unconfirmed` those whose carried-over answer no team member has confirmed yet."""
+    """A response that cannot be submitted; `unanswered` lists the question keys left,
+    `unconfirmed` those whose carried-over answer no team member has confirmed yet, and
+    `stale` says the answers changed since the review the submit was confirmed from."""
 
     def __init__(
         self,
         message: str,
         unanswered: list[str] | None = None,
         unconfirmed: list[str] | None = None,
+        stale: bool = False,
     ):
         super().__init__(message)
         self.unanswered = unanswered or []
         self.unconfirmed = unconfirmed or []
+        self.stale = stale
+
+
+def review_token(answers: Iterable[Answer]) -> str:
+    """A fingerprint of what a review showed: every answer's question, value, N/A and its
+    reason, evidence, link and whether it is a carried-over answer not confirmed yet. A
+    submit confirmed from a review sends it back, and is refused when the answers differ by
+    then (someone saved or confirmed meanwhile), so what is submitted is what was reviewed.
+    Saving the same content again leaves it unchanged."""
+    rows = sorted(
+        [
+            answer.question_id,
+            None if answer.value is None else format(answer.value.normalize(), "f"),
+            answer.not_applicable,
+            answer.not_applicable_reason,
+            answer.evidence,
+            answer.evidence_url,
+            answer.carried_over_from_id,
+        ]
+        for answer in answers
+    )
+    return hashlib.sha256(json.dumps(rows, separators=(",", ":")).encode()).hexdigest()[:32]
 
 
 def unanswered_questions(response: Response) -> list[str]:
@@ -62,8 +90,10 @@ def unconfirmed_questions(response: Response) -> list[str]:
     )
 
 
-def submit_response(*, response: Response, user) -> Response:
-    """Mark a complete response of an open round submitted and queue its scoring."""
+def submit_response(*, response: Response, user, reviewed: str | None = None) -> Response:
+    """Mark a complete response of an open round submitted and queue its scoring. With
+    `reviewed` (the review_token of the review the user confirmed), a response whose answers
+    changed since is refused: nothing changes."""
     with transaction.atomic():
         response = (
             Response.objects.select_for_update()
@@ -74,6 +104,16 @@ def submit_response(*, response: Response, user) -> Response:
             raise SubmitError(_("Round %(round)s is not open.") % {"round": response.round})
         if response.status == Response.Status.SUBMITTED:
             raise SubmitError(_("This response is already submitted."))
+        # The response's row is locked, and every save locks it first: no save slips in
+        # between this check and the submit.
+        if reviewed is not None and review_token(response.answers.order_by()) != reviewed:
+            raise SubmitError(
+                _(
+                    "Not submitted: the answers changed after you reviewed them (someone "
+                    "saved meanwhile). Check the current answers and confirm again."
+                ),
+                stale=True,
+            )
         missing = unanswered_questions(response)
         unconfirmed = unconfirmed_questions(response)
         if missing or unconfirmed:
@@ -119,8 +159,11 @@ class AnswerConflict(Exception):
 
     def __init__(self, current: Answer):
         super().__init__(
-            f"This answer was changed by {current.updated_by or 'someone'} meanwhile "
-            f"(revision {current.revision}); review it and save again."
+            _("%(who)s changed this answer at %(when)s; review it and save again.")
+            % {
+                "who": person_name(current.updated_by) or _("Someone"),
+                "when": date_format(timezone.localtime(current.updated_at), "Y-m-d H:i"),
+            }
         )
         self.current = current
 
@@ -141,7 +184,7 @@ def save_answer(
     not_applicable: bool = False,
     not_applicable_reason: str = "",
     evidence: str = "",
-    evidence_url: str = "",
+    evidence_url: str | None = "",
     base_revision: int | None = None,
     user=None,
     carried_over_from: SurveyRound | None = None,
@@ -149,7 +192,11 @@ def save_answer(
     """Save one answer of a draft response in an open round, on its own (teammates answering
     other questions never collide). An existing answer changes only when the caller says
     which revision it started from and nobody saved it since: nothing is silently lost.
-    A save confirms a carried-over answer; only prefill passes `carried_over_from`."""
+    A save confirms a carried-over answer; only prefill passes `carried_over_from`.
+
+    `evidence_url=None` keeps the stored link (the page sends that when the typed link is
+    invalid, so the level and evidence still save); a save that then changes nothing writes
+    nothing."""
     with transaction.atomic():
         response = _locked_draft(response)
         survey_round = response.round
@@ -167,7 +214,7 @@ def save_answer(
             value=value,
             not_applicable=not_applicable,
             not_applicable_reason=not_applicable_reason,
-            evidence_url=evidence_url,
+            evidence_url=evidence_url or "",
         )
         # Read after the response's lock, so it is the latest revision. Only this row is
         # locked: with the model's ordering the query would join (and lock) the question and
@@ -180,13 +227,32 @@ def save_answer(
         )
         if answer is not None and base_revision != answer.revision:
             raise AnswerConflict(answer)
+        value = None if not_applicable else value
         if answer is None:
+            if evidence_url is None and value is None and not not_applicable and not evidence:
+                raise AnswerError(_("Nothing to save but an invalid link."), "evidence_url")
             answer = Answer(response=response, question=question, revision=0)
-        answer.value = None if not_applicable else value
+        elif evidence_url is None and (
+            answer.value,
+            answer.not_applicable,
+            answer.not_applicable_reason,
+            answer.evidence,
+            answer.carried_over_from_id,
+        ) == (
+            value,
+            not_applicable,
+            not_applicable_reason.strip() if not_applicable else "",
+            evidence,
+            carried_over_from.pk if carried_over_from else None,
+        ):
+            return answer  # only the (invalid, not saved) link changed
+        answer.value = value
         answer.not_applicable = not_applicable
         # A reason belongs to an N/A answer only (the database holds N/A ⇒ reason).
         answer.not_applicable_reason = not_applicable_reason.strip() if not_applicable else ""
-        answer.evidence, answer.evidence_url = evidence, evidence_url
+        answer.evidence = evidence
+        if evidence_url is not None:
+            answer.evidence_url = evidence_url
         answer.carried_over_from = carried_over_from
         answer.revision += 1
         answer.updated_by = user
@@ -246,15 +312,23 @@ def check_answer(
             _("%(value)s is not on the scale (%(scale)s).") % {"value": value, "scale": shown},
             "value",
         )
-    if evidence_url:
-        try:
-            URLValidator(schemes=["http", "https"])(evidence_url)
-        except ValidationError:
-            raise AnswerError(
-                _("The evidence link must be an http(s) URL."), "evidence_url"
-            ) from None
-        if len(evidence_url) > 500:
-            raise AnswerError(_("The evidence link is longer than 500 characters."), "evidence_url")
+    problem = evidence_link_error(evidence_url)
+    if problem:
+        raise AnswerError(problem, "evidence_url")
+
+
+def evidence_link_error(evidence_url: str) -> str:
+    """Why an evidence link cannot be stored ("" when it can, or when there is none): it
+    must be an http(s) URL of at most 500 characters."""
+    if not evidence_url:
+        return ""
+    try:
+        URLValidator(schemes=["http", "https"])(evidence_url)
+    except ValidationError:
+        return _("The evidence link must be an http(s) URL.")
+    if len(evidence_url) > 500:
+        return _("The evidence link is longer than 500 characters.")
+    return ""
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,8 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
@@ -114,6 +116,10 @@ def save_answer(request: HttpRequest, key: str, slug: str) -> HttpResponse:
         return _answer_error(request, wants_json, _("Only the product's team can answer."), 403)
     choice = request.POST.get("value", "")
     revision = request.POST.get("revision", "")
+    # An invalid link never blocks the level and evidence: they save, the stored link stays,
+    # and the reply names the link's own problem (the page keeps the typed text, unsaved).
+    link = request.POST.get("evidence_url", "").strip()
+    link_error = services.evidence_link_error(link)
     try:
         value = None if choice in ("", "na") else Decimal(choice)
         base = int(revision) if revision else None
@@ -134,7 +140,7 @@ def save_answer(request: HttpRequest, key: str, slug: str) -> HttpResponse:
                 not_applicable=choice == "na",
                 not_applicable_reason=request.POST.get("not_applicable_reason", ""),
                 evidence=request.POST.get("evidence", ""),
-                evidence_url=request.POST.get("evidence_url", "").strip(),
+                evidence_url=None if link_error else link,
                 base_revision=base,
                 user=request.user,
             )
@@ -144,11 +150,13 @@ def save_answer(request: HttpRequest, key: str, slug: str) -> HttpResponse:
             "error": str(conflict),
             "current": {
                 "value": "na" if current.not_applicable else _plain(current.value),
+                "label": selectors.answer_label(current),
                 "evidence": current.evidence,
                 "evidence_url": current.evidence_url,
                 "not_applicable_reason": current.not_applicable_reason,
                 "revision": current.revision,
-                "updated_by": str(current.updated_by or ""),
+                "updated_by": selectors.person_name(current.updated_by),
+                "updated_at": date_format(timezone.localtime(current.updated_at), "Y-m-d H:i"),
             },
         }
         if wants_json:
@@ -158,19 +166,65 @@ def save_answer(request: HttpRequest, key: str, slug: str) -> HttpResponse:
     except services.AnswerError as error:
         return _answer_error(request, wants_json, str(error), 400, field=error.field)
     if not wants_json:
-        messages.success(request, _("Saved."))
+        if link_error:
+            messages.error(request, _("Saved, except the link: %(error)s") % {"error": link_error})
+        else:
+            messages.success(request, _("Saved."))
         return redirect("questionnaire", key=key, slug=slug)
     # The page counts its answered questions itself: no count over the response here.
-    return JsonResponse({"revision": answer.revision, "saved_at": answer.updated_at})
+    reply = {"revision": answer.revision, "saved_at": answer.updated_at}
+    if link_error:
+        reply["errors"] = {"evidence_url": link_error}
+    return JsonResponse(reply)
+
+
+@login_required
+def review(request: HttpRequest, key: str, slug: str) -> HttpResponse:
+    """What Submit would send, for the team to check before confirming: the answers by area,
+    what changed since the previous round, N/A, missing evidence, and the provisional score.
+    Reading it writes nothing."""
+    survey_round, product, editor = _target(request, key, slug)
+    if not editor:
+        raise Http404
+    response = Response.objects.filter(round=survey_round, product=product).first()
+    if response is None:
+        response = Response(round=survey_round, product=product)  # not started: not saved
+    if response.status != Response.Status.DRAFT or survey_round.state != SurveyRound.State.OPEN:
+        return redirect("questionnaire", key=key, slug=slug)
+    return _render_review(request, survey_round, product, response)
+
+
+def _render_review(request, survey_round, product, response, error: str = "", status=200):
+    sections = selectors.questionnaire(survey_round, response)
+    previous = services.previous_response(response) if response.pk else None
+    flags = services.review_flags(response, previous) if previous else {}
+    answers = [item["answer"] for section in sections for item in section["questions"]]
+    token = services.review_token(answer for answer in answers if answer is not None)
+    context = {
+        "round": survey_round,
+        "product": product,
+        "response": response,
+        "review": selectors.review(sections, previous, flags, token),
+        "error": error,
+    }
+    return render(request, "surveys/review.html", context, status=status)
 
 
 @login_required
 @require_POST
 def submit(request: HttpRequest, key: str, slug: str) -> HttpResponse:
+    """Confirm a review: submit the response if its answers are still those reviewed. A post
+    without the review's token (a stale form, a script) is shown the review first."""
     response = _editable_response(request, key, slug)
+    reviewed = request.POST.get("reviewed", "")
+    if not reviewed:
+        return redirect("review-response", key=key, slug=slug)
     try:
-        services.submit_response(response=response, user=request.user)
+        services.submit_response(response=response, user=request.user, reviewed=reviewed)
     except services.SubmitError as error:
+        if error.stale:  # the fresh review, nothing changed
+            survey_round, product = response.round, response.product
+            return _render_review(request, survey_round, product, response, str(error), 409)
         # The service says how many questions are left, in the user's language.
         messages.error(request, _("Not submitted: %(reason)s") % {"reason": error})
         if error.unanswered or error.unconfirmed:
@@ -271,3 +325,17 @@ def reopen(request: HttpRequest, key: str, slug: str) -> HttpResponse:
             request, _("Reopened: the team can change and submit it again; its score is withdrawn.")
         )
     return redirect("questionnaire", key=key, slug=slug)
+
+
+@login_required
+def question_history(request: HttpRequest, key: str, slug: str, question: str) -> HttpResponse:
+    """A question's saved answers, newest first, in this round and the product's earlier
+    rounds of the rubric (a fragment the questionnaire loads; a page without JavaScript)."""
+    survey_round, product, _editor = _target(request, key, slug)
+    entries = selectors.question_history(survey_round, product, question)
+    if entries is None:
+        raise Http404
+    context = {"round": survey_round, "product": product, "question": question, "entries": entries}
+    fragment = request.headers.get("X-Requested-With") == "fetch"
+    name = "history_entries" if fragment else "question_history"
+    return render(request, f"surveys/{name}.html", context)

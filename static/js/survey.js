@@ -167,12 +167,16 @@
       // Any save confirms a carried-over answer (the server cleared its mark).
       form.removeAttribute("data-carried");
       form.querySelector("[data-carried-mark]")?.remove();
-      fieldError(form, "", "");
+      // The link's own problem stays beside the link (the rest is saved); others clear.
+      const linkError = data.errors?.evidence_url || "";
+      fieldError(form, linkError ? "evidence_url" : "", linkError);
       // Text typed meanwhile is not in this save: it is not "saved" until its own save is.
       if (typing.has(form)) state(form, text.pending, "pending");
+      else if (linkError) state(form, text.partial, "partial");
       else state(form, text.saved, "saved");
       refreshCounts();
-      return "saved";
+      // The level and evidence are saved; the typed link is not (it stays in its field).
+      return linkError ? "failed" : "saved";
     }
     if (reply.status === 409) {
       conflict(form, data);
@@ -198,7 +202,7 @@
     box.querySelector("[data-keep=mine]").textContent = text.keepMine;
     box.querySelector("p").textContent = data.error;
     box.querySelector(".muted").textContent =
-      `${text.theirs} ${theirs.value || text.none} — ${theirs.evidence || ""}`;
+      `${text.theirs} ${theirs.label || text.none} — ${theirs.evidence || ""}`;
     form.querySelector(".conflict")?.remove();
     form.append(box);
     state(form, text.conflict, "error");
@@ -253,18 +257,23 @@
     });
   }
 
-  // Submit (and Prefill, Reopen: every other form posting from this page) only once
-  // everything typed is saved; otherwise say so and stay.
-  for (const other of text ? document.querySelectorAll("form[method=post]:not(.question)") : []) {
+  // Submit (which opens the review), Prefill, Reopen: every other form posting from this
+  // page, only once everything typed is saved; otherwise say so and stay.
+  const others = "form[method=post]:not(.question), form[data-after-saves]";
+  for (const other of text ? document.querySelectorAll(others) : []) {
+    // Submit opens the review: a plain link, so no empty "?" of a field-less GET form.
+    const go = other.hasAttribute("data-after-saves")
+      ? () => window.location.assign(other.action)
+      : () => other.submit();
     other.addEventListener("submit", async (event) => {
-      if (!timers.size && !inFlight.size && !failed.size) return;
+      if (!timers.size && !inFlight.size && !failed.size && other.method === "post") return;
       event.preventDefault();
       const button = other.querySelector("button[type=submit]");
       if (button) button.disabled = true;
       const saved = await flush();
       if (button) button.disabled = false;
       if (saved) {
-        other.submit();
+        go();
         return;
       }
       let note = other.querySelector(".submit-error");
@@ -314,6 +323,29 @@
   window.addEventListener("pageshow", (event) => {
     if (event.persisted) window.location.reload();
   });
+
+  // A question's history, loaded the first time its disclosure opens (a link without JS).
+  for (const details of document.querySelectorAll("details.history[data-url]")) {
+    details.addEventListener("toggle", async () => {
+      if (!details.open || details.dataset.loaded) return;
+      details.dataset.loaded = "loading";
+      const body = details.querySelector(".history-body");
+      try {
+        const reply = await fetch(details.dataset.url, {
+          headers: { "X-Requested-With": "fetch" },
+          credentials: "same-origin",
+        });
+        if (!reply.ok) throw new Error(String(reply.status));
+        const page = new DOMParser().parseFromString(await reply.text(), "text/html");
+        const fragment = page.querySelector(".history-entries");
+        if (!fragment) throw new Error("no history in the reply");
+        body.replaceChildren(document.importNode(fragment, true));
+        details.dataset.loaded = "yes";
+      } catch {
+        delete details.dataset.loaded; // opening it again tries again; the link still works
+      }
+    });
+  }
 
   // Mark the area being worked on in the area list: the one holding the keyboard focus, or
   // else the one scrolled to the top part of the window.

@@ -177,6 +177,32 @@ def test_answer_errors_and_conflicts(world):
     assert unanswered.json()["unanswered"] == ["data-features", "monitoring-staleness"]
 
 
+def test_submit_with_if_match_is_refused_when_the_answers_changed(world):
+    from apps.surveys.services import start_response
+
+    response = start_response(survey_round=world["open"], product=world["mine"])
+    client = client_for(world, "member")
+    url = f"/api/v1/responses/{response.pk}/answers/"
+    client.post(url, {"question": "data-schema", "value": "1"})
+    client.post(
+        url,
+        {"question": "data-features", "not_applicable": True, "not_applicable_reason": "Images"},
+    )
+    last = client.post(url, {"question": "monitoring-staleness", "value": "1"}).json()
+    etag = client.get(url)["ETag"]
+    client.post(
+        url, {"question": "monitoring-staleness", "value": "0", "revision": last["revision"]}
+    )
+    stale = client.post(f"/api/v1/responses/{response.pk}/submit/", HTTP_IF_MATCH=etag)
+    assert stale.status_code == 412 and "changed" in stale.json()["detail"]
+    response.refresh_from_db()
+    assert response.status == "draft"
+    fresh = client.get(url)["ETag"]
+    assert fresh != etag
+    done = client.post(f"/api/v1/responses/{response.pk}/submit/", HTTP_IF_MATCH=fresh)
+    assert done.status_code == 200 and done.json()["status"] == "submitted"
+
+
 def test_submit_through_the_api_scores_the_response(world, django_capture_on_commit_callbacks):
     from apps.surveys.services import start_response
 
@@ -390,6 +416,6 @@ def test_publishing_through_the_api_needs_the_change_permission(world):
 
 
 def test_an_api_url_no_route_matches_is_a_json_404(world):
-    reply = client_for(world, "viewer").patch("/api/v1/products/surveys.Response/", {})
+    reply = client_for(world, "viewer").patch("/api/v1/no-such-collection/x.y/", {})
     assert reply.status_code == 404 and reply.json() == {"detail": "Not found."}
     assert reply["Content-Type"] == "application/json"

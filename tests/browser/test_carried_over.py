@@ -8,7 +8,7 @@ from apps.demo.services import seed_demo
 from apps.products.models import Product
 from apps.surveys import services
 from apps.surveys.models import Answer, Response, SurveyRound
-from tests.browser.conftest import log_in, watch_for_csp_violations
+from tests.browser.conftest import log_in, screenshot, watch_for_csp_violations
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -56,6 +56,7 @@ def test_prefill_confirm_an_area_submit_refused_and_na_needs_a_reason(live_serve
     in_area = first.locator("form.question[data-carried]").count()
     assert in_area > 0
     assert first.locator(".previous-answer").count() == first.locator("form.question").count()
+    screenshot(page, "questionnaire-carried-over", full_page=False)
 
     # Confirm all in the first area: its marks go, the others stay.
     first.get_by_role("button", name="Confirm all in this area").click()
@@ -67,8 +68,13 @@ def test_prefill_confirm_an_area_submit_refused_and_na_needs_a_reason(live_serve
     left = services.unconfirmed_questions(response)
     assert len(left) == copied - in_area > 0
 
-    # Submit is refused and lists each unconfirmed answer as a link; nothing changes.
+    # The review lists them and offers no Confirm; its link lists each unconfirmed answer as
+    # a link on the questionnaire; nothing changes.
     page.get_by_role("button", name="Submit").click()
+    page.wait_for_url("**/review/")
+    assert page.locator("#review-unconfirmed li").count() == len(left)
+    assert page.locator("#confirm-form").count() == 0
+    page.locator("#confirm-blocked").get_by_role("link").click()
     page.wait_for_url("**?unanswered#unconfirmed")
     listed = page.locator("#unconfirmed li")
     assert listed.count() == len(left)

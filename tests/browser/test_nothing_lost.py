@@ -3,6 +3,7 @@ typed just before leaving the page is sent as the page goes; a save that failed 
 response from being submitted, and says so."""
 
 import time
+from decimal import Decimal
 
 import pytest
 
@@ -40,16 +41,36 @@ def evidence(response, key: str) -> str:
     return Answer.objects.get(response=response, question__key=key).evidence
 
 
-def test_text_typed_just_before_submit_is_saved_then_submitted(answered):
+def confirm(page) -> None:
+    """On the review page: Confirm, then back on the questionnaire, submitted."""
+    page.wait_for_url("**/assess/2030-01/ranker/review/")
+    page.get_by_role("button", name="Confirm and submit").click()
+    page.locator("#submitted").wait_for()
+
+
+def test_text_typed_just_before_submit_is_saved_and_shown_in_the_review(answered):
     response, page = answered
     box = page.locator('form[data-question="data-schema"] textarea[name=evidence]')
     box.press_sequentially("Checked in CI")
-    page.locator("form.submit-bar button[type=submit]").click()  # well within the pause
-    page.wait_for_url("**/assess/2030-01/ranker/")
-    page.locator("#submitted").wait_for()
+    # Submit clicked at once, in the same task that reads the question's state: the text
+    # is still waiting for its pause (not sent), well within 100 ms of the last key.
+    state_at_click = page.evaluate(
+        """() => {
+            const form = document.querySelector('form[data-question="data-schema"]');
+            const kind = form.querySelector(".save-state").dataset.kind;
+            document.querySelector("form.submit-bar button[type=submit]").click();
+            return kind;
+        }"""
+    )
+    assert state_at_click == "pending"
+    page.wait_for_url("**/assess/2030-01/ranker/review/")
+    assert evidence(response, "data-schema") == "Checked in CI"  # stored before the review
+    assert "Checked in CI" in page.locator("#r-data-schema").inner_text()
+    response.refresh_from_db()
+    assert response.status == Response.Status.DRAFT  # nothing submitted until confirmed
+    confirm(page)
     response.refresh_from_db()
     assert response.status == Response.Status.SUBMITTED
-    assert evidence(response, "data-schema") == "Checked in CI"
 
 
 def test_text_typed_just_before_leaving_is_sent_as_the_page_goes(answered, live_server):
@@ -67,7 +88,7 @@ def test_a_failed_save_keeps_the_response_from_being_submitted(answered):
     response, page = answered
     form = page.locator('form[data-question="data-features"]')
     form.locator("input[name=evidence_url]").fill("not a link")
-    form.locator(".save-state[data-kind=error]").wait_for()
+    form.locator(".save-state[data-kind=partial]").wait_for()  # the link alone is not saved
     page.locator("form.submit-bar button[type=submit]").click()
     note = page.locator("form.submit-bar .submit-error[role=alert]")
     note.wait_for()
@@ -77,10 +98,32 @@ def test_a_failed_save_keeps_the_response_from_being_submitted(answered):
     # Fixed, it saves, and the submit goes through.
     form.locator("input[name=evidence_url]").fill("https://wiki.example.com/features")
     form.locator(".save-state[data-kind=saved]").wait_for()
+    assert form.locator("[data-field-error=evidence_url]").inner_text() == ""
     page.locator("form.submit-bar button[type=submit]").click()
-    page.locator("#submitted").wait_for()
+    confirm(page)
     response.refresh_from_db()
     assert response.status == Response.Status.SUBMITTED
+
+
+def test_an_invalid_link_does_not_block_the_level_save(answered):
+    response, page = answered
+    form = page.locator('form[data-question="data-schema"]')
+    link = form.locator("input[name=evidence_url]")
+    link.fill("wiki/schema page")  # not a URL
+    form.locator('input[name=value][value="0.5"]').check()  # a level change with it
+    form.locator(".save-state[data-kind=partial]").wait_for()
+    stored = Answer.objects.get(response=response, question__key="data-schema")
+    assert (stored.value, stored.evidence_url) == (Decimal("0.5"), "")  # the level is saved
+    error = form.locator("[data-field-error=evidence_url]")
+    assert error.inner_text() == "The evidence link must be an http(s) URL."
+    assert link.input_value() == "wiki/schema page"  # what was typed stays, unsaved
+    assert link.get_attribute("aria-invalid") == "true"
+    assert link.get_attribute("aria-describedby") == error.get_attribute("id")
+    link.fill("https://wiki.example.com/schema")
+    form.locator(".save-state[data-kind=saved]").wait_for()
+    assert error.inner_text() == "" and link.get_attribute("aria-invalid") is None
+    stored.refresh_from_db()
+    assert stored.evidence_url == "https://wiki.example.com/schema"
 
 
 def test_text_typed_just_before_another_form_posts_is_saved_first(answered):

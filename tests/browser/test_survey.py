@@ -60,7 +60,12 @@ def test_autosave_reload_and_conflict(live_server, browser):
     bob_form = bob.locator('form[data-question="data-schema"]')
     bob_form.locator('input[name=value][value="0"]').check()
     bob_form.locator(".conflict").wait_for()
-    assert "changed by" in bob_form.locator(".conflict").inner_text()
+    box = bob_form.locator(".conflict").inner_text()
+    # Who, when, the level's label and the evidence: not a revision number or a raw value.
+    assert "demo-member changed this answer at " in box or " changed this answer at " in box
+    top = open_round.rubric_version.levels.get(value=1).label_en
+    assert f"1 · {top}" in box and "Checked by hand, see the wiki" in box
+    assert "revision" not in box
     stored = Answer.objects.get(
         response__round=open_round, response__product=product, question__key="data-schema"
     )
@@ -104,7 +109,7 @@ def test_a_half_typed_link_refused_mid_typing_loses_nothing(live_server, browser
     form.locator('input[name=value][value="1"]').check()  # a level change…
     link = form.locator("input[name=evidence_url]")
     link.press_sequentially("https")  # …sent with a link the pause catches half typed
-    form.locator(".save-state[data-kind=error]").wait_for()
+    form.locator(".save-state[data-kind=partial]").wait_for()  # the level saved, not the link
     link.press_sequentially("://wiki.example.com/schema")
     assert form.locator(".save-state").get_attribute("data-kind") == "pending"
     form.locator(".save-state[data-kind=saved]").wait_for()

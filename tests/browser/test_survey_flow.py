@@ -63,10 +63,18 @@ def test_member_prefills_answers_the_rest_submits_and_sees_the_score(live_server
     assert page.locator("#overall-count").inner_text() == "0"
     assert page.locator("#carried-count").inner_text() == str(len(copied))
 
-    # Submitting now is refused and lists exactly the questions still open, as links.
+    # The review lists exactly the questions still open, as links, and offers no Confirm.
     left = services.unanswered_questions(response)
     assert left
     page.get_by_role("button", name="Submit").click()
+    page.wait_for_url("**/review/")
+    in_review = page.locator("#review-unanswered li")
+    assert [item.get_attribute("data-question") for item in in_review.all()] == left
+    assert page.get_by_role("button", name="Confirm and submit").count() == 0
+    for flagged in flags:  # the reworded questions are listed for a look too
+        assert page.locator(f'#review-reworded a[href="#r-{flagged}"]').count() == 1
+    # …and the questionnaire lists them again, each linking to its question.
+    page.locator("#confirm-blocked").get_by_role("link").click()
     page.wait_for_url("**?unanswered#unanswered")
     texts = dict(
         Question.objects.filter(version=open_round.rubric_version).values_list("key", "text_en")
@@ -106,7 +114,14 @@ def test_member_prefills_answers_the_rest_submits_and_sees_the_score(live_server
     )
 
     page.get_by_role("button", name="Submit").click()
+    page.wait_for_url("**/review/")
+    assert page.locator("#review-unanswered").count() == 0
+    assert "provisional" in page.locator("#provisional-score").inner_text()
+    screenshot(page, "review", full_page=False)
+    errors_before_confirm = list(errors)
+    page.get_by_role("button", name="Confirm and submit").click()
     page.locator(".messages", has_text="Submitted.").wait_for()
+    assert errors_before_confirm == []
     response.refresh_from_db()
     assert response.status == "submitted" and response.submitted_by.username == "demo-member"
     assert page.locator("#submitted").inner_text().startswith("Submitted by demo-member on ")

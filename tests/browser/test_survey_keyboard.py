@@ -101,6 +101,13 @@ def test_a_member_answers_and_submits_with_the_keyboard_only(live_server, browse
     page.keyboard.type("Checked in CI on every load")
     tab_to(page, 'form[data-question="data-schema"] input[name=evidence_url]', limit=1)
     saved(page, "data-schema")
+    # The question's history opens from the keyboard and shows the saves just made.
+    tab_to(page, 'form[data-question="data-schema"] details.history summary', limit=1)
+    page.keyboard.press("Enter")
+    history = page.locator('form[data-question="data-schema"] .history-entries')
+    history.wait_for()
+    expect(history).to_contain_text("Checked in CI on every load")
+    assert "1 · Automated" in history.inner_text() and "kim" in history.inner_text()
 
     # data-features: Space checks the focused choice; arrows go on to N/A; evidence and link.
     tab_to(page, 'form[data-question="data-features"] input[value="0"]', limit=1)
@@ -121,6 +128,7 @@ def test_a_member_answers_and_submits_with_the_keyboard_only(live_server, browse
     assert page.get_attribute('a[data-area-link="data"]', "data-complete") is not None
 
     # On to the next area by Tab alone: the area list follows the focus.
+    tab_to(page, 'form[data-question="data-features"] details.history summary', limit=1)
     tab_to(page, 'form[data-question="monitoring-staleness"] input[value="0"]', limit=1)
     monitoring = page.locator('a[data-area-link="monitoring"]')
     expect(monitoring).to_have_attribute("aria-current", "location")
@@ -148,6 +156,10 @@ def test_a_member_answers_and_submits_with_the_keyboard_only(live_server, browse
     assert stored["data-features"].evidence_url == "https://wiki.example.com/model-card"
 
     tab_to(page, ".submit-bar button")
+    page.keyboard.press("Enter")  # opens the review
+    page.wait_for_url("**/review/")
+    assert "1 · Automated" in page.locator("#r-data-schema").inner_text()
+    tab_to(page, "#confirm-form button", limit=80)
     page.keyboard.press("Enter")
     page.locator(".messages", has_text="Submitted.").wait_for()
     assert Response.objects.get(round=survey_round).status == "submitted"

@@ -195,10 +195,10 @@ def test_rows_show_score_band_open_round_and_sparkline(client, org):
     client.force_login(viewer())
     html = get(client, q="demand forecast").content.decode()
     assert 'href="/products/demand-forecast/"' in html
-    assert '<strong data-score="latest">1</strong>' in html and "2030-07" in html
-    assert "2031-01 (open): 1 so far" in html
+    assert '<strong data-score="latest">1.00</strong>' in html and "2030-07" in html
+    assert "2031-01 (open): 1.00 so far" in html
     assert '<svg class="sparkline"' in html and 'class="provisional"' in html
-    assert "2030-01: 0.50, 2030-07: 1, 2031-01: 1 (open, so far)" in html  # text alternative
+    assert "2030-01: 0.50, 2030-07: 1.00, 2031-01: 1.00 (open, so far)" in html  # text alternative
 
 
 def test_japanese_page(client, org):
@@ -264,8 +264,8 @@ def test_sparkline_from_known_points():
     assert line.line == "3.0,21.0 63.0,3.0"
     assert line.provisional_line == "63.0,3.0 93.0,12.0"
     assert [d.provisional for d in line.dots] == [False, False, True]
-    assert line.label == "2030-01: 0, 2030-07: –, 2031-01: 2, 2031-07: 1 (open, so far)"
-    assert sparkline(points[2:3], Decimal(4)).label == "2031-01: 2"
+    assert line.label == "2030-01: 0.00, 2030-07: –, 2031-01: 2.00, 2031-07: 1.00 (open, so far)"
+    assert sparkline(points[2:3], Decimal(4)).label == "2031-01: 2.00"
     svg = str(line.svg())
     assert svg.count("<circle") == 3 and svg.count("<polyline") == 2
     assert sparkline(points[1:2], Decimal(2)) is None

@@ -104,8 +104,10 @@ def test_band_distribution_stacks_counts_with_labels_in_the_legend(settings):
 
 def test_question_heatmap_has_a_row_per_question_and_a_column_per_round():
     questions = [
-        QuestionRow("data-schema", "Feature expectations are captured in a schema", "Data"),
-        QuestionRow("monitoring-staleness", "Models are not too stale", "Monitoring"),
+        QuestionRow(
+            "data-schema", "Feature expectations are captured in a schema", "Data", "DATA-1"
+        ),
+        QuestionRow("monitoring-staleness", "Models are not too stale", "Monitoring", "MON-1"),
     ]
 
     def means(schema, staleness):
@@ -128,12 +130,13 @@ def test_question_heatmap_has_a_row_per_question_and_a_column_per_round():
     assert list(heatmap.y) == ["data-schema", "monitoring-staleness"]
     assert [list(row) for row in heatmap.z] == [[0.25, 0.75], [None, 0.1]]
     assert (heatmap.zmin, heatmap.zmax) == (0, 1.0)
-    # the hover's mean in the pages' number format (two decimals)
-    assert list(heatmap.customdata[0][0]) == ["Data", questions[0].label, 9, 1, "0.25"]
+    full = "DATA-1 Feature expectations are captured in a schema"
+    # the hover: the full text, and the mean in the pages' number format (two decimals)
+    assert list(heatmap.customdata[0][0]) == ["Data", full, 9, 1, "0.25"]
     assert "%{customdata[4]}" in heatmap.hovertemplate and "%{z" not in heatmap.hovertemplate
     assert list(built.layout.yaxis.ticktext) == [
-        "Feature expectations are captured in a schema",
-        "Models are not too stale",
+        "DATA-1 Feature expectations are captured in a s…",
+        "MON-1 Models are not too stale",
     ]
     all_button, cohort_button = built.layout.updatemenus[0].buttons
     assert all_button.args[0]["z"] == [[[0.25, 0.75], [None, 0.1]]]

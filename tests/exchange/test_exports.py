@@ -111,6 +111,7 @@ def test_answers_csv_quotes_evidence_and_marks_not_applicable(scored_round):
         "product",
         "area",
         "question",
+        "question_number",
         "value",
         "not_applicable",
         "evidence",
@@ -121,14 +122,15 @@ def test_answers_csv_quotes_evidence_and_marks_not_applicable(scored_round):
         "carried_over_from",
     ]
     assert [row[3] for row in rows] == ["data-schema", "data-features", "monitoring-staleness"]
+    assert [row[4] for row in rows] == ["DATA-1", "DATA-2", "MONITORING-1"]
     schema, features, staleness = rows
-    assert schema[4:6] == ["1", "false"]
-    assert schema[6] == 'Checked in CI, see "schema.yml"\nand the wiki'
+    assert schema[5:7] == ["1", "false"]
+    assert schema[7] == 'Checked in CI, see "schema.yml"\nand the wiki'
     team = scored_round.responses.get(product__slug="a-ranker").product.team
-    assert schema[7:] == ["https://x.example/a", "検索ランキング", team.slug, "", ""]
-    assert features[4:6] == ["", "true"]
-    assert features[10:] == ["Does not apply to this product.", ""]  # submitted: confirmed
-    assert staleness[4] == "0.5"
+    assert schema[8:] == ["https://x.example/a", "検索ランキング", team.slug, "", ""]
+    assert features[5:7] == ["", "true"]
+    assert features[11:] == ["Does not apply to this product.", ""]  # submitted: confirmed
+    assert staleness[5] == "0.5"
 
 
 def test_trends_csv_has_all_and_cohort_per_round(scored_round):

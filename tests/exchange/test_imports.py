@@ -57,6 +57,23 @@ def test_good_file_imports_submitted_responses_and_scores_them(
     assert str(ResponseScore.objects.get(response=response).overall) == "0.5000"
 
 
+def test_a_file_with_question_numbers_imports_and_a_wrong_number_is_named(survey_round, ranker):
+    numbered = (
+        "round,product,area,question,question_number,value,not_applicable,evidence,"
+        "not_applicable_reason\n"
+        "2021-10,ranker,data,data-schema,DATA-1,1,false,CI,\n"
+        "2021-10,ranker,data,data-features,DATA-3,,true,,Raw images only\n"
+        "2021-10,ranker,monitoring,monitoring-staleness,,0.5,false,,\n"
+    )
+    assert refused(survey_round, numbered) == [
+        "line 3, question_number: 'DATA-3' data-features is DATA-2"
+    ]
+    result = import_answers(
+        survey_round=survey_round, data=numbered.replace("DATA-3", "DATA-2").encode()
+    )
+    assert (result.responses, result.answers) == (1, 3)
+
+
 def test_reimporting_the_same_file_is_a_no_op(survey_round, ranker):
     import_answers(survey_round=survey_round, data=GOOD.encode())
     again = import_answers(survey_round=survey_round, data=GOOD.encode())

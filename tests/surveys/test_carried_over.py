@@ -170,7 +170,13 @@ def test_questionnaire_counts_confirmed_answers_apart_and_shows_last_round(
 def test_refused_submit_links_each_unconfirmed_answer(client, world):
     prefilled(world)
     client.force_login(world["member"])
-    reply = client.post(url("submit-response"))
+    # The review lists them and offers no Confirm ...
+    review = client.get(url("review-response"))
+    html = review.content.decode()
+    assert 'id="review-unconfirmed"' in html and 'id="confirm-form"' not in html
+    assert len(review.context["review"].unconfirmed) == 3
+    # ... and a submit confirmed from that review anyway is refused, each one linked.
+    reply = client.post(url("submit-response"), {"reviewed": review.context["review"].token})
     assert reply.status_code == 302 and reply.url.endswith("?unanswered#unconfirmed")
     html = client.get(reply.url).content.decode()
     assert "Not submitted: 3 carried-over answers are not confirmed yet." in html

@@ -26,6 +26,13 @@ def urls(name):
     return reverse(name, args=["2030-01", "ranker"])
 
 
+def reviewed() -> dict:
+    """A confirm of a review of the answers as they are now (see test_review.py)."""
+    from apps.surveys.services import review_token
+
+    return {"reviewed": review_token(Answer.objects.all())}
+
+
 def test_member_opens_the_questionnaire_with_criteria(client, setup, django_assert_max_num_queries):
     client.force_login(setup[2])
     page = client.get(urls("questionnaire"))
@@ -119,7 +126,7 @@ def test_submit_lists_unanswered_then_submits_and_locks(
     client.force_login(setup[2])
     client.get(urls("questionnaire"))
     client.post(urls("save-answer"), {"question": "data-schema", "value": "1"}, **JSON)
-    page = client.post(urls("submit-response"), follow=True)
+    page = client.post(urls("submit-response"), reviewed(), follow=True)
     assert page.redirect_chain[-1][0].endswith("?unanswered#unanswered")
     html = page.content.decode()
     assert "Not submitted: 2 questions are not answered yet." in html
@@ -134,7 +141,7 @@ def test_submit_lists_unanswered_then_submits_and_locks(
     )
     client.post(urls("save-answer"), {"question": "monitoring-staleness", "value": "0.5"}, **JSON)
     with django_capture_on_commit_callbacks(execute=True):  # scoring is queued on commit
-        client.post(urls("submit-response"))
+        client.post(urls("submit-response"), reviewed())
     html = client.get(urls("questionnaire")).content.decode()
     assert Response.objects.get().status == "submitted"
     assert '<dd data-score="overall">0.50</dd>' in html  # the score, computed on submit
@@ -168,6 +175,6 @@ def test_a_refused_first_save_leaves_no_response(client, setup):
 
 def test_submitting_a_not_started_response_lists_every_question(client, setup):
     client.force_login(setup[2])
-    page = client.post(urls("submit-response"), follow=True)
+    page = client.post(urls("submit-response"), reviewed(), follow=True)
     assert "Not submitted: 3 questions are not answered yet." in page.content.decode()
     assert Response.objects.get().status == "draft"

@@ -75,6 +75,7 @@ class QuestionRow:
     key: str
     label: str  # in the active language; the latest version's wording
     area: str
+    number: str = ""  # DATA-3, in the latest version that asks it
 
 
 def rubrics_with_rounds() -> list[Rubric]:
@@ -180,9 +181,16 @@ def rubric_questions(rubric: Rubric) -> list[QuestionRow]:
         retired = version != newest_version
         return (area_order.get(question.area.key, 99), retired, question.area.order, question.order)
 
+    # Numbers are positions in the latest version: a question no longer asked has none (its
+    # old number may now be another question's).
     return [
-        QuestionRow(question.key, question.tr("text"), question.area.tr("title"))
-        for _version, question in sorted(latest.values(), key=place)
+        QuestionRow(
+            question.key,
+            question.tr("text"),
+            question.area.tr("title"),
+            question.number if version == newest_version else "",
+        )
+        for version, question in sorted(latest.values(), key=place)
     ]
 
 

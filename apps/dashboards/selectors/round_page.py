@@ -22,6 +22,7 @@ from django.utils.translation import get_language
 
 from apps.accounts.models import Team
 from apps.rubrics.models import SCORE_FIELD, Rubric
+from apps.rubrics.numbers import format_score, format_signed_score
 from apps.scoring.explain import area_score_text
 from apps.scoring.models import ResponseScore, RoundAggregate
 from apps.scoring.rules import quantize
@@ -54,6 +55,11 @@ class ResultRow:
     change: Decimal | None
     # each area as shown: "4.08 / 7 · 1 N/A, rescaled" (from the same stored row)
     area_texts: dict[str, str] = field(default_factory=dict)
+    # what the table prints, computed once here (a template filter per cell cost a third of
+    # the page): (area key, text) in the areas' order, the overall and the change
+    cells: list[tuple[str, str]] = field(default_factory=list)
+    overall_text: str = "–"
+    change_text: str = "–"
 
 
 # Sort key → column; ties are broken by product, so pages are stable.
@@ -195,37 +201,44 @@ RESULT_COLUMNS = (
 def result_rows(
     scores: Iterable[tuple], maxima: dict[str, Decimal] | None = None
 ) -> list[ResultRow]:
-    """Table rows for (a page of) round_results; `maxima` (scoring's area_maxima) adds each
-    area's maximum to its text ("4.08 / 7 · 1 N/A, rescaled")."""
+    """Table rows for (a page of) round_results; `maxima` (scoring's area_maxima, in the
+    areas' order) adds each area's maximum to its text ("4.08 / 7 · 1 N/A, rescaled")."""
     japanese = (get_language() or "en").startswith("ja")
     maxima = maxima or {}
-    return [
-        ResultRow(
-            product=slug,
-            product_name=name,
-            team=team,
-            areas={k: None if v is None else Decimal(v) for k, v in area_scores.items()},
-            overall=overall,
-            band=(japanese and label_ja) or label_en or "",
-            change=None if change is None else quantize(change),
-            area_texts={
-                key: area_score_text(value, maxima.get(key), not_applicable.get(key, 0), policy)
-                for key, value in area_scores.items()
-            },
+    rows = []
+    for (
+        slug,
+        name,
+        team,
+        area_scores,
+        overall,
+        label_en,
+        label_ja,
+        change,
+        not_applicable,
+        policy,
+    ) in scores:
+        texts = {
+            key: area_score_text(value, maxima.get(key), not_applicable.get(key, 0), policy)
+            for key, value in area_scores.items()
+        }
+        change = None if change is None else quantize(change)
+        rows.append(
+            ResultRow(
+                product=slug,
+                product_name=name,
+                team=team,
+                areas={k: None if v is None else Decimal(v) for k, v in area_scores.items()},
+                overall=overall,
+                band=(japanese and label_ja) or label_en or "",
+                change=change,
+                area_texts=texts,
+                cells=[(key, texts.get(key) or "–") for key in maxima],
+                overall_text=format_score(overall) or "–",
+                change_text=format_signed_score(change) or "–",
+            )
         )
-        for (
-            slug,
-            name,
-            team,
-            area_scores,
-            overall,
-            label_en,
-            label_ja,
-            change,
-            not_applicable,
-            policy,
-        ) in scores
-    ]
+    return rows
 
 
 class RoundParticipation(NamedTuple):

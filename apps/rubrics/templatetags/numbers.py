@@ -2,7 +2,7 @@
 
 from django import template
 
-from apps.rubrics.numbers import format_score
+from apps.rubrics.numbers import format_score, format_signed_score
 
 register = template.Library()
 
@@ -16,5 +16,4 @@ def score(value) -> str:
 @register.filter
 def signed_score(value) -> str:
     """A change in score with its sign ("+0.50", "-1.00", "0.00"); "" for none."""
-    text = format_score(value)
-    return f"+{text}" if text and not text.startswith("-") and text != "0.00" else text
+    return format_signed_score(value)

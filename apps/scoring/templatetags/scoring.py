@@ -1,10 +1,11 @@
 """Stored scores for the survey and dashboard pages (which sit below or beside scoring):
-{% response_score response as score %}, {% past_scores user as past %}, and how an area's
-score reads: {% area_score score "data" maxima %} gives "4.08 / 7 · 1 N/A, rescaled"."""
+{% response_score response as score %}, {% past_scores user as past %}, how an area's
+score reads: {% area_score score "data" maxima %} gives "4.08 / 7 · 1 N/A, rescaled", and
+the score the rules would give a review, {% provisional_score version review as score %}."""
 
 from django import template
 
-from apps.scoring import selectors
+from apps.scoring import provisional, selectors
 from apps.scoring.explain import area_score_text, not_applicable_rule_text
 
 register = template.Library()
@@ -45,3 +46,9 @@ def area_score(score, key: str, maxima=None) -> str:
 def not_applicable_rule(policy: str, aggregation: str = "sum") -> str:
     """One sentence: how the rubric's rule counts N/A answers in an area's score."""
     return not_applicable_rule_text(policy, aggregation)
+
+
+@register.simple_tag
+def provisional_score(version, review):
+    """The score the rules would give the reviewed answers (not stored): see provisional."""
+    return provisional.provisional_score(version, review)
