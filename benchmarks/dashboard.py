@@ -1,6 +1,7 @@
-"""Server time of /dashboard/ (with the cohort from each start round: ?cohort_from=KEY), of
-a closed and the open round's page, of a product's page (one scored in every round) and of
-the product catalogue (all products, then searches
+"""Server time of /dashboard/ (with the cohort from each start round: ?cohort_from=KEY, as
+scored and like-for-like: ?like_for_like=1), of a closed and the open round's page, of a
+product's page (one scored in every round) and of the product catalogue (all products, then
+searches
 in Latin letters and in Japanese, as a viewer; a member's) on the seeded benchmark database
 (benchmarks/seed_demo.sh).
 
@@ -53,8 +54,11 @@ def cohort_from_each_start(client: Client) -> None:
     """/dashboard/?cohort_from=KEY for every start round of the rubric: cold (the figures
     rebuilt from the aggregates) and warm (cached) medians."""
     rubric = Rubric.objects.get(slug="mlopsscore")
-    for start in cohort.start_rounds(rubric.pk):
-        path = f"/dashboard/?cohort_from={start.key}"
+    starts = cohort.start_rounds(rubric.pk)
+    paths = [f"/dashboard/?cohort_from={start.key}" for start in starts]
+    # like-for-like (the questions common to every version), from each start round too
+    paths += [f"/dashboard/?like_for_like=1&cohort_from={start.key}" for start in starts]
+    for path in paths:
         cold, cold_cpu = [], []
         for _ in range(COLD):
             cache.clear()
@@ -107,6 +111,8 @@ def main() -> None:
     member.force_login(get_user_model().objects.get(username="demo-member"))
     pages = [
         (client, "/dashboard/"),
+        (client, "/dashboard/?like_for_like=1"),
+        (member, "/dashboard/?like_for_like=1"),
         (client, f"/rounds/{closed.key}/"),
         (client, f"/rounds/{latest.key}/"),
         (client, f"/products/{product['product__slug']}/"),

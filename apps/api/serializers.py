@@ -329,6 +329,17 @@ class TrendSerializer(serializers.Serializer):
         help_text="`all` rows: the defining round the churn compares with (blank for the first).",
     )
     churn = ChurnSerializer()
+    like_for_like = serializers.BooleanField(
+        help_text="Scored on the questions common to every version of the rubric only."
+    )
+    questions_compared = serializers.IntegerField(
+        allow_null=True, help_text="Like-for-like: how many questions were compared."
+    )
+    left_out = serializers.CharField(
+        allow_blank=True,
+        help_text="Like-for-like: the questions left out of each version (number and key), "
+        "and the areas without a common question.",
+    )
     not_applicable = serializers.DictField(
         child=serializers.CharField(allow_blank=True),
         help_text="Per area: the share of N/A among the answers of the scored responses.",

@@ -57,6 +57,9 @@ TREND_FIELDS = (
     "cohort_from",
     "churn_previous",
     *TREND_CHURN_FIELDS,  # gathered under "churn"
+    "like_for_like",
+    "questions_compared",
+    "left_out",
 )
 RESULT_FIELDS = ("product", "product_name", "team", "status", "submitted_at", "overall", "band")
 
@@ -130,6 +133,14 @@ class RubricViewSet(JSONErrors, viewsets.ReadOnlyModelViewSet):
                 required=False,
                 description="Key of the round the cohort starts from (default: the first).",
             ),
+            OpenApiParameter(
+                "like_for_like",
+                str,
+                enum=["0", "1"],
+                required=False,
+                description="1: every round scored on the questions common to all versions "
+                "of the rubric (stored like-for-like aggregates); 0 or absent: as scored.",
+            ),
         ],
     )
     @action(detail=True, renderer_classes=[JSONRenderer, BrowsableAPIRenderer, CSVRenderer])
@@ -138,6 +149,11 @@ class RubricViewSet(JSONErrors, viewsets.ReadOnlyModelViewSet):
         quartiles, area means, churn (all products) and N/A shares per area. A point resting
         on a few products outside your teams is hidden (blank)."""
         rubric = self.get_object()
+        like_for_like = {"": False, "0": False, "1": True}.get(
+            request.query_params.get("like_for_like", "")
+        )
+        if like_for_like is None:
+            raise BadRequest("like_for_like must be 1 (on) or 0 (off).")
         key = request.query_params.get("cohort_from", "")
         starts = cohort.start_rounds(rubric.pk)
         start = next((r for r in starts if r.key == key), None) if key else None
@@ -149,8 +165,9 @@ class RubricViewSet(JSONErrors, viewsets.ReadOnlyModelViewSet):
             visible_product_ids(request.user),
             [r.pk for r in starts],
             start.pk if start else None,
+            like_for_like=like_for_like,
         )
-        rows = trend_rows(rubric.pk, hidden=hidden, cohort_from=start)
+        rows = trend_rows(rubric.pk, hidden=hidden, cohort_from=start, like_for_like=like_for_like)
         if request.accepted_renderer.format == "csv":
             return download(stream(rows, bom=True), f"{slug}-trends.csv")
         data = _csv_records(
@@ -158,6 +175,9 @@ class RubricViewSet(JSONErrors, viewsets.ReadOnlyModelViewSet):
         )
         for record in data:
             record["provisional"] = record["provisional"] == "true"
+            record["like_for_like"] = record["like_for_like"] == "true"
+            compared = record["questions_compared"]
+            record["questions_compared"] = None if compared == "" else int(compared)
             record["hidden"] = (record["round"], record["population"]) in hidden
             if record["hidden"]:
                 record["n"] = None

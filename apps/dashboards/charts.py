@@ -22,7 +22,7 @@ from apps.surveys.models import SurveyRound
 CACHE_SECONDS = 24 * 3600
 # Part of the cache key: raise it when the cached value's shape changes, so a deploy never
 # reads values cached by the code before it.
-CACHE_FORMAT = 4
+CACHE_FORMAT = 5
 
 
 class ChurnRow(NamedTuple):
@@ -49,6 +49,8 @@ class Overview(NamedTuple):
     hidden: int = 0
     churn: list[ChurnRow] = []
     not_applicable_rule: str = ""
+    # like-for-like: what was compared (RoundAggregate.comparison); None: as scored
+    comparison: dict | None = None
 
 
 def overview_cache_key(
@@ -58,12 +60,14 @@ def overview_cache_key(
     team: str = "",
     characteristic: str = "",
     cohort_from: str = "",
+    like_for_like: bool = False,
 ) -> str:
     """Figures change only when scores do: the key carries the aggregates' stamp, and the
     start round of the cohort (a stored start round's key, never raw input)."""
     return (
         f"dashboard:{CACHE_FORMAT}:{rubric.pk}:{translation.get_language()}:{target}:"
-        f"{team}:{characteristic}:{cohort_from}:{selectors.aggregates_stamp(rubric)}"
+        f"{team}:{characteristic}:{cohort_from}:{int(like_for_like)}:"
+        f"{selectors.aggregates_stamp(rubric)}"
     )
 
 
@@ -76,15 +80,24 @@ def overview_charts(
     readable: QuerySet | None = None,
     start: SurveyRound | None = None,
     starts: Sequence[SurveyRound] = (),
+    like_for_like: bool = False,
 ) -> Overview:
     """The overview's charts in the active language, the cohort from the `start` round (one
     of the rubric's `starts`), for a user who may read the `readable` products (None: every
     product), with the points resting on too few others hidden."""
     cohort_from = start.key if start else ""
     key = overview_cache_key(
-        rubric, target=target, team=team, characteristic=characteristic, cohort_from=cohort_from
+        rubric,
+        target=target,
+        team=team,
+        characteristic=characteristic,
+        cohort_from=cohort_from,
+        like_for_like=like_for_like,
     )
-    full = _cached(key, lambda: _overview(rubric, target, team, characteristic, start, frozenset()))
+    full = _cached(
+        key,
+        lambda: _overview(rubric, target, team, characteristic, start, frozenset(), like_for_like),
+    )
     if readable is None:
         return full
     theirs = selectors.filtered_products(team=team, characteristic=characteristic).filter(
@@ -100,7 +113,7 @@ def overview_charts(
     digest = hashlib.sha256(repr(sorted(hidden)).encode()).hexdigest()[:16]
     return _cached(
         f"{key}:hidden:{digest}",
-        lambda: _overview(rubric, target, team, characteristic, start, hidden),
+        lambda: _overview(rubric, target, team, characteristic, start, hidden, like_for_like),
     )
 
 
@@ -120,9 +133,14 @@ def _overview(
     characteristic: str,
     start: SurveyRound | None,
     hidden: frozenset[tuple[str, str]],
+    like_for_like: bool = False,
 ) -> Overview:
-    """Build the overview, these points (round key, population) hidden."""
-    if team or characteristic:
+    """Build the overview, these points (round key, population) hidden; like-for-like reads
+    the stored like-for-like aggregates (never with a team or use-case filter: the view
+    refuses that combination)."""
+    if like_for_like:
+        trend = selectors.rubric_trend(rubric, start, like_for_like=True)
+    elif team or characteristic:
         trend = selectors.filtered_trend(
             rubric, team=team, characteristic=characteristic, start=start
         )
@@ -141,6 +159,7 @@ def _overview(
         len(hidden),
         _churn_rows(trend.all),
         not_applicable_rule(version) if version else "",
+        trend.comparison,
     )
 
 
@@ -211,8 +230,12 @@ def _charts(
         built["na"] = figures.not_applicable_shares(trend.all, areas)
     if any(point.questions for point in trend.all):  # stored for the whole organisation only
         top = ScaleLevel.objects.filter(version__rubric=rubric).aggregate(top=Max("value"))["top"]
+        questions = selectors.rubric_questions(rubric)
+        if trend.comparison is not None:  # like-for-like: the common questions only
+            common = set(trend.comparison.get("questions", []))
+            questions = [q for q in questions if q.key in common]
         built["questions"] = figures.question_heatmap(
-            trend.all, trend.cohort, selectors.rubric_questions(rubric), float(top or 1)
+            trend.all, trend.cohort, questions, float(top or 1)
         )
     return figures.embed(built)
 

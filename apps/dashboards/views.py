@@ -49,6 +49,8 @@ def overview(request: HttpRequest) -> HttpResponse:
         characteristics=Characteristic.objects.order_by("order"),
     )
     status = 200
+    like_for_like = parse_flag(request.GET.get("like_for_like", ""))
+    context["like_for_like"] = bool(like_for_like)
     if chosen is not None:
         starts = cohort.start_rounds(chosen.pk)
         requested = request.GET.get("cohort_from", "")
@@ -56,6 +58,12 @@ def overview(request: HttpRequest) -> HttpResponse:
         context.update(starts=starts, cohort_from=start.key if start else "")
         if requested and start is None:
             context["bad_cohort_from"] = True
+            status = 400
+        elif like_for_like is None:
+            context["bad_like_for_like"] = True
+            status = 400
+        elif like_for_like and (team or characteristic):
+            context["like_for_like_filtered"] = True
             status = 400
         else:
             start = start or (starts[0] if starts else None)
@@ -68,8 +76,10 @@ def overview(request: HttpRequest) -> HttpResponse:
                 readable=visible_product_ids(request.user),
                 start=start,
                 starts=starts,
+                like_for_like=like_for_like,
             )
             context.update(
+                comparison=built.comparison,
                 cohort_from=start.key if start else "",
                 target=target,
                 small_n=figures.SMALL_N,
@@ -82,6 +92,12 @@ def overview(request: HttpRequest) -> HttpResponse:
                 not_applicable_rule=built.not_applicable_rule,
             )
     return render(request, "dashboards/overview.html", context, status=status)
+
+
+def parse_flag(value: str) -> bool | None:
+    """A yes/no query parameter: blank or "0" is no, "1" is yes; anything else is None (the
+    caller answers 400)."""
+    return {"": False, "0": False, "1": True}.get(value)
 
 
 def _target(request: HttpRequest) -> float | None:

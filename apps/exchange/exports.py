@@ -394,18 +394,23 @@ def trend_rows(
     rubric_id: int,
     hidden: Collection[tuple[str, str]] = (),
     cohort_from: SurveyRound | None = None,
+    *,
+    like_for_like: bool = False,
 ) -> Iterator[list]:
     """Header, then one row per round (oldest first) and population of the rubric: all
     products, and the cohort from the `cohort_from` round (the first start round when None),
     from that round on. The `hidden` points (round key, population: apps.scoring.disclosure)
     have blank n and statistics. After the original columns: the cohort's start round, the
-    churn against the previous defining round (`all` rows) and the share of N/A answers per
-    area."""
+    churn against the previous defining round (`all` rows), the share of N/A answers per
+    area, and whether the row is like-for-like (scored on the questions common to every
+    version: how many, and which were left out of each version, e.g. "v1: Q7 key, Q21 key |
+    v2: ..."; areas without a common question are named and have blank columns)."""
     start = cohort_from or cohort.start_round(rubric_id, None)
     aggregates = list(
         RoundAggregate.objects.filter(
             Q(population=RoundAggregate.Population.ALL) | Q(cohort_from=start),
             rubric_id=rubric_id,
+            like_for_like=like_for_like,
         )
         .select_related("round")
         .order_by("round__opens_at", "round__key", "population")
@@ -433,8 +438,12 @@ def trend_rows(
         "cohort_from",
         *CHURN_COLUMNS,
         *(f"area_{key}_na_share" for key in areas),
+        "like_for_like",
+        "questions_compared",
+        "left_out",
     ]
     for a in aggregates:
+        compared = _compared(a)
         provisional = str(a.round.state == SurveyRound.State.OPEN).lower()
         cohort_from_key = start.key if a.population == RoundAggregate.Population.COHORT else ""
         if (a.round.key, a.population) in hidden:
@@ -448,6 +457,7 @@ def trend_rows(
                 cohort_from_key,
                 *churn_blank,
                 *("" for _key in areas),
+                *compared,
             ]
             continue
         yield [
@@ -463,7 +473,29 @@ def trend_rows(
             cohort_from_key,
             *(a.churn.get(field, "") for field in CHURN_FIELDS),
             *(number(not_applicable_share(a.area_not_applicable.get(key))) for key in areas),
+            *compared,
         ]
+
+
+def left_out_text(comparison: dict) -> str:
+    """What a like-for-like comparison left out, in one cell: per version its questions
+    (number in the questionnaire and key), then the areas without a common question."""
+    parts = [
+        f"{item['version']}: " + ", ".join(f"Q{q['number']} {q['key']}" for q in item["questions"])
+        for item in comparison.get("left_out", [])
+        if item["questions"]
+    ]
+    if comparison.get("dropped_areas"):
+        parts.append("areas without a common question: " + ", ".join(comparison["dropped_areas"]))
+    return " | ".join(parts)
+
+
+def _compared(aggregate: RoundAggregate) -> list:
+    """The like-for-like columns of a trend row."""
+    if not aggregate.like_for_like:
+        return ["false", "", ""]
+    comparison = aggregate.comparison
+    return ["true", len(comparison.get("questions", [])), left_out_text(comparison)]
 
 
 # The churn columns of the trends export and the stored churn's fields they show.

@@ -12,8 +12,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.products.models import Product
-from apps.rubrics.models import Question
-from apps.scoring import cohort, selectors
+from apps.rubrics.models import Criterion, Question, RubricVersion
+from apps.scoring import cohort, rules, selectors
 from apps.scoring.models import ResponseScore, RoundAggregate
 from apps.scoring.rules import quantize
 from apps.scoring.signals import aggregates_changed
@@ -63,21 +63,116 @@ def refresh_aggregates(
             kept = RoundAggregate.objects.filter(
                 round_id__in=round_ids, population=RoundAggregate.Population.ALL
             ).count()
-            if kept == len(round_ids):
+            if kept == 2 * len(round_ids):  # scored and like-for-like: both still current
                 return 0
         if round_ids is not None:
             positions = [i for i, r in enumerate(rounds) if r.pk in round_ids]
             first = min(positions, default=len(rounds))
             round_ids = [r.pk for r in rounds[first:]]
+        comparison = common_questions(list(dict.fromkeys(r.rubric_version_id for r in rounds)))
+        if round_ids is not None and _comparison_changed(rubric_id, round_ids, comparison):
+            round_ids = None  # a version came or went: every round's like-for-like changes
         targets = [r for r in rounds if round_ids is None or r.pk in round_ids]
         population = Populations(rounds, defining, runs)
-        aggregates = _build(rubric_id, targets, population, known, fresh or {})
+        aggregates = _build(rubric_id, targets, population, known, fresh or {}, comparison)
         RoundAggregate.objects.filter(round__in=targets).delete()
         RoundAggregate.objects.bulk_create(aggregates)
         transaction.on_commit(
             lambda: aggregates_changed.send(sender=RoundAggregate, rubric_id=rubric_id)
         )
     return len(aggregates)
+
+
+class Comparison(NamedTuple):
+    """What like-for-like compares: the questions common to every version in view (ids per
+    version, keys by area), what each version leaves out, and the rule that scores them."""
+
+    question_ids: list[int]  # the common questions' ids, in every version
+    areas: dict[str, list[str]]  # area key → common question keys (areas without any: none)
+    area_of: dict[int, str]  # common question id → area key
+    stored: dict  # RoundAggregate.comparison
+    rule_version_id: int | None  # the newest version in view: its rule and bands score
+
+
+def common_questions(version_ids: list[int]) -> Comparison:
+    """The questions common to every version (oldest first): a question is common when every
+    version has a question with the same key, in an area with the same key, whose criteria
+    give the same English text at the same scale values (the same levels, worded the same;
+    Japanese wording, guidance and question text may differ). In two queries."""
+    by_version: dict[int, dict[str, tuple]] = {v: {} for v in version_ids}
+    numbers: dict[int, dict[str, int]] = {v: {} for v in version_ids}
+    criteria: dict[int, list] = {}
+    for question_id, value, text in Criterion.objects.filter(
+        question__version_id__in=version_ids
+    ).values_list("question_id", "level__value", "text_en"):
+        criteria.setdefault(question_id, []).append((value.normalize(), text.strip()))
+    rows = Question.objects.filter(version_id__in=version_ids).order_by(
+        "version_id", "area__order", "order"
+    )
+    for question_id, version_id, key, area in rows.values_list(
+        "pk", "version_id", "key", "area__key"
+    ):
+        signature = (area, tuple(sorted(criteria.get(question_id, []))))
+        by_version[version_id][key] = (question_id, signature)
+        numbers[version_id][key] = len(numbers[version_id]) + 1  # questionnaire order
+    newest = version_ids[-1] if version_ids else None
+    common: list[str] = []
+    if newest is not None:
+        common = [
+            key
+            for key, (_id, signature) in by_version[newest].items()
+            if all(by_version[v].get(key, (None, None))[1] == signature for v in version_ids)
+        ]
+    areas: dict[str, list[str]] = {}
+    area_of: dict[int, str] = {}
+    for key in common:
+        area = by_version[newest][key][1][0]
+        areas.setdefault(area, []).append(key)
+        for version_id in version_ids:
+            area_of[by_version[version_id][key][0]] = area
+    versions = {
+        pk: (label, aggregation)
+        for pk, label, aggregation in RubricVersion.objects.filter(pk__in=version_ids).values_list(
+            "pk", "label", "area_aggregation"
+        )
+    }
+    labels = {pk: label for pk, (label, _aggregation) in versions.items()}
+    every_area = dict.fromkeys(
+        signature[0] for v in version_ids for _id, signature in by_version[v].values()
+    )
+    stored = {
+        "questions": common,
+        "left_out": [
+            {
+                "version": labels.get(v, ""),
+                "questions": [
+                    {"number": numbers[v][key], "key": key}
+                    for key in by_version[v]
+                    if key not in common
+                ],
+            }
+            for v in version_ids
+        ],
+        "dropped_areas": [area for area in every_area if area not in areas],
+        "rule_version": labels.get(newest, "") if newest else "",
+        # an area's sum over its common questions is scaled to the whole area
+        "scaled": bool(newest)
+        and versions.get(newest, ("", ""))[1] == RubricVersion.AreaAggregation.SUM,
+    }
+    return Comparison(list(area_of), areas, area_of, stored, newest)
+
+
+def _comparison_changed(rubric_id: int, round_ids: list[int], comparison: Comparison) -> bool:
+    """Whether the like-for-like aggregates of the rounds not rebuilt compared other
+    questions (a round of a new version opened, or a version's criteria were edited)."""
+    kept = (
+        RoundAggregate.objects.filter(rubric_id=rubric_id, like_for_like=True)
+        .exclude(round_id__in=round_ids)
+        .values_list("comparison", flat=True)
+        .distinct()
+        .order_by()
+    )
+    return any(stored != comparison.stored for stored in kept)
 
 
 class Populations:
@@ -112,20 +207,66 @@ def _build(
     population: Populations,
     known: selectors.VersionShape | None,
     fresh: dict[int, list[ScoredProduct]],
+    comparison: Comparison,
 ) -> list[RoundAggregate]:
     """The aggregates of each target round (unsaved): all products, and the cohort from each
-    start round at or before it."""
+    start round at or before it; each as scored and like-for-like (see like_for_like_scores)."""
     shapes = {known.version_id: known} if known else {}
-    for version_id in {r.rubric_version_id for r in targets} - shapes.keys():
+    wanted = {r.rubric_version_id for r in targets}
+    if comparison.rule_version_id is not None and targets:
+        wanted.add(comparison.rule_version_id)
+    for version_id in wanted - shapes.keys():
         shapes[version_id] = selectors.version_shape(version_id)
     scores = scored_products(targets, fresh)
     answers = answer_counts(rubric_id, [r.pk for r in targets])
     churns = _churns(targets, population, scores)
     now = timezone.now()
+    aggregates = _round_aggregates(
+        rubric_id,
+        targets,
+        population,
+        lambda r: shapes[r.rubric_version_id],
+        scores,
+        answers,
+        churns,
+        now=now,
+    )
+    if comparison.rule_version_id is not None and targets:
+        rule_shape = shapes[comparison.rule_version_id]
+        aggregates += _round_aggregates(
+            rubric_id,
+            targets,
+            population,
+            lambda r: rule_shape,
+            like_for_like_scores(rule_shape, comparison, [r.pk for r in targets]),
+            _common_answers(answers, comparison),
+            churns,
+            now=now,
+            comparison=comparison,
+        )
+    return aggregates
+
+
+def _round_aggregates(
+    rubric_id: int,
+    targets: list[SurveyRound],
+    population: Populations,
+    shape_of,
+    scores: dict[int, list[ScoredProduct]],
+    answers: dict[int, dict],
+    churns: dict[int, dict],
+    *,
+    now,
+    comparison: Comparison | None = None,
+) -> list[RoundAggregate]:
+    """One kind of aggregates (scored, or like-for-like with `comparison`) of the rounds."""
+    extra = {}
+    if comparison is not None:
+        extra = {"like_for_like": True, "comparison": comparison.stored}
     aggregates = []
     runs = population.runs
     for survey_round in targets:
-        shape, rows = shapes[survey_round.rubric_version_id], scores[survey_round.pk]
+        shape, rows = shape_of(survey_round), scores.get(survey_round.pk, [])
         groups = answers.get(survey_round.pk, {})
         aggregates.append(
             RoundAggregate(
@@ -135,7 +276,8 @@ def _build(
                 computed_at=now,
                 churn=churns.get(survey_round.pk, {}),
                 **_answer_fields(groups, lambda since: True),
-                **summarize(shape, rows),
+                **_kept_areas(summarize(shape, rows), comparison),
+                **extra,
             )
         )
         starts = population.starts(survey_round)
@@ -158,10 +300,133 @@ def _build(
                         groups,
                         lambda since, start=start: population.in_cohort(since, start),
                     ),
-                    **summary,
+                    **_kept_areas(summary, comparison),
+                    **extra,
                 )
             )
     return aggregates
+
+
+def _kept_areas(summary: dict, comparison: Comparison | None) -> dict:
+    """A like-for-like summary without the areas that have no common question."""
+    if comparison is None:
+        return summary
+    return {
+        **summary,
+        "area_means": {k: v for k, v in summary["area_means"].items() if k in comparison.areas},
+        "binding_counts": {
+            k: v for k, v in summary["binding_counts"].items() if k in comparison.areas
+        },
+    }
+
+
+def _common_answers(answers: dict[int, dict], comparison: Comparison) -> dict[int, dict]:
+    """answer_counts() restricted to the common questions (areas recounted from them)."""
+    area_of = {key: area for area, keys in comparison.areas.items() for key in keys}
+    restricted: dict[int, dict] = {}
+    for round_id, by_since in answers.items():
+        for since, (by_question, _by_area) in by_since.items():
+            questions = {k: v for k, v in by_question.items() if k in area_of}
+            areas: dict[str, list[int]] = {}
+            for key, (answered, not_applicable, _total) in questions.items():
+                tally = areas.setdefault(area_of[key], [0, 0])
+                tally[0] += answered
+                tally[1] += not_applicable
+            restricted.setdefault(round_id, {})[since] = (questions, areas)
+    return restricted
+
+
+# Per round and scored response, the answers to the common questions of each area (answered,
+# N/A, sum; three columns per area, filtered by the area's question ids): what like-for-like
+# scores, one row per response in one pass over the answers of the rounds.
+LIKE_FOR_LIKE_SQL = """
+SELECT s.round_id, s.product_id, {columns}
+  FROM scoring_responsescore s
+  JOIN surveys_answer a ON a.response_id = s.response_id
+ WHERE s.overall IS NOT NULL AND s.round_id IN ({rounds}) AND a.question_id IN ({questions})
+ GROUP BY s.round_id, s.response_id, s.product_id
+"""
+
+
+def like_for_like_scores(
+    shape: selectors.VersionShape, comparison: Comparison, round_ids: list[int]
+) -> dict[int, list[ScoredProduct]]:
+    """Each round's scored responses rescored on the common questions only, with the rule of
+    `shape` (the newest version in view): each area scored by rules.py on the tally of its
+    common questions (N/A policy included) and, for a sum, scaled to the area's question count
+    in that version (rules.scaled_area_score), then combined by the overall rule; areas
+    without a common question are left out. One query; each distinct set of tallies is
+    scored once."""
+    scores: dict[int, list[ScoredProduct]] = {round_id: [] for round_id in round_ids}
+    if not round_ids or not comparison.question_ids:
+        return scores
+    exact = connection.vendor == "postgresql"
+    total = selectors.EXACT_SUM if exact else selectors.INTEGER_SUM
+    ids_of: dict[str, list[int]] = {area: [] for area in comparison.areas}
+    for question_id, area in comparison.area_of.items():
+        ids_of[area].append(int(question_id))
+    columns = []
+    for area in comparison.areas:
+        where = f"FILTER (WHERE a.question_id IN ({', '.join(map(str, ids_of[area]))}))"
+        columns += [
+            f"COUNT(a.value) {where}",
+            f"COUNT(*) FILTER (WHERE a.not_applicable AND a.question_id IN "
+            f"({', '.join(map(str, ids_of[area]))}))",
+            f"{total} {where}",
+        ]
+    sql = LIKE_FOR_LIKE_SQL.format(
+        columns=", ".join(columns),
+        rounds=", ".join(["%s"] * len(round_ids)),
+        questions=", ".join(["%s"] * len(comparison.question_ids)),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*round_ids, *comparison.question_ids])
+        rows = cursor.fetchall()
+    areas = list(comparison.areas)
+    sizes = [len(comparison.areas[area]) for area in areas]
+    rule, band_ids, area_ids = shape.rule, shape.band_ids, shape.area_ids
+    full = {area: shape.questions_per_area.get(area, 0) or 1 for area in areas}
+    seen: dict[tuple, tuple | None] = {}  # a round has few distinct tallies
+    for round_id, product_id, *counts in rows:
+        signature = tuple(counts)
+        if signature not in seen:
+            tallies = {}
+            for i, area in enumerate(areas):
+                answered, not_applicable, summed = counts[3 * i : 3 * i + 3]
+                summed = Decimal(summed or 0)
+                tallies[area] = rules.AreaTally(
+                    sizes[i],
+                    answered,
+                    not_applicable,
+                    summed if exact else summed / selectors.TEN_THOUSAND,
+                )
+            result = None
+            if rules.is_complete(tallies):
+                result = rules.combine(
+                    rule,
+                    {
+                        area: rules.scaled_area_score(rule, tally, full[area])
+                        for area, tally in tallies.items()
+                    },
+                )
+            seen[signature] = (
+                None
+                if result is None
+                else (
+                    result.overall,
+                    {k: None if v is None else str(v) for k, v in result.areas.items()},
+                    None if result.band is None else band_ids[result.band],
+                    area_ids.get(result.binding_area),
+                )
+            )
+        found = seen[signature]
+        if found is None:  # cannot happen for a scored response; never guess
+            continue
+        overall, area_scores, band_id, binding_id = found
+        scores[round_id].append(
+            ScoredProduct(product_id, overall, area_scores, band_id, binding_id)
+        )
+    return scores
 
 
 def _churns(

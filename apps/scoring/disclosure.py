@@ -58,14 +58,16 @@ def scored_counts(
     return counts
 
 
-def stored_sizes(rubric_id: int, start_id: int | None) -> dict[PointKey, int]:
-    """The n of each stored aggregate of the rubric (the cohort from the start round), by
-    round key and population."""
+def stored_sizes(
+    rubric_id: int, start_id: int | None, *, like_for_like: bool = False
+) -> dict[PointKey, int]:
+    """The n of each stored aggregate of the rubric (the cohort from the start round; scored
+    or like-for-like), by round key and population."""
     shown = Q(population=RoundAggregate.Population.ALL) | Q(cohort_from_id=start_id)
     return {
         (key, population): n
         for key, population, n in RoundAggregate.objects.filter(
-            shown, rubric_id=rubric_id
+            shown, rubric_id=rubric_id, like_for_like=like_for_like
         ).values_list("round__key", "population", "n")
     }
 
@@ -78,7 +80,12 @@ def start_ids_up_to(start_ids: list[int], start_id: int | None) -> list[int] | N
 
 
 def hidden_stored_points(
-    rubric_id: int, readable: QuerySet | None, start_ids: list[int], start_id: int | None
+    rubric_id: int,
+    readable: QuerySet | None,
+    start_ids: list[int],
+    start_id: int | None,
+    *,
+    like_for_like: bool = False,
 ) -> frozenset[PointKey]:
     """The rubric's stored points (the cohort from `start_id`, one of the `start_ids`, oldest
     first) hidden from a user who may read only the `readable` products (None: every
@@ -86,6 +93,6 @@ def hidden_stored_points(
     if readable is None:
         return frozenset()
     return hidden_points(
-        stored_sizes(rubric_id, start_id),
+        stored_sizes(rubric_id, start_id, like_for_like=like_for_like),
         scored_counts(rubric_id, readable, start_ids_up_to(start_ids, start_id)),
     )

@@ -137,17 +137,25 @@ class RoundAggregate(models.Model):
     # round before it with a scored response): {"previous": round key, "joined", "stayed",
     # "retired", "skipped"}; empty for the first round.
     churn = models.JSONField(default=dict)
+    # Like-for-like: the round's scored responses rescored on the questions common to every
+    # version of the rubric's rounds (aggregates.common_questions), with the latest version's
+    # rule and bands. Each population then has two rows per round, one of each kind.
+    like_for_like = models.BooleanField(default=False)
+    # like-for-like rows: what was compared ({"questions": common keys, "left_out": per
+    # version [{"number", "key"}], "dropped_areas": area keys without a common question,
+    # "rule_version": the version label whose rule scored them}); empty otherwise
+    comparison = models.JSONField(default=dict)
     computed_at = models.DateTimeField()
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["round"],
+                fields=["round", "like_for_like"],
                 condition=Q(population="all"),
                 name="roundaggregate_one_all_per_round",
             ),
             models.UniqueConstraint(
-                fields=["round", "cohort_from"],
+                fields=["round", "cohort_from", "like_for_like"],
                 condition=Q(population="cohort"),
                 name="roundaggregate_one_cohort_per_start",
             ),

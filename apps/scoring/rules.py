@@ -96,6 +96,17 @@ def area_score(rule: Rule, tally: AreaTally) -> Decimal | None:
     return quantize(tally.total)
 
 
+def scaled_area_score(rule: Rule, tally: AreaTally, area_questions: int) -> Decimal | None:
+    """An area's score on a subset of its questions (`tally.questions` of them, e.g. those
+    common to several rubric versions) on the scale of the whole area (`area_questions`):
+    a sum is scaled up by area_questions / questions, as N/A is rescaled, so the bands and
+    the target keep their meaning; a mean needs no scaling."""
+    value = area_score(rule, tally)
+    if value is None or rule.area_aggregation == "mean" or tally.questions == area_questions:
+        return value
+    return quantize(value * area_questions / tally.questions)
+
+
 def band_of(rule: Rule, overall: Decimal) -> int:
     """Index of the first band whose upper bound is at least `overall`."""
     for index, maximum in enumerate(rule.band_maxima):

@@ -331,12 +331,15 @@ def score_all(*, progress: Progress | None = None) -> dict[str, int]:
         fresh.update(result.fresh or {})  # a changed round's scores, as just written
         if progress:
             progress(done, len(rounds))
-    populations = len(RoundAggregate.Population)
+    # Rounds with both kinds of `all` aggregate (scored and like-for-like) are aggregated.
     aggregated = set(
-        RoundAggregate.objects.filter(round_id__in=[round_id for round_id, _ in rounds])
+        RoundAggregate.objects.filter(
+            round_id__in=[round_id for round_id, _ in rounds],
+            population=RoundAggregate.Population.ALL,
+        )
         .values("round_id")
         .annotate(n=Count("pk"))
-        .filter(n=populations)
+        .filter(n=2)
         .values_list("round_id", flat=True)
     )
     for rubric_id in sorted({rubric_id for _round_id, rubric_id in rounds}):

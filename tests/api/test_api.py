@@ -325,10 +325,11 @@ def test_trends_hide_points_resting_on_too_few_products_outside_your_teams(world
         assert {record[f] for f in TREND_STATISTICS} == {""}
         assert set(record["areas"].values()) == {""}
     assert header[:3] == ["round", "population", "n"]
-    # after the provisional flag: the cohort's start, the churn (5), the N/A shares (2 areas)
+    # after the provisional flag: the cohort's start, the churn (5), the N/A shares (2 areas),
+    # and the like-for-like columns (not like-for-like: nothing compared, nothing left out)
     assert rows[:2] == [
-        ["2021-10", "all", *[""] * 7, "false", "", *[""] * 7],
-        ["2021-10", "cohort", *[""] * 7, "false", "2021-10", *[""] * 7],
+        ["2021-10", "all", *[""] * 7, "false", "", *[""] * 7, "false", "", ""],
+        ["2021-10", "cohort", *[""] * 7, "false", "2021-10", *[""] * 7, "false", "", ""],
     ]
     assert records[0]["churn"] == dict.fromkeys(
         ("joined", "stayed", "left_retired", "left_skipped")

@@ -64,3 +64,26 @@ def test_the_cohort_start_is_chosen_with_the_keyboard(live_server, browser):
     assert overall.get_by_text("Continuous cohort since 2022-04").count() == 1
     assert page.get_by_label("Cohort from").input_value() == "2022-04"
     assert not blocked, blocked
+
+
+def test_like_for_like_is_toggled_with_the_keyboard(live_server, browser):
+    seed_demo(products=30, rounds=5, seed=4)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    blocked = watch_for_csp_violations(page)
+    log_in(page, live_server, "demo-viewer")
+    page.goto(f"{live_server.url}/dashboard/")
+    page.wait_for_selector("#chart-overall .main-svg")
+    toggle = page.get_by_label("Like-for-like across versions")
+    toggle.focus()
+    page.keyboard.press("Space")
+    assert toggle.is_checked()
+    page.keyboard.press("Enter")  # submits the form, as any field of it does
+    page.wait_for_url("**like_for_like=1**")
+    page.wait_for_selector("#chart-questions .main-svg")
+    assert page.get_by_label("Like-for-like across versions").is_checked()
+    note = page.locator("#like-for-like-note")
+    assert "16 questions common" in note.inner_text()
+    assert "Left out of v1:" in note.inner_text()
+    rows = "JSON.stringify(document.getElementById('chart-questions').data[0].y)"
+    assert len(json.loads(page.evaluate(rows))) == 16  # the common questions only
+    assert not blocked, blocked

@@ -155,13 +155,19 @@ def test_trends_csv_has_all_and_cohort_per_round(scored_round):
         "left_skipped",
         "area_data_na_share",
         "area_monitoring_na_share",
+        "like_for_like",
+        "questions_compared",
+        "left_out",
     ]
     provisional = str(scored_round.state == "open").lower()
     statistics = ["1", "0.5", "0.5", "0.5", "0.5", "2", "0.5", provisional]
     # The first round: no churn; one of the two data answers is N/A (rescaled to 2).
     assert rows == [
-        ["2021-10", "all", *statistics, "", "", "", "", "", "", "0.5", "0"],
-        ["2021-10", "cohort", *statistics, "2021-10", "", "", "", "", "", "0.5", "0"],
+        ["2021-10", "all", *statistics, "", "", "", "", "", "", "0.5", "0", "false", "", ""],
+        [
+            *("2021-10", "cohort", *statistics, "2021-10", "", "", "", "", ""),
+            *("0.5", "0", "false", "", ""),
+        ],
     ]
 
 

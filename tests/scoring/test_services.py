@@ -101,7 +101,9 @@ def test_recompute_is_idempotent_and_replaces_the_rounds_rows(version):
     assert scores.score_round(round_id=survey_round.pk)["changed"] == 1  # only that row
     assert ResponseScore.objects.get(response=response).overall == D(0)
     assert ResponseScore.objects.get(response=other).pk == first[1]["pk"]
-    assert RoundAggregate.objects.get(round=survey_round, population="all").minimum == D(0)
+    assert RoundAggregate.objects.filter(like_for_like=False).get(
+        round=survey_round, population="all"
+    ).minimum == D(0)
 
 
 def test_a_failure_mid_recompute_leaves_the_old_rows(version):
@@ -131,7 +133,9 @@ def test_aggregates_for_all_and_the_continuous_cohort(version):
     submit(r3, joiner, FULL)
     scores.score_all()
     # The cohort from the first round (the default start).
-    first_start = RoundAggregate.objects.filter(Q(population="all") | Q(cohort_from=r1))
+    first_start = RoundAggregate.objects.filter(like_for_like=False).filter(
+        Q(population="all") | Q(cohort_from=r1)
+    )
     stats = {(a.round.key, a.population): a for a in first_start.select_related("round")}
     # The cohort: scored in every closed round (2021-10 and 2022-04) = the stayer only.
     assert [stats[k, "cohort"].n for k in ("2021-10", "2022-04", "2022-10")] == [1, 1, 1]
@@ -181,7 +185,7 @@ def test_quartiles_match_postgresqls_percentile_cont(version):
         keys = list(FULL)
         submit(survey_round, ProductFactory(), dict(zip(keys, values, strict=True)))
     scores.score_round(round_id=survey_round.pk)
-    stored = RoundAggregate.objects.get(population="all")
+    stored = RoundAggregate.objects.filter(like_for_like=False).get(population="all")
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT percentile_cont(ARRAY[0.25, 0.5, 0.75]) WITHIN GROUP (ORDER BY overall), "
@@ -226,7 +230,12 @@ def test_submitted_response_is_scored_and_its_round_aggregated(
     assert response.score.overall == D(1)
     job = ScoringJob.objects.get()
     assert (job.kind, job.state, job.attempts) == ("response", "done", 1)
-    assert RoundAggregate.objects.get(round=survey_round, population="all").n == 1
+    assert (
+        RoundAggregate.objects.filter(like_for_like=False)
+        .get(round=survey_round, population="all")
+        .n
+        == 1
+    )
 
 
 def test_submit_lists_unanswered_questions_and_changes_nothing(version):
@@ -251,7 +260,13 @@ def test_closing_a_round_recomputes_it(version, django_capture_on_commit_callbac
     survey_round.refresh_from_db()
     assert survey_round.state == "closed"
     assert ResponseScore.objects.count() == 1
-    assert RoundAggregate.objects.filter(round=survey_round, population="cohort").get().n == 1
+    assert (
+        RoundAggregate.objects.filter(like_for_like=False)
+        .filter(round=survey_round, population="cohort")
+        .get()
+        .n
+        == 1
+    )
 
 
 def test_stale_jobs_are_restarted_by_the_sweep(version):

@@ -61,6 +61,8 @@ class Trend:
     all: list[Point]
     cohort: list[Point]
     cohort_from: str = ""  # the start round's key
+    # like-for-like: what was compared (RoundAggregate.comparison); None: as scored
+    comparison: dict | None = None
 
     @property
     def area_keys(self) -> list[str]:
@@ -125,18 +127,25 @@ def aggregates_stamp(rubric: Rubric) -> str:
     return f"{stamp['latest'] and stamp['latest'].timestamp()}-{stamp['n']}-{stamp['open']}"
 
 
-def rubric_trend(rubric: Rubric, start: SurveyRound | None) -> Trend:
+def rubric_trend(
+    rubric: Rubric, start: SurveyRound | None, *, like_for_like: bool = False
+) -> Trend:
     """All products' points and those of the cohort from the start round, oldest round
-    first, in one query."""
+    first, in one query; scored as answered or like-for-like (the common questions only)."""
     rows = (
         RoundAggregate.objects.filter(
-            Q(population=RoundAggregate.Population.ALL) | Q(cohort_from=start), rubric=rubric
+            Q(population=RoundAggregate.Population.ALL) | Q(cohort_from=start),
+            rubric=rubric,
+            like_for_like=like_for_like,
         )
         .select_related("round__rubric_version")
         .order_by("round__opens_at", "round__key")
     )
     points: dict[str, list[Point]] = {"all": [], "cohort": []}
+    comparison = None
     for row in rows:
+        if like_for_like:
+            comparison = row.comparison
         stats = {
             "n": row.n,
             "mean": row.mean,
@@ -156,6 +165,7 @@ def rubric_trend(rubric: Rubric, start: SurveyRound | None) -> Trend:
         all=points["all"],
         cohort=points["cohort"],
         cohort_from=start.key if start else "",
+        comparison=comparison if like_for_like else None,
     )
 
 
@@ -320,4 +330,6 @@ def hide_points(trend: Trend, hidden: frozenset[tuple[str, str]]) -> Trend:
         rubric=trend.rubric,
         all=[shown(point, "all") for point in trend.all],
         cohort=[shown(point, "cohort") for point in trend.cohort],
+        cohort_from=trend.cohort_from,
+        comparison=trend.comparison,
     )

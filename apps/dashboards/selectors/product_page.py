@@ -69,7 +69,7 @@ def product_history(product: Product) -> list[ProductRound]:
     org = {
         row.round_id: row
         for row in RoundAggregate.objects.filter(
-            round__in=[s.round_id for s in scores], population="all"
+            round__in=[s.round_id for s in scores], population="all", like_for_like=False
         ).only("round_id", "median", "area_means")  # not the large question means
     }
     history = []

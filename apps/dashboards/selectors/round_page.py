@@ -264,7 +264,9 @@ def participation_by_round(rubric: Rubric) -> list[RoundParticipation]:
     )
     active = active_counts(rounds)
     scored = dict(
-        RoundAggregate.objects.filter(round__in=rounds, population=RoundAggregate.Population.ALL)
+        RoundAggregate.objects.filter(
+            round__in=rounds, population=RoundAggregate.Population.ALL, like_for_like=False
+        )
         .order_by()
         .values_list("round_id", "n")
     )

@@ -21,10 +21,15 @@ class Command(BaseCommand):
             metavar="KEY",
             help="the round the cohort starts from (default: the first round)",
         )
+        parser.add_argument(
+            "--like-for-like",
+            action="store_true",
+            help="score every round on the questions common to all versions of the rubric",
+        )
         parser.add_argument("--bom", action="store_true", help="start with a UTF-8 BOM (Excel)")
         parser.add_argument("-o", "--output", type=Path, help="file to write (default: stdout)")
 
-    def handle(self, *args, rubric, cohort_from, bom, output, **options):
+    def handle(self, *args, rubric, cohort_from, like_for_like, bom, output, **options):
         found = Rubric.objects.filter(slug=rubric).first()
         if found is None:
             raise CommandError(f"No rubric {rubric!r}.")
@@ -34,4 +39,5 @@ class Command(BaseCommand):
             raise CommandError(
                 f"No cohort of {rubric!r} starts from {cohort_from!r}; start rounds: {keys}."
             )
-        write(stream(trend_rows(found.pk, cohort_from=start), bom=bom), output, self.stdout)
+        rows = trend_rows(found.pk, cohort_from=start, like_for_like=like_for_like)
+        write(stream(rows, bom=bom), output, self.stdout)

@@ -1,0 +1,215 @@
+"""Like-for-like across rubric versions: every round rescored on the questions common to all
+versions in view (same key, area, scale and English criteria), with the newest version's
+rule, stored as aggregates by the same refresh as the others."""
+
+import copy
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from apps.scoring import rules, scores
+from apps.scoring.aggregates import common_questions, refresh_aggregates
+from apps.scoring.models import RoundAggregate
+from tests.factories import SMALL_RUBRIC, ProductFactory, make_version
+from tests.scoring.test_services import make_round, submit
+
+pytestmark = pytest.mark.django_db
+D = Decimal
+
+
+def second_version(**changes):
+    """v2 of the small rubric: data-schema and data-features unchanged, data-lineage new,
+    monitoring-staleness with the same key but reworded criteria (so not comparable)."""
+    areas = copy.deepcopy(SMALL_RUBRIC["areas"])
+    areas[0]["questions"].append(
+        {
+            "key": "data-lineage",
+            "text": {"en": "Is lineage recorded?", "ja": "系統は記録されているか"},
+            "criteria": ["No", "In a wiki", "In the registry"],
+        }
+    )
+    # Japanese wording changes alone keep a question comparable.
+    areas[0]["questions"][0]["text"] = {"en": "Is there a schema?", "ja": "スキーマは定義済みか"}
+    areas[1]["questions"][0]["criteria"] = ["Never", "Sometimes by hand", "Alerted on"]
+    return make_version(version="2", areas=areas, **changes)
+
+
+@pytest.fixture
+def versions():
+    return make_version(), second_version()
+
+
+def test_common_questions_need_the_same_key_area_scale_and_criteria(versions):
+    v1, v2 = versions
+    comparison = common_questions([v1.pk, v2.pk])
+    assert comparison.stored["questions"] == ["data-schema", "data-features"]
+    assert comparison.areas == {"data": ["data-schema", "data-features"]}
+    assert comparison.stored["left_out"] == [
+        # same key, reworded criteria: left out of both versions
+        {"version": "1", "questions": [{"number": 3, "key": "monitoring-staleness"}]},
+        {
+            "version": "2",
+            "questions": [
+                {"number": 3, "key": "data-lineage"},  # only in v2
+                {"number": 4, "key": "monitoring-staleness"},
+            ],
+        },
+    ]
+    assert comparison.stored["dropped_areas"] == ["monitoring"]
+    assert comparison.stored["rule_version"] == "2"
+    assert comparison.stored["scaled"] is True  # the small rubric sums its areas
+    assert comparison.rule_version_id == v2.pk
+    # One version alone: everything is common, nothing left out.
+    alone = common_questions([v1.pk])
+    assert alone.stored["questions"] == ["data-schema", "data-features", "monitoring-staleness"]
+    assert alone.stored["dropped_areas"] == []
+
+
+def test_a_different_scale_value_is_not_common(versions):
+    v1, _v2 = versions
+    scale = copy.deepcopy(SMALL_RUBRIC["scale"])
+    scale[2]["value"] = 2  # same criteria texts, another top value
+    v3 = make_version(version="3", scale=scale)
+    assert common_questions([v1.pk, v3.pk]).stored["questions"] == []
+
+
+def expected(values_by_key: dict, common: dict[str, list[str]], rule: rules.Rule):
+    """rules.py on the tallies of the common questions only, each area's sum scaled to the
+    area's question count in v2 (data: 3)."""
+    area_of = {key: area for area, keys in common.items() for key in keys}
+    answers = [
+        rules.Answer(
+            area_of[key],
+            None if value == "na" else D(str(value)),
+            value == "na",
+        )
+        for key, value in values_by_key.items()
+        if key in area_of
+    ]
+    tallies = rules.tally({a: len(k) for a, k in common.items()}, answers)
+    full = {"data": 3, "monitoring": 1}
+    return rules.combine(
+        rule, {a: rules.scaled_area_score(rule, t, full[a]) for a, t in tallies.items()}
+    )
+
+
+def test_a_sum_on_some_questions_is_scaled_to_the_whole_area():
+    rule = rules.Rule("sum", "rescale", "min", (None,))
+    # 2 of the area's 3 questions compared, one N/A: 1 × 2/1 (N/A rescaled) × 3/2 = 3
+    assert rules.scaled_area_score(rule, rules.AreaTally(2, 1, 1, D(1)), 3) == D(3)
+    assert rules.scaled_area_score(rule, rules.AreaTally(2, 2, 0, D("1.5")), 3) == D("2.25")
+    assert rules.scaled_area_score(rule, rules.AreaTally(3, 3, 0, D(2)), 3) == D(2)
+    assert rules.scaled_area_score(rule, rules.AreaTally(2, 0, 2, D(0)), 3) is None
+    mean = rules.Rule("mean", "exclude", "min", (None,))
+    assert rules.scaled_area_score(mean, rules.AreaTally(2, 2, 0, D("1.5")), 3) == D("0.75")
+
+
+def test_like_for_like_scores_follow_the_rules(versions):
+    v1, v2 = versions
+    r1, r2 = make_round(v1, "2021-10"), make_round(v2, "2022-04", days=180)
+    a, b, c = ProductFactory(), ProductFactory(), ProductFactory()
+    answers = {
+        (r1, a): {"data-schema": 1, "data-features": "na", "monitoring-staleness": 0},
+        (r1, b): {"data-schema": 0.5, "data-features": 0, "monitoring-staleness": 1},
+        (r2, a): {
+            "data-schema": 0.5,
+            "data-features": 1,
+            "data-lineage": 0,
+            "monitoring-staleness": 1,
+        },
+        (r2, b): {
+            "data-schema": 1,
+            "data-features": 1,
+            "data-lineage": 1,
+            "monitoring-staleness": 0,
+        },
+        (r2, c): {
+            "data-schema": 0,
+            "data-features": "na",
+            "data-lineage": 1,
+            "monitoring-staleness": 1,
+        },
+    }
+    for (survey_round, product), values in answers.items():
+        submit(survey_round, product, values)
+    scores.score_all()
+    rule = rules.Rule("sum", "rescale", "min", (D(0), D(1), None))
+    common = {"data": ["data-schema", "data-features"]}
+    for survey_round, products in ((r1, (a, b)), (r2, (a, b, c))):
+        wanted = [expected(answers[survey_round, p], common, rule) for p in products]
+        stored = RoundAggregate.objects.get(
+            round=survey_round, population="all", like_for_like=True
+        )
+        overall = [s.overall for s in wanted]
+        assert stored.n == len(products)
+        assert stored.mean == rules.quantize(sum(overall) / len(overall))
+        assert stored.minimum == min(overall) and stored.maximum == max(overall)
+        data = [s.areas["data"] for s in wanted]
+        assert stored.area_means == {"data": str(rules.quantize(sum(data) / len(data)))}
+        assert stored.binding_counts == {"data": len(products)}  # monitoring dropped out
+        assert [band["count"] for band in stored.band_counts] == [
+            sum(1 for s in wanted if s.band == i) for i in range(3)
+        ]
+        assert set(stored.question_means) == {"data-schema", "data-features"}
+        assert stored.comparison["questions"] == ["data-schema", "data-features"]
+        assert (
+            stored.churn
+            == RoundAggregate.objects.get(
+                round=survey_round, population="all", like_for_like=False
+            ).churn
+        )
+    # Known values: a in 2021-10 has data-schema 1 and data-features N/A, rescaled to 2 on
+    # the two common questions, 3 on v2's three data questions; b has 0.5, so 0.75.
+    first = RoundAggregate.objects.get(round=r1, population="all", like_for_like=True)
+    assert (first.minimum, first.maximum) == (D("0.7500"), D("3.0000"))
+    as_scored = RoundAggregate.objects.get(round=r1, population="all", like_for_like=False)
+    assert as_scored.minimum == D(0)  # monitoring-staleness 0 binds the score as answered
+    # The cohort (a and b, in both rounds) has like-for-like points too, from each start.
+    cohort = RoundAggregate.objects.filter(population="cohort", like_for_like=True)
+    assert sorted(cohort.values_list("round__key", "cohort_from__key", "n")) == sorted(
+        RoundAggregate.objects.filter(population="cohort", like_for_like=False).values_list(
+            "round__key", "cohort_from__key", "n"
+        )
+    )
+    assert cohort.get(round=r2, cohort_from=r1).n == 2
+
+
+def test_a_new_version_rebuilds_the_earlier_rounds(versions):
+    v1, v2 = versions
+    r1 = make_round(v1, "2021-10")
+    product = ProductFactory()
+    submit(r1, product, {"data-schema": 1, "data-features": 1, "monitoring-staleness": 0})
+    scores.score_round(round_id=r1.pk)
+    before = RoundAggregate.objects.get(round=r1, population="all", like_for_like=True)
+    assert before.minimum == D(0)  # one version: every question counts
+    r2 = make_round(v2, "2022-04", days=180)
+    values = {"data-schema": 1, "data-features": 1, "data-lineage": 1, "monitoring-staleness": 1}
+    submit(r2, product, values)
+    scores.score_round(round_id=r2.pk)  # refreshes r2 only, but r1's comparison is stale
+    after = RoundAggregate.objects.get(round=r1, population="all", like_for_like=True)
+    assert after.comparison["dropped_areas"] == ["monitoring"]
+    assert after.minimum == D("3.0000")  # data 2 of 2 common, scaled to v2's 3 questions
+
+
+def test_the_refresh_runs_in_constant_queries():
+    counts = {}
+    for n in (2, 20):
+        slug = f"tiny-{n}"  # a rubric per size: the other's rounds are not in view
+        v1, v2 = make_version(rubric=slug), second_version(rubric=slug)
+        rounds = [make_round(v1, f"{n}-a"), make_round(v2, f"{n}-b", days=180)]
+        for _ in range(n):
+            product = ProductFactory()
+            values = {"data-schema": 1, "data-features": 0.5, "monitoring-staleness": 1}
+            submit(rounds[0], product, values)
+            values = {**values, "data-features": 1, "data-lineage": 0}
+            submit(rounds[1], product, values)
+        scores.score_all()
+        with CaptureQueriesContext(connection) as queries:
+            written = refresh_aggregates(rubric_id=v1.rubric_id)
+        counts[n] = len(queries)
+        stored = RoundAggregate.objects.filter(rubric_id=v1.rubric_id)
+        assert written == stored.count() == 2 * (2 + 1 + 2)  # all, and cohort from each start
+        assert stored.get(round=rounds[1], population="all", like_for_like=True).n == n
+    assert counts[2] == counts[20], counts
