@@ -11,7 +11,6 @@ from apps.dashboards import charts, figures, selectors
 from apps.dashboards.filters import CatalogueFilter
 from apps.products.models import Characteristic, Product
 from apps.products.selectors import visible_product_ids
-from apps.rubrics.models import Area
 from apps.scoring import cohort
 from apps.scoring.explain import area_score_text, not_applicable_rule_text
 from apps.scoring.selectors import area_maxima, areas_with_maxima
@@ -200,19 +199,21 @@ def product_page(request: HttpRequest, slug: str) -> HttpResponse:
         .select_related("round__rubric_version")
         .order_by("-round__opens_at")[:2]
     )
+    for response in responses:
+        response.product = product  # read by the next steps: no query to fetch it again
     context = {"product": product, "history": history, "charts": [], "steps": [], "changes": []}
     if history:
         keys = list(history[-1].areas)
-        titles = (
-            {
-                a.key: a.tr("title")
-                for a in Area.objects.filter(version=responses[0].round.rubric_version)
-            }
-            if responses
-            else {}
-        )
+        # The latest response's areas: their titles, and their maxima (one query).
+        shown = areas_with_maxima(responses[0].round.rubric_version) if responses else []
+        titles = {area.key: area.tr("title") for area in shown}
         areas = [figures.AreaTitle(key, titles.get(key, key)) for key in keys]
-        context["latest_score"] = _latest_score(history[-1], areas)
+        maxima = (
+            {area.key: area.maximum for area in shown}
+            if responses and responses[0].round.rubric_version_id == history[-1].version_id
+            else area_maxima(history[-1].version_id)
+        )
+        context["latest_score"] = _latest_score(history[-1], areas, maxima)
         context["charts"] = figures.embed(
             {
                 "history": figures.product_history(history, product.name),
@@ -229,10 +230,11 @@ def product_page(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "dashboards/product.html", context)
 
 
-def _latest_score(latest: selectors.ProductRound, areas: list[figures.AreaTitle]) -> dict:
+def _latest_score(
+    latest: selectors.ProductRound, areas: list[figures.AreaTitle], maxima: dict
+) -> dict:
     """The product's latest stored score as the product page's table shows it: each area
-    beside its maximum and N/A count, and the rule's N/A sentence."""
-    maxima = area_maxima(latest.version_id)
+    beside its maximum (`maxima`, by key) and N/A count, and the rule's N/A sentence."""
     return {
         "round": latest.round,
         "overall": latest.overall,

@@ -7,6 +7,7 @@ from django.utils import translation
 from apps.dashboards import figures
 from apps.dashboards.selectors import Point, ProductRound, QuestionRow
 from apps.scoring.rules import Rule, band_of
+from tests.dashboards.plotted import plotted
 
 D = Decimal
 AREAS = [figures.AreaTitle("data", "Data"), figures.AreaTitle("monitoring", "Monitoring")]
@@ -56,7 +57,7 @@ def traces(figure, name):
 
 
 def test_overall_trend_has_median_mean_iqr_and_n_for_both_populations():
-    figure = figures.overall_trend(ALL, COHORT, target=2.0)
+    figure = plotted(figures.overall_trend(ALL, COHORT, target=2.0))
     all_median, cohort_median = traces(figure, "Median")
     assert list(all_median.y) == [1.5, 2.5] and list(cohort_median.y) == [1.0, 3.0]
     assert list(all_median.text) == ["n=10", "n=4 ⚠"]  # small n is flagged
@@ -73,12 +74,12 @@ def test_overall_trend_has_median_mean_iqr_and_n_for_both_populations():
 
 
 def test_no_target_no_target_line():
-    figure = figures.overall_trend(ALL, COHORT, target=None)
+    figure = plotted(figures.overall_trend(ALL, COHORT, target=None))
     assert not [s for s in figure.layout.shapes if s.type == "line" and s.y0 == s.y1]
 
 
 def test_area_trends_draw_a_line_per_area_and_population():
-    figure = figures.area_trends(ALL, COHORT, AREAS)
+    figure = plotted(figures.area_trends(ALL, COHORT, AREAS))
     data, monitoring = traces(figure, "Data"), traces(figure, "Monitoring")
     assert list(data[0].y) == [2.0, 2.5] and list(monitoring[0].y) == [1.0, 2.0]
     assert len(data) == len(monitoring) == 2
@@ -86,18 +87,18 @@ def test_area_trends_draw_a_line_per_area_and_population():
 
 
 def test_binding_areas_are_shares_of_n():
-    figure = figures.binding_areas(ALL, AREAS)
+    figure = plotted(figures.binding_areas(ALL, AREAS))
     (data,), (monitoring,) = traces(figure, "Data"), traces(figure, "Monitoring")
     assert list(data.y) == [0.2, 0.75] and list(monitoring.y) == [0.8, 0.25]
     assert figure.layout.barmode == "stack"
 
 
 def test_band_distribution_stacks_counts_with_labels_in_the_legend(settings):
-    figure = figures.band_distribution(ALL)
+    figure = plotted(figures.band_distribution(ALL))
     assert [t.name for t in figure.data] == ["Low", "High"]
     assert [list(t.y) for t in figure.data] == [[7, 1], [3, 3]]
     with translation.override("ja"):
-        japanese = figures.band_distribution(ALL)
+        japanese = plotted(figures.band_distribution(ALL))
     assert [t.name for t in japanese.data] == ["低", "High"]  # falls back to English
 
 
@@ -123,7 +124,7 @@ def test_question_heatmap_has_a_row_per_question_and_a_column_per_round():
         point("2021-10", questions=means("0.5000", None)),
         point("2022-04", questions=means("1.0000", "0.2000")),
     ]
-    built = figures.question_heatmap(all_points, cohort_points, questions, top=1.0)
+    built = plotted(figures.question_heatmap(all_points, cohort_points, questions, top=1.0))
     heatmap = built.data[0]
     assert list(heatmap.x) == ["2021-10", "2022-04"]
     assert list(heatmap.y) == ["data-schema", "monitoring-staleness"]
@@ -147,10 +148,12 @@ def test_question_heatmap_has_a_row_per_question_and_a_column_per_round():
 
 def test_long_question_labels_are_shortened_on_the_axis_only():
     label = "A very long question text that goes on and on beyond any reasonable axis width"
-    built = figures.question_heatmap(
-        [point("2021-10", questions={"q": {"mean": "1", "answered": 1, "na": 0}})],
-        [point("2021-10")],
-        [QuestionRow("q", label, "Area")],
+    built = plotted(
+        figures.question_heatmap(
+            [point("2021-10", questions={"q": {"mean": "1", "answered": 1, "na": 0}})],
+            [point("2021-10")],
+            [QuestionRow("q", label, "Area")],
+        )
     )
     assert (
         built.layout.yaxis.ticktext[0].endswith("…") and len(built.layout.yaxis.ticktext[0]) == 48
@@ -164,7 +167,7 @@ MLOPSSCORE_MAXIMA = [D(0), D(1), D(2), D(3), D(5), None]
 
 
 def test_the_target_line_is_named_as_the_bands_classify_a_score_equal_to_it():
-    figure = figures.overall_trend(ALL, COHORT, target=2.0, band_maxima=MLOPSSCORE_MAXIMA)
+    figure = plotted(figures.overall_trend(ALL, COHORT, target=2.0, band_maxima=MLOPSSCORE_MAXIMA))
     (entry,) = [t for t in figure.data if t.name and t.name.startswith("Company target")]
     assert entry.name == "Company target: above 2"
     assert entry.line.dash == "dash" and entry.line.color == figures.TARGET_COLOUR
@@ -179,16 +182,18 @@ def test_the_target_line_is_named_as_the_bands_classify_a_score_equal_to_it():
 
 
 def test_a_target_inside_a_band_is_met_from_the_target_on():
-    figure = figures.overall_trend(ALL, COHORT, target=2.5, band_maxima=MLOPSSCORE_MAXIMA)
+    figure = plotted(figures.overall_trend(ALL, COHORT, target=2.5, band_maxima=MLOPSSCORE_MAXIMA))
     assert "Company target: 2.5 or more" in [t.name for t in figure.data]
     assert figures.meets_target(2.5, 2.5, MLOPSSCORE_MAXIMA)
     with translation.override("ja"):
-        japanese = figures.overall_trend(ALL, COHORT, target=2.0, band_maxima=MLOPSSCORE_MAXIMA)
+        japanese = plotted(
+            figures.overall_trend(ALL, COHORT, target=2.0, band_maxima=MLOPSSCORE_MAXIMA)
+        )
     assert "全社目標: 2 を超える" in [t.name for t in japanese.data]
 
 
 def test_version_labels_sit_inside_the_plot_under_the_panel_titles():
-    figure = figures.overall_trend(ALL, COHORT, target=2.0, cohort_from="2021-10")
+    figure = plotted(figures.overall_trend(ALL, COHORT, target=2.0, cohort_from="2021-10"))
     titles = [a for a in figure.layout.annotations if a.text in ("All products",)]
     assert titles and titles[0].yanchor == "bottom"  # above the plot's top edge
     assert [a.text for a in figure.layout.annotations][:2] == [
@@ -212,7 +217,7 @@ def test_bands_are_one_sequential_scale_from_worst_to_best_never_the_area_colour
         )
     ]
     # given best first: drawn worst first all the same
-    figure = figures.band_distribution([point("2021-10", bands=list(reversed(bands)))])
+    figure = plotted(figures.band_distribution([point("2021-10", bands=list(reversed(bands)))]))
     assert figure.data[0].name == "Prototype"
     colours = [t.marker.color for t in figure.data]
     assert len(set(colours)) == 6 and not set(colours) & set(figures.PALETTE)
@@ -233,7 +238,7 @@ def test_not_applicable_shares_are_a_line_per_area_with_hidden_points_blank():
             "2022-04", not_applicable={"data": D("0.1")}, not_applicable_counts=counts, hidden=True
         ),
     ]
-    figure = figures.not_applicable_shares(points, AREAS)
+    figure = plotted(figures.not_applicable_shares(points, AREAS))
     (data,), (monitoring,) = traces(figure, "Data"), traces(figure, "Monitoring")
     assert list(data.y) == [0.25, None] and list(monitoring.y) == [None, None]
     assert [list(c) for c in data.customdata] == [[10, 40], [None, None]]  # on hover
@@ -245,10 +250,12 @@ def test_japanese_question_labels_are_cut_to_the_same_width():
         "本番環境で、モデルの予測品質を監視し、"
         "劣化したときに担当者へアラートが届くようになっているか"
     )
-    built = figures.question_heatmap(
-        [point("2021-10", questions={"q": {"mean": "1", "answered": 1, "na": 0}})],
-        [point("2021-10")],
-        [QuestionRow("q", label, "監視")],
+    built = plotted(
+        figures.question_heatmap(
+            [point("2021-10", questions={"q": {"mean": "1", "answered": 1, "na": 0}})],
+            [point("2021-10")],
+            [QuestionRow("q", label, "監視")],
+        )
     )
     shown = built.layout.yaxis.ticktext[0]
     assert shown.endswith("…") and len(shown) == 24  # 23 wide characters and the ellipsis
@@ -256,10 +263,12 @@ def test_japanese_question_labels_are_cut_to_the_same_width():
 
 def test_a_later_cohort_has_no_heatmap_cells_before_its_start():
     cell = {"q": {"mean": "0.5", "answered": 2, "na": 0}}
-    built = figures.question_heatmap(
-        [point("2021-10", questions=cell), point("2022-04", questions=cell)],
-        [point("2022-04", questions={"q": {"mean": "1", "answered": 1, "na": 0}})],
-        [QuestionRow("q", "Question", "Area")],
+    built = plotted(
+        figures.question_heatmap(
+            [point("2021-10", questions=cell), point("2022-04", questions=cell)],
+            [point("2022-04", questions={"q": {"mean": "1", "answered": 1, "na": 0}})],
+            [QuestionRow("q", "Question", "Area")],
+        )
     )
     cohort = built.layout.updatemenus[0].buttons[1].args[0]
     assert cohort["z"] == [[[None, 1.0]]]  # the columns are the rounds: 2021-10 is blank
@@ -271,9 +280,9 @@ def test_score_hovers_use_the_pages_number_format():
         ProductRound("2021-10", Decimal("2.5"), {"data": Decimal("4.0833")}, Decimal("2"), {}),
         ProductRound("2022-04", Decimal("2.3333"), {"data": None}, None, {}),
     ]
-    built = figures.product_history(history, "ranker")
+    built = plotted(figures.product_history(history, "ranker"))
     assert list(built.data[0].customdata) == ["2.50", "2.33"]
     assert list(built.data[1].customdata) == ["2.00", "–"]
     assert "%{customdata}" in built.data[0].hovertemplate
-    profile = figures.area_profile(history[0], [figures.AreaTitle("data", "Data")])
+    profile = plotted(figures.area_profile(history[0], [figures.AreaTitle("data", "Data")]))
     assert list(profile.data[0].customdata) == ["4.08"]

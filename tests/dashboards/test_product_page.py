@@ -6,6 +6,8 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Group
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -15,6 +17,7 @@ from apps.dashboards.selectors import AnswerChange, ProductRound
 from apps.products.models import Characteristic
 from apps.scoring import scores
 from apps.scoring.next_steps import next_steps
+from tests.dashboards.plotted import plotted
 from tests.factories import (
     SMALL_RUBRIC,
     ProductFactory,
@@ -87,6 +90,41 @@ def test_team_member_sees_history_changes_and_steps(client, product):
     assert AnswerChange("Is there a schema?", "0", "0.5") in page.context["changes"]
 
 
+def test_the_page_costs_the_same_queries_however_long_the_history(client, product):
+    """History, figures, latest score, changes and next steps in a fixed number of queries:
+    a third scored round (and its answers) adds none."""
+    member = UserFactory(username="member")
+    product.team.members.add(member)
+    client.force_login(member)
+    url = reverse("product", args=["ranker"])
+    client.get(url)  # the session and the user, as on any later visit
+    with CaptureQueriesContext(connection) as before:
+        assert client.get(url).status_code == 200
+    third = SurveyRoundFactory(
+        key="2031-01",
+        rubric_version=product.responses.first().round.rubric_version,
+        state="closed",
+        opens_at=timezone.now() - timedelta(hours=10),
+        closes_at=timezone.now() - timedelta(hours=1),
+    )
+    answer_all(
+        ResponseFactory(round=third, product=product),
+        {"data-schema": 1, "data-features": 0, "monitoring-staleness": 0.5},
+    )
+    scores.score_all()
+    with CaptureQueriesContext(connection) as after:
+        page = client.get(url)
+    assert [h.round for h in page.context["history"]] == ["2030-01", "2030-07", "2031-01"]
+    assert page.context["changes"] and page.context["steps"]  # the work is all there
+    assert len(after) == len(before) == PRODUCT_PAGE_QUERIES, [q["sql"] for q in after]
+
+
+# session, user, product, roles, team membership; scores, organisation's; two responses;
+# areas with maxima; next steps (questions, version, areas, bands, top level, tallies,
+# characteristics, answers); the answers of both responses
+PRODUCT_PAGE_QUERIES = 18
+
+
 @pytest.mark.parametrize(("role", "status"), [("outsider", 404), ("viewer", 200)])
 def test_others_and_viewers(client, product, role, status):
     user = UserFactory(username=role)
@@ -105,9 +143,9 @@ def test_product_figures_from_known_points():
             "2030-07", Decimal(1), {"data": Decimal("1.5")}, Decimal("0.75"), {"data": Decimal(2)}
         ),
     ]
-    figure = figures.product_history(history, "Ranker")
+    figure = plotted(figures.product_history(history, "Ranker"))
     assert [list(t.y) for t in figure.data] == [[0.0, 1.0], [0.5, 0.75]]
-    profile = figures.area_profile(history[-1], [figures.AreaTitle("data", "Data")])
+    profile = plotted(figures.area_profile(history[-1], [figures.AreaTitle("data", "Data")]))
     assert [list(t.y) for t in profile.data] == [[1.5], [2.0]]
 
 

@@ -4,6 +4,7 @@ import pytest
 
 from apps.dashboards import figures
 from apps.dashboards.selectors import rubric_questions
+from tests.dashboards.plotted import plotted
 from tests.factories import make_version
 
 pytestmark = pytest.mark.django_db
@@ -18,7 +19,7 @@ def test_heatmap_rows_are_numbered_from_the_latest_version(django_assert_num_que
         ("data-features", "DATA-2"),
         ("monitoring-staleness", "MONITORING-1"),
     ]
-    built = figures.question_heatmap([], [], rows)
+    built = plotted(figures.question_heatmap([], [], rows))
     assert list(built.layout.yaxis.ticktext) == [
         "DATA-1 Is there a schema?",
         "DATA-2 Is every feature useful?",

@@ -45,18 +45,32 @@ class StepRow(NamedTuple):
     step: Step
 
 
+# What a ProductRound reads of a stored score.
+PRODUCT_ROUND_FIELDS = (
+    "round",
+    "round__key",
+    "overall",
+    "area_scores",
+    "rubric_version_id",
+    "area_not_applicable",
+    "not_applicable_policy",
+    "area_aggregation",
+)
+
+
 def product_history(product: Product) -> list[ProductRound]:
     """The product's scores per round beside the organisation's (all products) in 2 queries."""
     scores = list(
         ResponseScore.objects.filter(product=product)
         .select_related("round")
+        .only(*PRODUCT_ROUND_FIELDS)
         .order_by("round__opens_at")
     )
     org = {
         row.round_id: row
         for row in RoundAggregate.objects.filter(
             round__in=[s.round_id for s in scores], population="all", like_for_like=False
-        )
+        ).only("round_id", "median", "area_means")  # not the large question means
     }
     history = []
     for score in scores:
@@ -88,12 +102,15 @@ def _shown(answer: Answer | None) -> str:
 
 
 def answer_changes(previous: Response, latest: Response) -> list[AnswerChange]:
-    """The answers that differ between two responses, in rubric order."""
-    before = {a.question.key: a for a in previous.answers.select_related("question")}
+    """The answers that differ between two responses, in rubric order (one query)."""
+    answers = list(
+        Answer.objects.filter(response__in=[previous.pk, latest.pk])
+        .select_related("question")
+        .order_by("question__area__order", "question__order")
+    )
+    before = {a.question.key: a for a in answers if a.response_id == previous.pk}
     changes = []
-    for answer in latest.answers.select_related("question").order_by(
-        "question__area__order", "question__order"
-    ):
+    for answer in (a for a in answers if a.response_id == latest.pk):
         old = before.get(answer.question.key)
         if _shown(old) != _shown(answer):
             changes.append(AnswerChange(answer.question.tr("text"), _shown(old), _shown(answer)))
