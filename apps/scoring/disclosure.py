@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 
 from apps.scoring.models import CohortMember, ResponseScore, RoundAggregate
+from apps.surveys.models import SurveyRound
 
 PointKey = tuple[str, str]  # (round key, population)
 
@@ -42,19 +43,22 @@ def scored_counts(
     if start_ids is not None:
         members = members.filter(since_id__in=start_ids)
     cohort = members.values("product_id")
+    # The rubric's rounds by id, not through a join: the planner, misjudging the join of the
+    # user's products with the rubric's versions, looked the scores up product by product
+    # (70 ms for a member of two teams of 5,000 products; 3 ms this way).
+    keys = dict(SurveyRound.objects.filter(rubric_id=rubric_id).values_list("pk", "key"))
     rows = (
         ResponseScore.objects.filter(
-            round__rubric_version__rubric_id=rubric_id,
-            overall__isnull=False,
-            product__in=products.values("pk"),
+            round_id__in=list(keys), overall__isnull=False, product__in=products.values("pk")
         )
-        .values("round__key")
+        .order_by()
+        .values("round_id")
         .annotate(everyone=Count("pk"), in_cohort=Count("pk", filter=Q(product__in=cohort)))
     )
     counts: Counter[PointKey] = Counter()
     for row in rows:
-        counts[row["round__key"], RoundAggregate.Population.ALL] = row["everyone"]
-        counts[row["round__key"], RoundAggregate.Population.COHORT] = row["in_cohort"]
+        counts[keys[row["round_id"]], RoundAggregate.Population.ALL] = row["everyone"]
+        counts[keys[row["round_id"]], RoundAggregate.Population.COHORT] = row["in_cohort"]
     return counts
 
 
