@@ -67,10 +67,10 @@ def test_queries_do_not_grow_with_rounds_or_products(client, django_assert_max_n
     seed_demo(products=40, rounds=6, seed=1)
     client.force_login(UserFactory(username="v"))
     # ... and, for a user who is no viewer, their roles and their products' counts per point
-    # (apps.scoring.disclosure)
+    # (apps.scoring.disclosure: the rubric's rounds, then the counts by round id)
     # (a cold page: the figures are built from the aggregates, with the latest version's
     # bands for the target's wording)
-    with django_assert_max_num_queries(18):
+    with django_assert_max_num_queries(19):
         page = client.get(reverse("dashboard"))
     assert page.status_code == 200
     cohort = [t for t in figure(page, "overall")["data"] if t["name"] == "Median"][1]
@@ -120,8 +120,9 @@ def test_figures_are_cached_until_the_scores_change(client, demo, django_assert_
     client.force_login(UserFactory(username="v"))
     first = figure(client.get(reverse("dashboard")), "overall")
     # session, user, rubrics, start rounds, stamp, filter choices, the user's products' counts
-    # per point (a member: apps.scoring.disclosure): no figure queries
-    with django_assert_max_num_queries(12):
+    # per point (a member: apps.scoring.disclosure, the rounds then the counts): no figure
+    # queries
+    with django_assert_max_num_queries(13):
         again = figure(client.get(reverse("dashboard")), "overall")
     assert again == first
     score_all()  # new aggregates, new stamp: rebuilt
@@ -203,7 +204,7 @@ def test_a_warmed_overview_is_served_from_the_cache(client, demo, django_assert_
         )
         assert cache.get(key).charts[0].title == "ラウンド別の総合スコア"  # built in Japanese
     client.force_login(UserFactory(username="v"))
-    with django_assert_max_num_queries(12):  # as a cached page: no figure queries
+    with django_assert_max_num_queries(13):  # as a cached page: no figure queries
         page = client.get(reverse("dashboard"))
     assert figure(page, "questions")["data"][0]["type"] == "heatmap"
 
