@@ -53,10 +53,9 @@ class ResultRow:
     overall: Decimal | None
     band: str
     change: Decimal | None
-    # each area as shown: "4.08 / 7 · 1 N/A, rescaled" (from the same stored row)
-    area_texts: dict[str, str] = field(default_factory=dict)
     # what the table prints, computed once here (a template filter per cell cost a third of
-    # the page): (area key, text) in the areas' order, the overall and the change
+    # the page): (area key, "4.08 / 7 · 1 N/A, rescaled") in the areas' order, the overall
+    # and the change
     cells: list[tuple[str, str]] = field(default_factory=list)
     overall_text: str = "–"
     change_text: str = "–"
@@ -232,7 +231,6 @@ def result_rows(
                 overall=overall,
                 band=(japanese and label_ja) or label_en or "",
                 change=change,
-                area_texts=texts,
                 cells=[(key, texts.get(key) or "–") for key in maxima],
                 overall_text=format_score(overall) or "–",
                 change_text=format_signed_score(change) or "–",
