@@ -5,6 +5,7 @@ churn, rebuilt from the stored scores whenever they change."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Collection
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -42,6 +43,7 @@ def refresh_aggregates(
     fresh: dict[int, list[ScoredProduct]] | None = None,
     scores_changed: bool = True,
     cohort_may_change: bool = True,
+    same_scored: Collection[int] = (),
 ) -> int:
     """Rebuild the `all` aggregates and the cohort aggregates of every start round of a
     rubric's rounds (or of some of them).
@@ -51,6 +53,13 @@ def refresh_aggregates(
     scores changed (`scores_changed=False`), existing aggregates are kept. A round's churn
     compares it with the defining round before it, so rescoring a round rebuilds the rounds
     after it too. `fresh` holds scores just computed, to save reading them back.
+
+    `same_scored` names rounds rescored with the same scored responses as before (only their
+    scores may differ, e.g. after a rule fix): while the cohort stands, the rounds after them
+    keep their aggregates (churn and cohorts are unchanged), and their question means and N/A
+    counts, which count answers only, are kept from their stored aggregates instead of being
+    counted again (answers of a scored response only change through a reopen, which rescores
+    it alone and rebuilds everything).
     """
     rounds = cohort.rubric_rounds(rubric_id)
     with transaction.atomic():
@@ -58,23 +67,31 @@ def refresh_aggregates(
             rubric_id=rubric_id, rounds=rounds, force=cohort_may_change
         )
         if changed:
-            round_ids, scores_changed = None, True
+            round_ids, scores_changed, same_scored = None, True, ()
         elif not checked and not scores_changed and round_ids is not None:
             kept = RoundAggregate.objects.filter(
                 round_id__in=round_ids, population=RoundAggregate.Population.ALL
             ).count()
             if kept == 2 * len(round_ids):  # scored and like-for-like: both still current
                 return 0
+        if runs is None:
+            runs = cohort.stored_runs(rubric_id)
         if round_ids is not None:
-            positions = [i for i, r in enumerate(rounds) if r.pk in round_ids]
+            # the rounds after one whose scored products changed: their churn changes
+            positions = [
+                i for i, r in enumerate(rounds) if r.pk in round_ids and r.pk not in same_scored
+            ]
             first = min(positions, default=len(rounds))
-            round_ids = [r.pk for r in rounds[first:]]
+            round_ids = {*round_ids, *(r.pk for r in rounds[first:])}
         comparison = common_questions(list(dict.fromkeys(r.rubric_version_id for r in rounds)))
         if round_ids is not None and _comparison_changed(rubric_id, round_ids, comparison):
             round_ids = None  # a version came or went: every round's like-for-like changes
         targets = [r for r in rounds if round_ids is None or r.pk in round_ids]
         population = Populations(rounds, defining, runs)
-        aggregates = _build(rubric_id, targets, population, known, fresh or {}, comparison)
+        kept = _kept_answer_fields(
+            [r for r in targets if r.pk in same_scored], population, fresh or {}, comparison
+        )
+        aggregates = _build(rubric_id, targets, population, known, fresh or {}, comparison, kept)
         RoundAggregate.objects.filter(round__in=targets).delete()
         RoundAggregate.objects.bulk_create(aggregates)
         transaction.on_commit(
@@ -201,6 +218,55 @@ class Populations:
         return since is not None and self.rank[since] <= self.rank[start]
 
 
+# A stored aggregate's place: (round, cohort start or None for `all`, like-for-like).
+AggregateKey = tuple[int, int | None, bool]
+
+
+def _kept_answer_fields(
+    rounds: list[SurveyRound],
+    population: Populations,
+    fresh: dict[int, list[ScoredProduct]],
+    comparison: Comparison,
+) -> dict[AggregateKey, dict]:
+    """The stored question means and N/A counts of rounds rescored with the same scored
+    responses, by aggregate, in one query; a round is left out (and counted again) unless
+    its stored aggregates are exactly the ones it needs now, count the same products as its
+    fresh scores and, like-for-like, compared the same questions."""
+    if not rounds:
+        return {}
+    stored: dict[int, dict[AggregateKey, tuple]] = {r.pk: {} for r in rounds}
+    for round_id, start, like, n, comparing, means, not_applicable in RoundAggregate.objects.filter(
+        round__in=rounds
+    ).values_list(
+        "round_id",
+        "cohort_from_id",
+        "like_for_like",
+        "n",
+        "comparison",
+        "question_means",
+        "area_not_applicable",
+    ):
+        stored[round_id][(round_id, start, like)] = (n, comparing, means, not_applicable)
+    kept: dict[AggregateKey, dict] = {}
+    for survey_round in rounds:
+        rows = stored[survey_round.pk]
+        starts = [None, *population.starts(survey_round)]
+        wanted = {(survey_round.pk, start, like) for start in starts for like in (False, True)}
+        scored = sum(row.overall is not None for row in fresh.get(survey_round.pk, ()))
+        everyone = rows.get((survey_round.pk, None, False))
+        if (
+            survey_round.pk not in fresh
+            or rows.keys() != wanted
+            or everyone is None
+            or everyone[0] != scored
+            or any(rows[key][1] != comparison.stored for key in wanted if key[2])
+        ):
+            continue
+        for key, (_n, _comparing, means, not_applicable) in rows.items():
+            kept[key] = {"question_means": means, "area_not_applicable": not_applicable}
+    return kept
+
+
 def _build(
     rubric_id: int,
     targets: list[SurveyRound],
@@ -208,9 +274,11 @@ def _build(
     known: selectors.VersionShape | None,
     fresh: dict[int, list[ScoredProduct]],
     comparison: Comparison,
+    kept: dict[AggregateKey, dict],
 ) -> list[RoundAggregate]:
     """The aggregates of each target round (unsaved): all products, and the cohort from each
-    start round at or before it; each as scored and like-for-like (see like_for_like_scores)."""
+    start round at or before it; each as scored and like-for-like (see like_for_like_scores).
+    The answer counts in `kept` are used as they are; the other rounds' are counted."""
     shapes = {known.version_id: known} if known else {}
     wanted = {r.rubric_version_id for r in targets}
     if comparison.rule_version_id is not None and targets:
@@ -218,7 +286,8 @@ def _build(
     for version_id in wanted - shapes.keys():
         shapes[version_id] = selectors.version_shape(version_id)
     scores = scored_products(targets, fresh)
-    answers = answer_counts(rubric_id, [r.pk for r in targets])
+    counted = {round_id for round_id, _start, _like in kept}
+    answers = answer_counts(rubric_id, [r.pk for r in targets if r.pk not in counted])
     churns = _churns(targets, population, scores)
     now = timezone.now()
     aggregates = _round_aggregates(
@@ -230,6 +299,7 @@ def _build(
         answers,
         churns,
         now=now,
+        kept=kept,
     )
     if comparison.rule_version_id is not None and targets:
         rule_shape = shapes[comparison.rule_version_id]
@@ -243,6 +313,7 @@ def _build(
             churns,
             now=now,
             comparison=comparison,
+            kept=kept,
         )
     return aggregates
 
@@ -258,16 +329,25 @@ def _round_aggregates(
     *,
     now,
     comparison: Comparison | None = None,
+    kept: dict[AggregateKey, dict],
 ) -> list[RoundAggregate]:
     """One kind of aggregates (scored, or like-for-like with `comparison`) of the rounds."""
     extra = {}
     if comparison is not None:
         extra = {"like_for_like": True, "comparison": comparison.stored}
+    like = comparison is not None
     aggregates = []
     runs = population.runs
     for survey_round in targets:
         shape, rows = shape_of(survey_round), scores.get(survey_round.pk, [])
         groups = answers.get(survey_round.pk, {})
+
+        def answer_fields(
+            start: int | None, counted, round_id=survey_round.pk, groups=groups
+        ) -> dict:
+            known = kept.get((round_id, start, like))
+            return known if known is not None else _answer_fields(groups, counted)
+
         aggregates.append(
             RoundAggregate(
                 round=survey_round,
@@ -275,7 +355,7 @@ def _round_aggregates(
                 population=RoundAggregate.Population.ALL,
                 computed_at=now,
                 churn=churns.get(survey_round.pk, {}),
-                **_answer_fields(groups, lambda since: True),
+                **answer_fields(None, lambda since: True),
                 **_kept_areas(summarize(shape, rows), comparison),
                 **extra,
             )
@@ -296,9 +376,8 @@ def _round_aggregates(
                     population=RoundAggregate.Population.COHORT,
                     cohort_from_id=start,
                     computed_at=now,
-                    **_answer_fields(
-                        groups,
-                        lambda since, start=start: population.in_cohort(since, start),
+                    **answer_fields(
+                        start, lambda since, start=start: population.in_cohort(since, start)
                     ),
                     **_kept_areas(summary, comparison),
                     **extra,
@@ -386,30 +465,37 @@ def like_for_like_scores(
     sizes = [len(comparison.areas[area]) for area in areas]
     rule, band_ids, area_ids = shape.rule, shape.band_ids, shape.area_ids
     full = {area: shape.questions_per_area.get(area, 0) or 1 for area in areas}
-    seen: dict[tuple, tuple | None] = {}  # a round has few distinct tallies
+    # An area's tally has few distinct values in a round, a response's combination of them
+    # many: each distinct area tally is scored once, each distinct combination combined once.
+    area_scores_of: list[dict[tuple, tuple[bool, Decimal | None]]] = [{} for _area in areas]
+    combined: dict[tuple, tuple | None] = {}
     for round_id, product_id, *counts in rows:
-        signature = tuple(counts)
-        if signature not in seen:
-            tallies = {}
-            for i, area in enumerate(areas):
-                answered, not_applicable, summed = counts[3 * i : 3 * i + 3]
+        slots = []
+        for i, area in enumerate(areas):
+            signature = tuple(counts[3 * i : 3 * i + 3])
+            known = area_scores_of[i].get(signature)
+            if known is None:
+                answered, not_applicable, summed = signature
                 summed = Decimal(summed or 0)
-                tallies[area] = rules.AreaTally(
+                tally = rules.AreaTally(
                     sizes[i],
                     answered,
                     not_applicable,
                     summed if exact else summed / selectors.TEN_THOUSAND,
                 )
-            result = None
-            if rules.is_complete(tallies):
-                result = rules.combine(
-                    rule,
-                    {
-                        area: rules.scaled_area_score(rule, tally, full[area])
-                        for area, tally in tallies.items()
-                    },
+                known = area_scores_of[i][signature] = (
+                    rules.is_area_complete(tally),
+                    rules.scaled_area_score(rule, tally, full[area]),
                 )
-            seen[signature] = (
+            slots.append(known)
+        signature = tuple(slots)
+        if signature not in combined:
+            result = None
+            if all(complete for complete, _score in slots):
+                result = rules.combine(
+                    rule, {area: score for area, (_c, score) in zip(areas, slots, strict=True)}
+                )
+            combined[signature] = (
                 None
                 if result is None
                 else (
@@ -419,7 +505,7 @@ def like_for_like_scores(
                     area_ids.get(result.binding_area),
                 )
             )
-        found = seen[signature]
+        found = combined[signature]
         if found is None:  # cannot happen for a scored response; never guess
             continue
         overall, area_scores, band_id, binding_id = found

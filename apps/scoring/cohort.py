@@ -128,7 +128,7 @@ def start_round(rubric_id: int, key: str | None) -> SurveyRound | None:
 
 
 class CohortUpdate(NamedTuple):
-    runs: dict[int, int]  # product id → since round id (see cohort_runs)
+    runs: dict[int, int] | None  # product id → since round id (cohort_runs); None: unread
     defining: list[int]  # the defining round ids, oldest first: the possible start rounds
     checked: bool  # recomputed from the stored scores (else read as stored)
     changed: bool  # differs from what was stored
@@ -144,9 +144,10 @@ def update_cohort(*, rubric_id: int, rounds: list[SurveyRound], force: bool) -> 
     # Read after taking the lock: which rounds define the cohort depends on their scores,
     # which a concurrent job may just have committed.
     defining = defining_round_ids(rubric_rounds(rubric_id))
-    stored = stored_runs(rubric_id)
     if not force and state.defining_round_ids == defining:
-        return CohortUpdate(stored, defining, checked=False, changed=False)
+        # as stored: the caller reads the runs (stored_runs) only if it needs them
+        return CohortUpdate(None, defining, checked=False, changed=False)
+    stored = stored_runs(rubric_id)
     fresh = cohort_runs(defining)
     changed = fresh != stored or state.defining_round_ids != defining
     if fresh != stored:

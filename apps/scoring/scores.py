@@ -116,6 +116,7 @@ def score_round(*, round_id: int, refresh: bool = True) -> dict[str, int]:
 class RoundScored(NamedTuple):
     summary: dict[str, int]
     fresh: dict[int, list[ScoredProduct]] | None  # round → its scores, when read or computed
+    scored_products_differ: bool  # products with a score before and after differ
 
 
 def _score_round(*, round_id: int, refresh: bool = True) -> RoundScored:
@@ -149,6 +150,7 @@ def _score_round(*, round_id: int, refresh: bool = True) -> RoundScored:
                 fresh=fresh,
                 scores_changed=bool(changed),
                 cohort_may_change=cohort_may_change,
+                same_scored=() if cohort_may_change else {survey_round.pk},
             )
     summary = {
         "round": survey_round.pk,
@@ -156,7 +158,7 @@ def _score_round(*, round_id: int, refresh: bool = True) -> RoundScored:
         "incomplete": incomplete,
         "changed": changed,
     }
-    return RoundScored(summary, fresh)
+    return RoundScored(summary, fresh, cohort_may_change)
 
 
 def _score_round_in_python(
@@ -322,12 +324,15 @@ def score_all(*, progress: Progress | None = None) -> dict[str, int]:
     )
     totals: Counter[str] = Counter()
     changed: set[int] = set()
+    same_scored: set[int] = set()  # changed, with the same scored products as before
     fresh: dict[int, list[ScoredProduct]] = {}
     for done, (round_id, _rubric_id) in enumerate(rounds, start=1):
         result = _score_round(round_id=round_id, refresh=False)
         totals.update(scored=result.summary["scored"], incomplete=result.summary["incomplete"])
         if result.summary["changed"]:
             changed.add(round_id)
+            if not result.scored_products_differ:
+                same_scored.add(round_id)
         fresh.update(result.fresh or {})  # a changed round's scores, as just written
         if progress:
             progress(done, len(rounds))
@@ -353,5 +358,6 @@ def score_all(*, progress: Progress | None = None) -> dict[str, int]:
             round_ids=targets,
             fresh=fresh,
             scores_changed=bool(targets),
+            same_scored=same_scored,
         )
     return {"rounds": len(rounds), **totals}

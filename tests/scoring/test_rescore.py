@@ -1,0 +1,145 @@
+"""Rescoring what is already scored (a rule fix, a retried job) rebuilds only what can have
+changed: the question means and N/A counts of a round whose scored responses are the same are
+kept, and the rounds after it keep their aggregates; the result is the full rebuild's."""
+
+import itertools
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from apps.scoring import aggregates, scores
+from apps.scoring.models import ResponseScore, RoundAggregate
+from tests.factories import (
+    ProductFactory,
+    ResponseFactory,
+    SurveyRoundFactory,
+    answer_all,
+    make_version,
+)
+
+pytestmark = pytest.mark.django_db
+KEYS = ("data-schema", "data-features", "monitoring-staleness")
+# The aggregate fields that a rebuild must reproduce (all but its id and time).
+FIELDS = [
+    field.name
+    for field in RoundAggregate._meta.concrete_fields
+    if field.name not in ("id", "computed_at")
+]
+
+
+@pytest.fixture
+def rounds():
+    """Three rounds (two closed, one open) of 6 products, some joining and leaving, with
+    N/A answers: every population and kind of aggregate has something to count."""
+    version = make_version()
+    start = timezone.now() - timedelta(days=400)
+    made = [
+        SurveyRoundFactory(
+            key=key,
+            rubric_version=version,
+            state=state,
+            opens_at=start + timedelta(days=180 * i),
+            closes_at=start + timedelta(days=180 * i + 30),
+        )
+        for i, (key, state) in enumerate(
+            [("2021-10", "closed"), ("2022-04", "closed"), ("2022-10", "open")]
+        )
+    ]
+    levels = itertools.cycle([0, 0.5, 1, 1, 0.5])
+    features = itertools.cycle([1, "na", 0, 0.5])  # the question that allows N/A
+    for i, product in enumerate(ProductFactory.create_batch(6)):
+        for position, survey_round in enumerate(made):
+            if (i == 4 and position == 0) or (i == 5 and position == 2):
+                continue  # one joins late, one leaves
+            values = {key: next(levels) for key in KEYS}
+            values["data-features"] = next(features)
+            answer_all(ResponseFactory(round=survey_round, product=product), values)
+    scores.score_all()
+    return made
+
+
+def built(survey_round=None) -> list[tuple]:
+    rows = RoundAggregate.objects.order_by("round_id", "like_for_like", "cohort_from_id")
+    if survey_round is not None:
+        rows = rows.filter(round=survey_round)
+    return list(rows.values_list(*FIELDS))
+
+
+def stamps(survey_round) -> list[tuple]:
+    return list(RoundAggregate.objects.filter(round=survey_round).values_list("pk", "computed_at"))
+
+
+@pytest.fixture
+def counted(monkeypatch):
+    """The rounds whose answers aggregates.answer_counts counted (a spy: it still counts)."""
+    calls: list[list[int]] = []
+    answer_counts = aggregates.answer_counts
+
+    def spy(rubric_id, round_ids):
+        calls.append(list(round_ids))
+        return answer_counts(rubric_id, round_ids)
+
+    monkeypatch.setattr(aggregates, "answer_counts", spy)
+    return calls
+
+
+def corrupt_scores(survey_round=None) -> int:
+    """Make stored scores differ from the rules' (as before a rule fix), who is scored kept."""
+    rows = ResponseScore.objects.all()
+    if survey_round is not None:
+        rows = rows.filter(round=survey_round)
+    return rows.update(overall=Decimal("9.9999"), area_scores={})
+
+
+def test_a_rescored_round_keeps_its_answer_counts_and_the_later_rounds(rounds, counted):
+    first, middle, last = rounds
+    before = built()
+    untouched = stamps(first), stamps(last)
+    changed = corrupt_scores(middle)
+    assert scores.score_round(round_id=middle.pk)["changed"] == changed > 0
+    assert [middle.pk not in call for call in counted] == [True] * len(counted)
+    assert (stamps(first), stamps(last)) == untouched  # not rebuilt: nothing there changed
+    assert stamps(middle) != untouched[0]
+    assert built() == before  # what a full rebuild gives
+
+
+def test_a_full_recompute_after_a_rule_fix_counts_no_answers_again(rounds, counted):
+    before = built()
+    assert corrupt_scores() > 0
+    assert scores.score_all()["scored"] > 0
+    assert set(itertools.chain.from_iterable(counted)) == set()
+    assert built() == before
+
+
+def test_a_rescore_that_changes_who_is_scored_counts_the_answers_again(rounds, counted):
+    _first, middle, last = rounds
+    before = built()
+    ResponseScore.objects.filter(round=middle).order_by("pk").first().delete()
+    corrupt_scores(middle)
+    scores.score_round(round_id=middle.pk)
+    # the round and the ones after it: their churn and cohorts may have changed
+    assert {middle.pk, last.pk} <= set(itertools.chain.from_iterable(counted))
+    assert built() == before
+
+
+def test_stored_aggregates_that_do_not_match_are_counted_again(rounds, counted):
+    _first, middle, _last = rounds
+    before = built(middle)
+    everyone = RoundAggregate.objects.get(round=middle, population="all", like_for_like=False)
+    RoundAggregate.objects.filter(pk=everyone.pk).update(
+        n=everyone.n - 1, question_means={}, area_not_applicable={}
+    )
+    corrupt_scores(middle)
+    scores.score_round(round_id=middle.pk)
+    assert middle.pk in set(itertools.chain.from_iterable(counted))
+    assert built(middle) == before
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL table setting")
+def test_score_rows_leave_room_on_their_page_for_an_in_place_rewrite():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reloptions FROM pg_class WHERE relname = 'scoring_responsescore'")
+        assert cursor.fetchone()[0] == ["fillfactor=50"]
