@@ -348,6 +348,14 @@ def _round_aggregates(
             known = kept.get((round_id, start, like))
             return known if known is not None else _answer_fields(groups, counted)
 
+        starts = population.starts(survey_round)
+        rank = {start: i for i, start in enumerate(starts)}
+        # the cohort from each start, oldest first, each containing the one before; then
+        # the products in none of them: all products is the last of the cumulative summaries
+        groups_by_start: list[list[ScoredProduct]] = [[] for _group in range(len(starts) + 1)]
+        for row in rows:
+            groups_by_start[rank.get(runs.get(row.product_id), len(starts))].append(row)
+        *summaries, everyone = cumulative_summaries(shape, groups_by_start)
         aggregates.append(
             RoundAggregate(
                 round=survey_round,
@@ -356,18 +364,10 @@ def _round_aggregates(
                 computed_at=now,
                 churn=churns.get(survey_round.pk, {}),
                 **answer_fields(None, lambda since: True),
-                **_kept_areas(summarize(shape, rows), comparison),
+                **_kept_areas(everyone, comparison),
                 **extra,
             )
         )
-        starts = population.starts(survey_round)
-        rank = {start: i for i, start in enumerate(starts)}
-        groups_by_start: list[list[ScoredProduct]] = [[] for _start in starts]
-        for row in rows:
-            since = runs.get(row.product_id)
-            if since in rank:
-                groups_by_start[rank[since]].append(row)
-        summaries = cumulative_summaries(shape, groups_by_start)
         for start, summary in zip(starts, summaries, strict=True):
             aggregates.append(
                 RoundAggregate(
@@ -672,9 +672,9 @@ def cumulative_summaries(
     keys = shape.area_keys_by_id
     summaries = []
     for rows in groups:
+        overall.extend([row.overall for row in rows if row.overall is not None])
+        overall.sort()  # sorted runs merge in linear time: describe() finds it sorted
         for row in rows:
-            if row.overall is not None:
-                overall.append(row.overall)
             for key, value in row.area_scores.items():
                 if value is not None and key in area_values:
                     tally = area_values[key]

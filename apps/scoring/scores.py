@@ -12,10 +12,11 @@ import json
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from typing import NamedTuple
 
 from django.db import connection, transaction
-from django.db.models import Count
+from django.db.models import Count, Max
 from django.utils import timezone
 
 from apps.scoring import rules, selectors, sql_rules
@@ -311,6 +312,32 @@ def score_response(*, response_id: int) -> dict[str, int]:
     return {"response": response_id, "scored": len(rows), "incomplete": incomplete}
 
 
+def current_aggregates(round_ids: list[int]) -> set[int]:
+    """The rounds whose `all` aggregates (scored and like-for-like) are both there, count as
+    many scored products as the round's stored scores and were built after its newest
+    score, in two queries."""
+    scored = {
+        round_id: (n, latest)
+        for round_id, n, latest in ResponseScore.objects.filter(round_id__in=round_ids)
+        .values("round_id")
+        .annotate(n=Count("overall"), latest=Max("computed_at"))
+        .values_list("round_id", "n", "latest")
+    }
+    built: dict[int, list[tuple[int, datetime]]] = {}
+    for round_id, n, computed_at in RoundAggregate.objects.filter(
+        round_id__in=round_ids, population=RoundAggregate.Population.ALL
+    ).values_list("round_id", "n", "computed_at"):
+        built.setdefault(round_id, []).append((n, computed_at))
+    current = set()
+    for round_id, rows in built.items():
+        n, latest = scored.get(round_id, (0, None))
+        if len(rows) == 2 and all(
+            row_n == n and (latest is None or computed_at >= latest) for row_n, computed_at in rows
+        ):
+            current.add(round_id)
+    return current
+
+
 def score_all(*, progress: Progress | None = None) -> dict[str, int]:
     """Recompute every round that has opened, one transaction per round (after a rule fix).
 
@@ -336,17 +363,10 @@ def score_all(*, progress: Progress | None = None) -> dict[str, int]:
         fresh.update(result.fresh or {})  # a changed round's scores, as just written
         if progress:
             progress(done, len(rounds))
-    # Rounds with both kinds of `all` aggregate (scored and like-for-like) are aggregated.
-    aggregated = set(
-        RoundAggregate.objects.filter(
-            round_id__in=[round_id for round_id, _ in rounds],
-            population=RoundAggregate.Population.ALL,
-        )
-        .values("round_id")
-        .annotate(n=Count("pk"))
-        .filter(n=2)
-        .values_list("round_id", flat=True)
-    )
+    # Rounds whose aggregates do not match their stored scores are rebuilt too, whatever
+    # this run changed: a recompute that died between a round's commit and the aggregates'
+    # left them so, and its retry finds every score current.
+    aggregated = current_aggregates([round_id for round_id, _ in rounds])
     for rubric_id in sorted({rubric_id for _round_id, rubric_id in rounds}):
         targets = [
             round_id

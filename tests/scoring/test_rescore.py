@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from apps.scoring import aggregates, scores
 from apps.scoring.models import ResponseScore, RoundAggregate
+from apps.surveys.models import Answer
 from tests.factories import (
     ProductFactory,
     ResponseFactory,
@@ -143,3 +144,22 @@ def test_score_rows_leave_room_on_their_page_for_an_in_place_rewrite():
     with connection.cursor() as cursor:
         cursor.execute("SELECT reloptions FROM pg_class WHERE relname = 'scoring_responsescore'")
         assert cursor.fetchone()[0] == ["fillfactor=50"]
+
+
+def test_a_recompute_that_died_before_its_aggregates_is_completed_by_its_retry(rounds):
+    _first, middle, _last = rounds
+    before = built()
+    answer = Answer.objects.filter(
+        response__round=middle, question__key="monitoring-staleness", value=1
+    ).first()
+    Answer.objects.filter(pk=answer.pk).update(value=0)
+    # score_all commits each round's scores, then builds the aggregates: it died in between
+    assert scores._score_round(round_id=middle.pk, refresh=False).summary["changed"] == 1
+    assert built() == before  # stale
+    result = scores.score_all()  # the retry finds every score current...
+    assert result["scored"] > 0
+    retried = built()
+    assert retried != before  # ...and still rebuilds the aggregates that do not match them
+    RoundAggregate.objects.all().delete()
+    scores.score_all()
+    assert built() == retried  # as built from scratch
