@@ -44,6 +44,7 @@ def refresh_aggregates(
     scores_changed: bool = True,
     cohort_may_change: bool = True,
     same_scored: Collection[int] = (),
+    fresh_common: dict[int, CommonTallies] | None = None,
 ) -> int:
     """Rebuild the `all` aggregates and the cohort aggregates of every start round of a
     rubric's rounds (or of some of them).
@@ -60,6 +61,10 @@ def refresh_aggregates(
     counts, which count answers only, are kept from their stored aggregates instead of being
     counted again (answers of a scored response only change through a reopen, which rescores
     it alone and rebuilds everything).
+
+    `fresh_common` holds, for rounds just scored, their scored responses' tallies of the
+    common questions (sql_rules.score_round): like-for-like scores them instead of reading
+    the answers again, if they were taken for the questions compared now.
     """
     rounds = cohort.rubric_rounds(rubric_id)
     with transaction.atomic():
@@ -91,7 +96,16 @@ def refresh_aggregates(
         kept = _kept_answer_fields(
             [r for r in targets if r.pk in same_scored], population, fresh or {}, comparison
         )
-        aggregates = _build(rubric_id, targets, population, known, fresh or {}, comparison, kept)
+        common = {
+            round_id: tallies.rows
+            for round_id, tallies in (fresh_common or {}).items()
+            if tallies.areas == list(comparison.areas)
+            and sorted(tallies.question_ids)
+            == sorted(comparison.ids_by_version.get(tallies.version_id, []))
+        }
+        aggregates = _build(
+            rubric_id, targets, population, known, fresh or {}, comparison, kept, common
+        )
         RoundAggregate.objects.filter(round__in=targets).delete()
         RoundAggregate.objects.bulk_create(aggregates)
         transaction.on_commit(
@@ -109,6 +123,7 @@ class Comparison(NamedTuple):
     area_of: dict[int, str]  # common question id → area key
     stored: dict  # RoundAggregate.comparison
     rule_version_id: int | None  # the newest version in view: its rule and bands score
+    ids_by_version: dict[int, list[int]]  # version → its common questions' ids
 
 
 def common_questions(version_ids: list[int]) -> Comparison:
@@ -142,11 +157,13 @@ def common_questions(version_ids: list[int]) -> Comparison:
         ]
     areas: dict[str, list[str]] = {}
     area_of: dict[int, str] = {}
+    ids_by_version: dict[int, list[int]] = {v: [] for v in version_ids}
     for key in common:
         area = by_version[newest][key][1][0]
         areas.setdefault(area, []).append(key)
         for version_id in version_ids:
             area_of[by_version[version_id][key][0]] = area
+            ids_by_version[version_id].append(by_version[version_id][key][0])
     versions = {
         pk: (label, aggregation)
         for pk, label, aggregation in RubricVersion.objects.filter(pk__in=version_ids).values_list(
@@ -176,7 +193,7 @@ def common_questions(version_ids: list[int]) -> Comparison:
         "scaled": bool(newest)
         and versions.get(newest, ("", ""))[1] == RubricVersion.AreaAggregation.SUM,
     }
-    return Comparison(list(area_of), areas, area_of, stored, newest)
+    return Comparison(list(area_of), areas, area_of, stored, newest, ids_by_version)
 
 
 def _comparison_changed(rubric_id: int, round_ids: list[int], comparison: Comparison) -> bool:
@@ -275,6 +292,7 @@ def _build(
     fresh: dict[int, list[ScoredProduct]],
     comparison: Comparison,
     kept: dict[AggregateKey, dict],
+    common: dict[int, list[tuple]],
 ) -> list[RoundAggregate]:
     """The aggregates of each target round (unsaved): all products, and the cohort from each
     start round at or before it; each as scored and like-for-like (see like_for_like_scores).
@@ -308,7 +326,16 @@ def _build(
             targets,
             population,
             lambda r: rule_shape,
-            like_for_like_scores(rule_shape, comparison, [r.pk for r in targets]),
+            {
+                **like_for_like_scores(
+                    rule_shape, comparison, [r.pk for r in targets if r.pk not in common]
+                ),
+                **{
+                    round_id: score_common_tallies(rule_shape, comparison, rows)
+                    for round_id, rows in common.items()
+                    if round_id in {r.pk for r in targets}
+                },
+            },
             _common_answers(answers, comparison),
             churns,
             now=now,
@@ -461,6 +488,31 @@ def like_for_like_scores(
     with connection.cursor() as cursor:
         cursor.execute(sql, [*round_ids, *comparison.question_ids])
         rows = cursor.fetchall()
+    by_round: dict[int, list[tuple]] = {round_id: [] for round_id in round_ids}
+    for round_id, *row in rows:
+        by_round[round_id].append(row)
+    return {
+        round_id: score_common_tallies(shape, comparison, rows)
+        for round_id, rows in by_round.items()
+    }
+
+
+class CommonTallies(NamedTuple):
+    """A round's scored responses' tallies of the common questions, taken as it was scored."""
+
+    version_id: int  # the round's version
+    question_ids: list[int]  # its common questions
+    areas: list[str]  # the comparison's areas, in the order of the tallies
+    rows: list[tuple]  # (product id, answered, N/A, sum of each area) per scored response
+
+
+def score_common_tallies(
+    shape: selectors.VersionShape, comparison: Comparison, rows: list[tuple]
+) -> list[ScoredProduct]:
+    """Like-for-like scores of (product id, answered, N/A, sum of each common area) rows
+    (see like_for_like_scores); each distinct area tally is scored once."""
+    scores: list[ScoredProduct] = []
+    exact = connection.vendor == "postgresql"
     areas = list(comparison.areas)
     sizes = [len(comparison.areas[area]) for area in areas]
     rule, band_ids, area_ids = shape.rule, shape.band_ids, shape.area_ids
@@ -469,7 +521,7 @@ def like_for_like_scores(
     # many: each distinct area tally is scored once, each distinct combination combined once.
     area_scores_of: list[dict[tuple, tuple[bool, Decimal | None]]] = [{} for _area in areas]
     combined: dict[tuple, tuple | None] = {}
-    for round_id, product_id, *counts in rows:
+    for product_id, *counts in rows:
         slots = []
         for i, area in enumerate(areas):
             signature = tuple(counts[3 * i : 3 * i + 3])
@@ -509,9 +561,7 @@ def like_for_like_scores(
         if found is None:  # cannot happen for a scored response; never guess
             continue
         overall, area_scores, band_id, binding_id = found
-        scores[round_id].append(
-            ScoredProduct(product_id, overall, area_scores, band_id, binding_id)
-        )
+        scores.append(ScoredProduct(product_id, overall, area_scores, band_id, binding_id))
     return scores
 
 

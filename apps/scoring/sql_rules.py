@@ -54,27 +54,33 @@ WITH response AS (
     SELECT r.id, r.product_id
       FROM surveys_response r
      WHERE r.round_id = %(round_id)s AND r.status = 'submitted'
+), question AS MATERIALIZED (
+    -- the version's questions, each marked once (not once per answer) if it is common
+    SELECT q.id, q.area_id, {common_flag} AS common
+      FROM rubrics_question q
+     WHERE q.version_id = %(version_id)s
 ), grouped AS (
     SELECT a.response_id, q.area_id, count(a.value) AS answered,
            count(*) FILTER (WHERE a.not_applicable) AS not_applicable,
-           coalesce(sum(a.value), 0) AS total
+           coalesce(sum(a.value), 0) AS total{common_grouped}
       FROM surveys_answer a
       JOIN response r ON r.id = a.response_id
-      JOIN rubrics_question q ON q.id = a.question_id
+      JOIN question q ON q.id = a.question_id
      GROUP BY a.response_id, q.area_id
 ), tally AS (
     SELECT response_id, {area_tallies}
       FROM grouped
      GROUP BY response_id
 ), area_score AS MATERIALIZED (
-    SELECT g.response_id, {complete} AS complete, {area_scores}
+    SELECT g.response_id, {complete} AS complete, {area_scores}{common_columns}
       FROM tally g
 ), overall AS (
     SELECT s.response_id, r.product_id,
            jsonb_build_object({area_json}) AS area_scores,
            jsonb_build_object({na_json}) AS area_not_applicable,
            {overall} AS overall,
-           CASE {binding} END AS binding_area_id
+           CASE {binding} END AS binding_area_id,
+           {score_columns}{common_columns}
       FROM area_score s
       JOIN response r ON r.id = s.response_id
      WHERE s.complete
@@ -145,15 +151,32 @@ SELECT c.scored, c.incomplete, c.changed,
            UNION ALL
            (SELECT product_id FROM fresh WHERE overall IS NOT NULL
             EXCEPT SELECT product_id FROM stored WHERE overall IS NOT NULL)
-       ) ELSE false END AS scored_products_differ
+       ) ELSE false END AS scored_products_differ,
+       NULL::bigint AS product_id, NULL::numeric AS overall, NULL::bigint AS band_id,
+       NULL::bigint AS binding_area_id{null_scores}{null_common}
   FROM counts c
+ UNION ALL
+-- when rows changed, the round's scores (and tallies of the common questions) for its
+-- aggregates, which are then rebuilt: nothing is read back
+SELECT NULL, NULL, NULL, NULL, f.product_id, f.overall, f.band_id::bigint,
+       f.binding_area_id::bigint,
+       {fresh_scores}{fresh_common}
+  FROM fresh f
+ WHERE (SELECT changed FROM counts) > 0
 """
 
 
 @functools.lru_cache
-def round_sql(areas: int, rule: tuple[str, str, str], open_bands: tuple[bool, ...]) -> str:
+def round_sql(
+    areas: int,
+    rule: tuple[str, str, str],
+    open_bands: tuple[bool, ...],
+    common_areas: tuple[int, ...] = (),
+) -> str:
     """ROUND_SQL for a version of `areas` areas under `rule` (aggregation, N/A, overall) and
-    bands with (True) or without an upper bound.
+    bands with (True) or without an upper bound; `common_areas`: the positions of the areas
+    whose common questions (`%(common)s`, like-for-like) are tallied too, in the order of
+    the comparison's areas.
 
     Only placeholders and positions are written into the text; every value (area, band and
     question ids, area keys, question counts, band bounds) is a parameter.
@@ -204,7 +227,40 @@ def round_sql(areas: int, rule: tuple[str, str, str], open_bands: tuple[bool, ..
     else:
         band.append(f"ELSE %(band_{len(open_bands) - 1})s")
     binding = " ".join(f"WHEN s.score_{i} = {lowest} THEN %(area_{i})s" for i in range(areas))
+    common_grouped = common_columns = null_common = fresh_common = ""
+    if common_areas:
+        common_grouped = (
+            ", count(a.value) FILTER (WHERE q.common) AS common_answered,"
+            " count(*) FILTER (WHERE a.not_applicable AND q.common) AS common_na,"
+            " coalesce(sum(a.value) FILTER (WHERE q.common), 0) AS common_total"
+        )
+        names = [
+            f"common_{part}_{j}"
+            for j in range(len(common_areas))
+            for part in ("answered", "na", "total")
+        ]
+        for j, i in enumerate(common_areas):
+            area = f"FILTER (WHERE area_id = %(area_{i})s)"
+            tallies.append(
+                f"coalesce(max(common_answered) {area}, 0) AS common_answered_{j},"
+                f" coalesce(max(common_na) {area}, 0) AS common_na_{j},"
+                f" coalesce(max(common_total) {area}, 0) AS common_total_{j}"
+            )
+        common_columns = "".join(f", {name}" for name in names)
+        null_common = "".join(
+            f", NULL::{'numeric' if name.startswith('common_total') else 'bigint'} AS {name}"
+            for name in names
+        )
+        fresh_common = "".join(f", f.{name}" for name in names)
     return ROUND_SQL.format(
+        common_flag="q.id = ANY(%(common)s)" if common_areas else "false",
+        common_grouped=common_grouped,
+        common_columns=common_columns,
+        score_columns=", ".join(f"s.score_{i}" for i in range(areas)),
+        null_scores="".join(f", NULL::text AS score_{i}" for i in range(areas)),
+        fresh_scores=", ".join(f"f.score_{i}::text" for i in range(areas)),
+        null_common=null_common,
+        fresh_common=fresh_common,
         area_tallies=",\n           ".join(tallies),
         complete=" AND ".join(complete),
         area_scores=", ".join(area_scores),
@@ -222,11 +278,25 @@ class RoundResult:
     incomplete: int
     changed: int
     scored_products_differ: bool  # products with a score before and after differ
+    # when rows changed: the round's scores, as the aggregates read them
+    scores: list[ScoredProduct] | None = None
+    # ...and, with `common`, (product id, answered, N/A, sum of each common area) per scored
+    # response: what like_for_like_scores reads (aggregates.score_common_tallies)
+    common_tallies: list[tuple] | None = None
 
 
-def score_round(shape: VersionShape, *, round_id: int, now: datetime) -> RoundResult:
+def score_round(
+    shape: VersionShape,
+    *,
+    round_id: int,
+    now: datetime,
+    common: tuple[list[int], list[str]] | None = None,
+) -> RoundResult:
     """Score a round's submitted responses in the database and write the rows that differ
-    from the stored ones (inside the caller's transaction)."""
+    from the stored ones (inside the caller's transaction). When rows changed, the round's
+    scores come back for its aggregates, with, given `common` (the ids of the version's
+    questions common to every version in view, and the keys of their areas in the
+    comparison's order), each scored response's tallies of those questions by area."""
     rule = shape.rule
     areas = list(shape.area_ids.items())
     params = {
@@ -242,10 +312,16 @@ def score_round(shape: VersionShape, *, round_id: int, now: datetime) -> RoundRe
         "overall": rule.overall,
         "now": now,
     }
+    keys = [key for key, _area_id in areas]
+    common_areas: tuple[int, ...] = ()
+    if common is not None and common[0]:
+        common_areas = tuple(keys.index(key) for key in common[1])
+        params["common"] = common[0]
     sql = round_sql(
         len(areas),
         (rule.area_aggregation, rule.not_applicable, rule.overall),
         tuple(maximum is None for maximum in rule.band_maxima),
+        common_areas,
     )
     with connection.cursor() as cursor:
         # The round's tallies fit in memory (no spill to disk); scores can always be
@@ -253,22 +329,54 @@ def score_round(shape: VersionShape, *, round_id: int, now: datetime) -> RoundRe
         # (the job's state) still flushes them first, WAL being sequential.
         cursor.execute("SET LOCAL work_mem TO '64MB'; SET LOCAL synchronous_commit TO OFF")
         cursor.execute(sql, params)
-        return RoundResult(*cursor.fetchone())
-
-
-def scored_products(shape: VersionShape, round_id: int) -> list[ScoredProduct]:
-    """The round's stored scores as the aggregates read them, the area scores taken out of
-    the jsonb by PostgreSQL (a third of the time of reading whole rows through the ORM)."""
-    keys = list(shape.area_ids)
-    extract = ", ".join(["area_scores ->> %s"] * len(keys))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT product_id, overall, band_id, binding_area_id, {extract}"
-            " FROM scoring_responsescore WHERE round_id = %s",
-            [*keys, round_id],
-        )
         rows = cursor.fetchall()
-    return [
-        ScoredProduct(product, overall, dict(zip(keys, values, strict=True)), band, binding)
-        for product, overall, band, binding, *values in rows
-    ]
+    # the counts' row (its product is NULL), then the scores when rows changed
+    counts = next(row for row in rows if row[4] is None)
+    result = RoundResult(*counts[:4])
+    if not result.changed:
+        return result
+    n = len(keys)
+    scored, tallies = [], []
+    for row in rows:
+        product_id, overall, band_id, binding_id = row[4:8]
+        if product_id is None:
+            continue
+        scored.append(
+            ScoredProduct(
+                product_id,
+                overall,
+                dict(zip(keys, row[8 : 8 + n], strict=True)),
+                band_id,
+                binding_id,
+            )
+        )
+        if common_areas and overall is not None:
+            tallies.append((product_id, *row[8 + n :]))
+    return RoundResult(*counts[:4], scores=scored, common_tallies=tallies if common_areas else None)
+
+
+# The questions of a version that its round's stored like-for-like aggregate compared, in the
+# comparison's order, with their area keys.
+STORED_COMMON_SQL = """
+SELECT q.id, area.key
+  FROM scoring_roundaggregate aggregate
+ CROSS JOIN jsonb_array_elements_text(aggregate.comparison -> 'questions')
+       WITH ORDINALITY AS compared (key, position)
+  JOIN rubrics_question q ON q.key = compared.key AND q.version_id = %s
+  JOIN rubrics_area area ON area.id = q.area_id
+ WHERE aggregate.round_id = %s AND aggregate.population = 'all' AND aggregate.like_for_like
+ ORDER BY compared.position
+"""
+
+
+def stored_common_questions(round_id: int, version_id: int) -> tuple[list[int], list[str]] | None:
+    """The common questions the round's like-for-like aggregates last compared (their ids in
+    the round's version) and the keys of their areas, in the comparison's order; None when
+    there are none. What score_round tallies alongside the scores, in one query: if the
+    comparison has changed since, refresh_aggregates does not use the tallies."""
+    with connection.cursor() as cursor:
+        cursor.execute(STORED_COMMON_SQL, [version_id, round_id])
+        rows = cursor.fetchall()
+    if not rows:
+        return None
+    return [question_id for question_id, _area in rows], list(dict.fromkeys(a for _q, a in rows))

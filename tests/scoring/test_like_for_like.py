@@ -213,3 +213,80 @@ def test_the_refresh_runs_in_constant_queries():
         assert written == stored.count() == 2 * (2 + 1 + 2)  # all, and cohort from each start
         assert stored.get(round=rounds[1], population="all", like_for_like=True).n == n
     assert counts[2] == counts[20], counts
+
+
+def test_rescored_rounds_score_like_for_like_from_the_tallies_taken_while_scoring(
+    versions, monkeypatch
+):
+    """On PostgreSQL a full recompute whose first round changed (a rule fix) has the scoring
+    statement tally the common questions of the next rounds in its own pass over their
+    answers; the like-for-like aggregates are those of reading the answers again."""
+    from apps.scoring import aggregates
+    from apps.scoring.models import ResponseScore
+
+    v1, v2 = versions
+    r1, r2 = make_round(v1, "2021-10"), make_round(v2, "2022-04", days=180)
+    for i, product in enumerate(ProductFactory.create_batch(4)):
+        level = (0, 0.5, 1, "na")[i]
+        submit(r1, product, {"data-schema": 1, "data-features": level, "monitoring-staleness": 0})
+        submit(
+            r2,
+            product,
+            {
+                "data-schema": 0.5,
+                "data-features": level,
+                "data-lineage": 1,
+                "monitoring-staleness": 1,
+            },
+        )
+    scores.score_all()
+    fields = ["round_id", "cohort_from_id", "n", "mean", "median", "area_means", "band_counts"]
+    before = list(
+        RoundAggregate.objects.filter(like_for_like=True).order_by("pk").values_list(*fields)
+    )
+    read = []
+    like_for_like_scores = aggregates.like_for_like_scores
+
+    def spy(shape, comparison, round_ids):
+        read.extend(round_ids)
+        return like_for_like_scores(shape, comparison, round_ids)
+
+    monkeypatch.setattr(aggregates, "like_for_like_scores", spy)
+    ResponseScore.objects.update(overall=D("9.9999"), area_scores={})  # as before a rule fix
+    scores.score_all()
+    after = RoundAggregate.objects.filter(like_for_like=True)
+
+    def place(row: tuple) -> tuple:
+        return row[0], row[1] or 0
+
+    assert sorted(before, key=place) == sorted(after.values_list(*fields), key=place)
+    # the first round tells that scores change: its answers are read again, not the next's
+    assert read == ([r1.pk] if connection.vendor == "postgresql" else [r1.pk, r2.pk])
+    assert {row.n for row in after} == {4}
+    assert {tuple(row.comparison["questions"]) for row in after} == {
+        ("data-schema", "data-features")
+    }
+
+
+def test_tallies_taken_for_other_questions_are_not_used(versions):
+    """A round scored alone compared all its questions; once a second version opens, its
+    stored comparison is stale: rescoring it reads the common questions' answers again."""
+    from apps.scoring.models import ResponseScore
+
+    v1, v2 = versions
+    r1 = make_round(v1, "2021-10")
+    product = ProductFactory()
+    submit(r1, product, {"data-schema": 1, "data-features": 1, "monitoring-staleness": 0})
+    scores.score_round(round_id=r1.pk)
+    r2 = make_round(v2, "2022-04", days=180)
+    values = {"data-schema": 1, "data-features": 1, "data-lineage": 1, "monitoring-staleness": 1}
+    submit(r2, product, values)
+    scores.score_round(round_id=r2.pk)
+    ResponseScore.objects.filter(round=r1).update(overall=D("9.9999"), area_scores={})
+    RoundAggregate.objects.filter(round=r1, like_for_like=True).update(
+        comparison={"questions": ["data-schema", "data-features", "monitoring-staleness"]}
+    )
+    scores.score_round(round_id=r1.pk)
+    after = RoundAggregate.objects.get(round=r1, population="all", like_for_like=True)
+    assert after.minimum == D("3.0000")  # data 2 of 2 common, scaled to v2's 3 questions
+    assert after.comparison["questions"] == ["data-schema", "data-features"]
