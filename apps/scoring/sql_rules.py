@@ -76,8 +76,6 @@ WITH response AS (
       FROM tally g
 ), overall AS (
     SELECT s.response_id, r.product_id,
-           jsonb_build_object({area_json}) AS area_scores,
-           jsonb_build_object({na_json}) AS area_not_applicable,
            {overall} AS overall,
            CASE {binding} END AS binding_area_id,
            {score_columns}{common_columns}
@@ -100,8 +98,9 @@ WITH response AS (
      WHERE s.id IS NULL
         OR f.response_id IS NULL
         OR s.product_id <> f.product_id
-        OR s.area_scores <> f.area_scores
-        OR s.area_not_applicable <> f.area_not_applicable
+        -- area by area, so that JSON is built only for the rows written (a row of the same
+        -- version has exactly these keys: only this statement writes them)
+        OR {differ_areas}
         OR s.overall IS DISTINCT FROM f.overall
         OR s.band_id IS DISTINCT FROM f.band_id
         OR s.binding_area_id IS DISTINCT FROM f.binding_area_id
@@ -111,8 +110,8 @@ WITH response AS (
         OR s.overall_rule <> %(overall)s
 ), updated AS (
     UPDATE scoring_responsescore s
-       SET product_id = d.product_id, area_scores = d.area_scores,
-           area_not_applicable = d.area_not_applicable, overall = d.overall,
+       SET product_id = d.product_id, area_scores = jsonb_build_object({area_json}),
+           area_not_applicable = jsonb_build_object({na_json}), overall = d.overall,
            band_id = d.band_id, binding_area_id = d.binding_area_id,
            rubric_version_id = %(version_id)s, area_aggregation = %(area_aggregation)s,
            not_applicable_policy = %(not_applicable)s, overall_rule = %(overall)s,
@@ -125,12 +124,12 @@ WITH response AS (
         response_id, product_id, area_scores, area_not_applicable, overall, band_id,
         binding_area_id, round_id, rubric_version_id, area_aggregation, not_applicable_policy,
         overall_rule, computed_at)
-    SELECT response_id, product_id, area_scores, area_not_applicable, overall, band_id,
-           binding_area_id,
+    SELECT d.response_id, d.product_id, jsonb_build_object({area_json}),
+           jsonb_build_object({na_json}), d.overall, d.band_id, d.binding_area_id,
            %(round_id)s, %(version_id)s, %(area_aggregation)s, %(not_applicable)s, %(overall)s,
            %(now)s
-      FROM differing
-     WHERE stored_id IS NULL
+      FROM differing d
+     WHERE d.stored_id IS NULL
     RETURNING id
 ), gone AS (
     DELETE FROM scoring_responsescore s
@@ -182,7 +181,7 @@ def round_sql(
     question ids, area keys, question counts, band bounds) is a parameter.
     """
     aggregation, not_applicable, overall = rule
-    tallies, complete, area_scores, area_json, na_json = [], [], [], [], []
+    tallies, complete, area_scores, area_json, na_json, differ_areas = [], [], [], [], [], []
     for i in range(areas):
         area = f"FILTER (WHERE area_id = %(area_{i})s)"
         tallies.append(
@@ -203,8 +202,13 @@ def round_sql(
         area_scores.append(
             f"CASE WHEN g.answered_{i} > 0 THEN {score} END AS score_{i}, g.na_{i} AS na_{i}"
         )
-        area_json.append(f"%(key_{i})s::text, s.score_{i}::text")
-        na_json.append(f"%(key_{i})s::text, s.na_{i}")
+        area_json.append(f"%(key_{i})s::text, d.score_{i}::text")
+        na_json.append(f"%(key_{i})s::text, d.na_{i}")
+        differ_areas.append(
+            f"NOT s.area_scores ? %(key_{i})s"
+            f" OR s.area_scores ->> %(key_{i})s IS DISTINCT FROM f.score_{i}::text"
+            f" OR s.area_not_applicable ->> %(key_{i})s IS DISTINCT FROM f.na_{i}::text"
+        )
     scores = [f"s.score_{i}" for i in range(areas)]
     lowest = f"least({', '.join(scores)})"  # least() leaves NULLs out, as rules.combine
     if overall == "min":
@@ -256,7 +260,8 @@ def round_sql(
         common_flag="q.id = ANY(%(common)s)" if common_areas else "false",
         common_grouped=common_grouped,
         common_columns=common_columns,
-        score_columns=", ".join(f"s.score_{i}" for i in range(areas)),
+        score_columns=", ".join(f"s.score_{i}, s.na_{i}" for i in range(areas)),
+        differ_areas="\n        OR ".join(differ_areas),
         null_scores="".join(f", NULL::text AS score_{i}" for i in range(areas)),
         fresh_scores=", ".join(f"f.score_{i}::text" for i in range(areas)),
         null_common=null_common,

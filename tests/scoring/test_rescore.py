@@ -163,3 +163,21 @@ def test_a_recompute_that_died_before_its_aggregates_is_completed_by_its_retry(r
     RoundAggregate.objects.all().delete()
     scores.score_all()
     assert built() == retried  # as built from scratch
+
+
+def test_a_spoilt_score_row_is_found_area_by_area_and_put_right(rounds):
+    _first, middle, _last = rounds
+    row = ResponseScore.objects.filter(round=middle).order_by("pk").first()
+    mine = ResponseScore.objects.filter(response_id=row.response_id)  # its id may change
+    good = mine.values("area_scores", "area_not_applicable", "overall")[0]
+    key = next(iter(good["area_scores"]))
+    spoilt = [
+        {"area_not_applicable": {}},
+        {"area_not_applicable": {**good["area_not_applicable"], key: 7}},
+        {"area_scores": {k: v for k, v in good["area_scores"].items() if k != key}},
+        {"area_scores": {**good["area_scores"], key: None}},
+    ]
+    for change in spoilt:
+        mine.update(**change)
+        assert scores.score_round(round_id=middle.pk)["changed"] == 1, change
+        assert mine.values(*good)[0] == good
