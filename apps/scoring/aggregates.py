@@ -107,11 +107,35 @@ def refresh_aggregates(
             rubric_id, targets, population, known, fresh or {}, comparison, kept, common
         )
         RoundAggregate.objects.filter(round__in=targets).delete()
-        RoundAggregate.objects.bulk_create(aggregates)
+        insert_aggregates(aggregates)
         transaction.on_commit(
             lambda: aggregates_changed.send(sender=RoundAggregate, rubric_id=rubric_id)
         )
     return len(aggregates)
+
+
+def insert_aggregates(aggregates: list[RoundAggregate]) -> None:
+    """Insert unsaved aggregates: by COPY on PostgreSQL (bulk_create's UNNEST quotes every
+    JSON value into an array literal, about 0.7 ms a row), by bulk_create elsewhere."""
+    if connection.vendor != "postgresql" or not aggregates:
+        RoundAggregate.objects.bulk_create(aggregates)
+        return
+    fields = [field for field in RoundAggregate._meta.concrete_fields if not field.primary_key]
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    table = connection.ops.quote_name(RoundAggregate._meta.db_table)
+    # errors come out as Django's (IntegrityError...), as from any other query
+    with (
+        connection.wrap_database_errors,
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+    ):
+        for aggregate in aggregates:
+            copy.write_row(
+                [
+                    field.get_db_prep_save(getattr(aggregate, field.attname), connection)
+                    for field in fields
+                ]
+            )
 
 
 class Comparison(NamedTuple):

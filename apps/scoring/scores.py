@@ -297,7 +297,10 @@ def _write_scores(
         if rows:
             text = "".join(_copy_lines(rows, "\t".join(map(_copy_text, constant))))
             columns = ", ".join(SCORE_COLUMNS)
-            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            with (
+                connection.wrap_database_errors,
+                cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+            ):
                 copy.write(text.encode())
 
 
