@@ -134,7 +134,8 @@ def _score_round(*, round_id: int, refresh: bool = True, tally_common: bool = Fa
         fresh_common: dict[int, CommonTallies] = {}
         if sql_rules.expresses(shape):
             # PostgreSQL scores, compares and writes the round itself, in one pass over
-            # its answers: no answer, tally or unchanged score travels to Python.
+            # its answers: no answer or tally travels to Python, and no score unless some
+            # changed (then the round's scores come back for its aggregates).
             # The questions like-for-like compares are tallied in the same pass when asked:
             # that saves a second pass when the scores change, and costs a quarter more
             # when they do not.
@@ -331,9 +332,10 @@ def score_response(*, response_id: int) -> dict[str, int]:
 
 
 def current_aggregates(round_ids: list[int]) -> set[int]:
-    """The rounds whose `all` aggregates (scored and like-for-like) are both there, count as
-    many scored products as the round's stored scores and were built after its newest
-    score, in two queries."""
+    """The rounds whose `all` aggregates (scored and like-for-like) are both there, were
+    built after the round's newest score and, as scored, count as many scored products as
+    its stored scores (like-for-like may count fewer: a response whose common questions are
+    all N/A has no like-for-like score), in two queries."""
     scored = {
         round_id: (n, latest)
         for round_id, n, latest in ResponseScore.objects.filter(round_id__in=round_ids)
@@ -341,16 +343,18 @@ def current_aggregates(round_ids: list[int]) -> set[int]:
         .annotate(n=Count("overall"), latest=Max("computed_at"))
         .values_list("round_id", "n", "latest")
     }
-    built: dict[int, list[tuple[int, datetime]]] = {}
-    for round_id, n, computed_at in RoundAggregate.objects.filter(
+    built: dict[int, dict[bool, tuple[int, datetime]]] = {}
+    for round_id, like, n, computed_at in RoundAggregate.objects.filter(
         round_id__in=round_ids, population=RoundAggregate.Population.ALL
-    ).values_list("round_id", "n", "computed_at"):
-        built.setdefault(round_id, []).append((n, computed_at))
+    ).values_list("round_id", "like_for_like", "n", "computed_at"):
+        built.setdefault(round_id, {})[like] = (n, computed_at)
     current = set()
-    for round_id, rows in built.items():
+    for round_id, kinds in built.items():
         n, latest = scored.get(round_id, (0, None))
-        if len(rows) == 2 and all(
-            row_n == n and (latest is None or computed_at >= latest) for row_n, computed_at in rows
+        if (
+            kinds.keys() == {False, True}
+            and kinds[False][0] == n
+            and all(latest is None or computed_at >= latest for _n, computed_at in kinds.values())
         ):
             current.add(round_id)
     return current
