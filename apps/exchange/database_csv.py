@@ -35,9 +35,12 @@ class Cell(Func):
     """A text column as `exports.cell` writes it: after an apostrophe when, past any leading
     apostrophes, it starts with = + - @, tab or CR; NULL when empty."""
 
+    # ascii() of the first character (= + - @ tab CR, or an apostrophe) settles nearly every
+    # cell without building a string; only a text starting with an apostrophe is trimmed.
     template = (
-        "CASE WHEN left(ltrim(%(expressions)s, ''''), 1)"
-        " IN ('=', '+', '-', '@', chr(9), chr(13))"
+        "CASE WHEN ascii(%(expressions)s) IN (61, 43, 45, 64, 9, 13)"
+        " OR (ascii(%(expressions)s) = 39"
+        " AND ascii(ltrim(%(expressions)s, '''')) IN (61, 43, 45, 64, 9, 13))"
         " THEN '''' || %(expressions)s ELSE NULLIF(%(expressions)s, '') END"
     )
     output_field = TextField()
