@@ -55,8 +55,9 @@ def refresh_aggregates(
     compares it with the defining round before it, so rescoring a round rebuilds the rounds
     after it too. `fresh` holds scores just computed, to save reading them back.
 
-    `same_scored` names rounds rescored with the same scored responses as before (only their
-    scores may differ, e.g. after a rule fix): while the cohort stands, the rounds after them
+    `same_scored` names rounds rescored with the same scored responses as before, whose
+    stored aggregates matched their scores before (only the scores may differ now, e.g.
+    after a rule fix): while the cohort stands, the rounds after them
     keep their aggregates (churn and cohorts are unchanged), and their question means and N/A
     counts, which count answers only, are kept from their stored aggregates instead of being
     counted again (answers of a scored response only change through a reopen, which rescores
@@ -81,21 +82,24 @@ def refresh_aggregates(
                 return 0
         if runs is None:
             runs = cohort.stored_runs(rubric_id)
+        comparison = common_questions(list(dict.fromkeys(r.rubric_version_id for r in rounds)))
+        population = Populations(rounds, defining, runs)
+        kept = _kept_answer_fields(
+            [r for r in rounds if r.pk in same_scored and (round_ids is None or r.pk in round_ids)],
+            population,
+            fresh or {},
+            comparison,
+        )
         if round_ids is not None:
-            # the rounds after one whose scored products changed: their churn changes
-            positions = [
-                i for i, r in enumerate(rounds) if r.pk in round_ids and r.pk not in same_scored
-            ]
+            # the rounds after one whose scored products changed (or whose stored aggregates
+            # could not be kept from): their churn and cohorts may change
+            same = {round_id for round_id, _start, _like in kept}
+            positions = [i for i, r in enumerate(rounds) if r.pk in round_ids and r.pk not in same]
             first = min(positions, default=len(rounds))
             round_ids = {*round_ids, *(r.pk for r in rounds[first:])}
-        comparison = common_questions(list(dict.fromkeys(r.rubric_version_id for r in rounds)))
         if round_ids is not None and _comparison_changed(rubric_id, round_ids, comparison):
             round_ids = None  # a version came or went: every round's like-for-like changes
         targets = [r for r in rounds if round_ids is None or r.pk in round_ids]
-        population = Populations(rounds, defining, runs)
-        kept = _kept_answer_fields(
-            [r for r in targets if r.pk in same_scored], population, fresh or {}, comparison
-        )
         common = {
             round_id: tallies.rows
             for round_id, tallies in (fresh_common or {}).items()

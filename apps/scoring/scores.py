@@ -117,7 +117,7 @@ def score_round(*, round_id: int, refresh: bool = True) -> dict[str, int]:
 class RoundScored(NamedTuple):
     summary: dict[str, int]
     fresh: dict[int, list[ScoredProduct]] | None  # round → its scores, when read or computed
-    scored_products_differ: bool  # products with a score before and after differ
+    same_scored: bool  # only scores changed, the aggregates matched them before
     fresh_common: dict[int, CommonTallies]  # round → its common questions' tallies, if taken
 
 
@@ -132,6 +132,7 @@ def _score_round(*, round_id: int, refresh: bool = True, tally_common: bool = Fa
         rubric_id = survey_round.rubric_version.rubric_id
         shape = selectors.version_shape(survey_round.rubric_version_id)
         fresh_common: dict[int, CommonTallies] = {}
+        matched = False  # the round's stored aggregates matched its stored scores
         if sql_rules.expresses(shape):
             # PostgreSQL scores, compares and writes the round itself, in one pass over
             # its answers: no answer or tally travels to Python, and no score unless some
@@ -150,14 +151,23 @@ def _score_round(*, round_id: int, refresh: bool = True, tally_common: bool = Fa
             fresh = None
             if changed:  # the aggregates will be rebuilt from these
                 fresh = {round_id: result.scores}
+                matched = not cohort_may_change and _aggregates_match(
+                    _stored_aggregates([round_id]).get(round_id, {}),
+                    result.stored_scored,
+                    result.stored_latest,
+                )
                 if common is not None and result.common_tallies is not None:
                     fresh_common = {
                         round_id: CommonTallies(shape.version_id, *common, result.common_tallies)
                     }
         else:
+            matched = round_id in current_aggregates([round_id])
             scored, incomplete, changed, fresh, cohort_may_change = _score_round_in_python(
                 shape, survey_round
             )
+        # The same scored responses, and aggregates that matched the scores before: only the
+        # scores changed (the refresh keeps the answer counts and the later rounds).
+        same_scored = bool(changed) and not cohort_may_change and matched
         if refresh:
             refresh_aggregates(
                 rubric_id=rubric_id,
@@ -166,7 +176,7 @@ def _score_round(*, round_id: int, refresh: bool = True, tally_common: bool = Fa
                 fresh=fresh,
                 scores_changed=bool(changed),
                 cohort_may_change=cohort_may_change,
-                same_scored=() if cohort_may_change else {survey_round.pk},
+                same_scored={survey_round.pk} if same_scored else (),
                 fresh_common=fresh_common,
             )
     summary = {
@@ -175,7 +185,7 @@ def _score_round(*, round_id: int, refresh: bool = True, tally_common: bool = Fa
         "incomplete": incomplete,
         "changed": changed,
     }
-    return RoundScored(summary, fresh, cohort_may_change, fresh_common)
+    return RoundScored(summary, fresh, same_scored, fresh_common)
 
 
 def _score_round_in_python(
@@ -332,10 +342,8 @@ def score_response(*, response_id: int) -> dict[str, int]:
 
 
 def current_aggregates(round_ids: list[int]) -> set[int]:
-    """The rounds whose `all` aggregates (scored and like-for-like) are both there, were
-    built after the round's newest score and, as scored, count as many scored products as
-    its stored scores (like-for-like may count fewer: a response whose common questions are
-    all N/A has no like-for-like score), in two queries."""
+    """The rounds whose `all` aggregates match their stored scores (_aggregates_match), in
+    two queries."""
     scored = {
         round_id: (n, latest)
         for round_id, n, latest in ResponseScore.objects.filter(round_id__in=round_ids)
@@ -343,21 +351,34 @@ def current_aggregates(round_ids: list[int]) -> set[int]:
         .annotate(n=Count("overall"), latest=Max("computed_at"))
         .values_list("round_id", "n", "latest")
     }
-    built: dict[int, dict[bool, tuple[int, datetime]]] = {}
+    return {
+        round_id
+        for round_id, kinds in _stored_aggregates(round_ids).items()
+        if _aggregates_match(kinds, *scored.get(round_id, (0, None)))
+    }
+
+
+def _stored_aggregates(round_ids: list[int]) -> dict[int, dict[bool, tuple[int, datetime]]]:
+    """round → like-for-like? → (n, computed_at) of its stored `all` aggregates."""
+    stored: dict[int, dict[bool, tuple[int, datetime]]] = {}
     for round_id, like, n, computed_at in RoundAggregate.objects.filter(
         round_id__in=round_ids, population=RoundAggregate.Population.ALL
     ).values_list("round_id", "like_for_like", "n", "computed_at"):
-        built.setdefault(round_id, {})[like] = (n, computed_at)
-    current = set()
-    for round_id, kinds in built.items():
-        n, latest = scored.get(round_id, (0, None))
-        if (
-            kinds.keys() == {False, True}
-            and kinds[False][0] == n
-            and all(latest is None or computed_at >= latest for _n, computed_at in kinds.values())
-        ):
-            current.add(round_id)
-    return current
+        stored.setdefault(round_id, {})[like] = (n, computed_at)
+    return stored
+
+
+def _aggregates_match(
+    kinds: dict[bool, tuple[int, datetime]], scored: int, latest: datetime | None
+) -> bool:
+    """Whether a round's `all` aggregates (scored and like-for-like) are both there, were
+    built after its newest score and, as scored, count `scored` products (like-for-like may
+    count fewer: a response whose common questions are all N/A has no like-for-like score)."""
+    return (
+        kinds.keys() == {False, True}
+        and kinds[False][0] == scored
+        and all(latest is None or computed_at >= latest for _n, computed_at in kinds.values())
+    )
 
 
 def score_all(*, progress: Progress | None = None) -> dict[str, int]:
@@ -373,7 +394,7 @@ def score_all(*, progress: Progress | None = None) -> dict[str, int]:
     )
     totals: Counter[str] = Counter()
     changed: set[int] = set()
-    same_scored: set[int] = set()  # changed, with the same scored products as before
+    same_scored: set[int] = set()  # only their scores changed (RoundScored.same_scored)
     fresh: dict[int, list[ScoredProduct]] = {}
     fresh_common: dict[int, CommonTallies] = {}
     tally_common = False  # after a rule fix every round changes: the first one tells
@@ -383,7 +404,7 @@ def score_all(*, progress: Progress | None = None) -> dict[str, int]:
         totals.update(scored=result.summary["scored"], incomplete=result.summary["incomplete"])
         if result.summary["changed"]:
             changed.add(round_id)
-            if not result.scored_products_differ:
+            if result.same_scored:
                 same_scored.add(round_id)
         fresh.update(result.fresh or {})  # a changed round's scores, as just written
         fresh_common.update(result.fresh_common)

@@ -87,7 +87,8 @@ WITH response AS (
       FROM overall o
 ), stored AS (
     SELECT id, response_id, product_id, area_scores, area_not_applicable, overall, band_id,
-           binding_area_id, rubric_version_id, area_aggregation, not_applicable_policy, overall_rule
+           binding_area_id, rubric_version_id, area_aggregation, not_applicable_policy,
+           overall_rule, computed_at
       FROM scoring_responsescore
      WHERE round_id = %(round_id)s
 ), differing AS (
@@ -151,13 +152,16 @@ SELECT c.scored, c.incomplete, c.changed,
            (SELECT product_id FROM fresh WHERE overall IS NOT NULL
             EXCEPT SELECT product_id FROM stored WHERE overall IS NOT NULL)
        ) ELSE false END AS scored_products_differ,
+       -- what the stored rows were: do the round's stored aggregates match them?
+       (SELECT count(overall) FROM stored) AS stored_scored,
+       (SELECT max(computed_at) FROM stored) AS stored_latest,
        NULL::bigint AS product_id, NULL::numeric AS overall, NULL::bigint AS band_id,
        NULL::bigint AS binding_area_id{null_scores}{null_common}
   FROM counts c
  UNION ALL
 -- when rows changed, the round's scores (and tallies of the common questions) for its
 -- aggregates, which are then rebuilt: nothing is read back
-SELECT NULL, NULL, NULL, NULL, f.product_id, f.overall, f.band_id::bigint,
+SELECT NULL, NULL, NULL, NULL, NULL, NULL, f.product_id, f.overall, f.band_id::bigint,
        f.binding_area_id::bigint,
        {fresh_scores}{fresh_common}
   FROM fresh f
@@ -277,12 +281,17 @@ def round_sql(
     )
 
 
+COUNTS = 6  # the statement's columns before a score row's: RoundResult's first six fields
+
+
 @dataclass(frozen=True)
 class RoundResult:
     scored: int
     incomplete: int
     changed: int
     scored_products_differ: bool  # products with a score before and after differ
+    stored_scored: int  # the stored rows before: how many had an overall score
+    stored_latest: datetime | None  # ...and the newest computed_at
     # when rows changed: the round's scores, as the aggregates read them
     scores: list[ScoredProduct] | None = None
     # ...and, with `common`, (product id, answered, N/A, sum of each common area) per scored
@@ -336,28 +345,30 @@ def score_round(
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     # the counts' row (its product is NULL), then the scores when rows changed
-    counts = next(row for row in rows if row[4] is None)
-    result = RoundResult(*counts[:4])
+    counts = next(row for row in rows if row[COUNTS] is None)
+    result = RoundResult(*counts[:COUNTS])
     if not result.changed:
         return result
-    n = len(keys)
+    n, first = len(keys), COUNTS + 4  # the area scores' first column
     scored, tallies = [], []
     for row in rows:
-        product_id, overall, band_id, binding_id = row[4:8]
+        product_id, overall, band_id, binding_id = row[COUNTS:first]
         if product_id is None:
             continue
         scored.append(
             ScoredProduct(
                 product_id,
                 overall,
-                dict(zip(keys, row[8 : 8 + n], strict=True)),
+                dict(zip(keys, row[first : first + n], strict=True)),
                 band_id,
                 binding_id,
             )
         )
         if common_areas and overall is not None:
-            tallies.append((product_id, *row[8 + n :]))
-    return RoundResult(*counts[:4], scores=scored, common_tallies=tallies if common_areas else None)
+            tallies.append((product_id, *row[first + n :]))
+    return RoundResult(
+        *counts[:COUNTS], scores=scored, common_tallies=tallies if common_areas else None
+    )
 
 
 # The questions of a version that its round's stored like-for-like aggregate compared, in the

@@ -268,25 +268,79 @@ def test_rescored_rounds_score_like_for_like_from_the_tallies_taken_while_scorin
     }
 
 
-def test_tallies_taken_for_other_questions_are_not_used(versions):
-    """A round scored alone compared all its questions; once a second version opens, its
-    stored comparison is stale: rescoring it reads the common questions' answers again."""
+def test_tallies_taken_for_other_questions_are_not_used(versions, monkeypatch):
+    """Tallies taken for the questions a round's stored aggregate compared are used only if
+    they are the questions compared now; else the answers are read again."""
+    from apps.scoring import aggregates
     from apps.scoring.models import ResponseScore
 
     v1, v2 = versions
-    r1 = make_round(v1, "2021-10")
-    product = ProductFactory()
-    submit(r1, product, {"data-schema": 1, "data-features": 1, "monitoring-staleness": 0})
-    scores.score_round(round_id=r1.pk)
-    r2 = make_round(v2, "2022-04", days=180)
-    values = {"data-schema": 1, "data-features": 1, "data-lineage": 1, "monitoring-staleness": 1}
-    submit(r2, product, values)
-    scores.score_round(round_id=r2.pk)
-    ResponseScore.objects.filter(round=r1).update(overall=D("9.9999"), area_scores={})
-    RoundAggregate.objects.filter(round=r1, like_for_like=True).update(
-        comparison={"questions": ["data-schema", "data-features", "monitoring-staleness"]}
+    r1, r2 = make_round(v1, "2021-10"), make_round(v2, "2022-04", days=180)
+    for i, product in enumerate(ProductFactory.create_batch(3)):
+        level = (0, 0.5, 1)[i]
+        submit(r1, product, {"data-schema": 1, "data-features": level, "monitoring-staleness": 0})
+        values = {"data-schema": level, "data-features": 1, "data-lineage": 1}
+        submit(r2, product, {**values, "monitoring-staleness": 1})
+    scores.score_all()
+    fields = ["round_id", "cohort_from_id", "n", "mean", "area_means", "comparison"]
+    rows = RoundAggregate.objects.filter(like_for_like=True)
+    before = sorted(rows.values_list(*fields), key=repr)
+    # r2's stored comparison names other questions (as before a version's criteria changed)
+    rows.filter(round=r2).update(
+        comparison={"questions": ["data-schema", "data-features", "data-lineage"]}
     )
-    scores.score_round(round_id=r1.pk)
-    after = RoundAggregate.objects.get(round=r1, population="all", like_for_like=True)
-    assert after.minimum == D("3.0000")  # data 2 of 2 common, scaled to v2's 3 questions
-    assert after.comparison["questions"] == ["data-schema", "data-features"]
+    ResponseScore.objects.update(overall=D("9.9999"), area_scores={})  # as before a rule fix
+    read = []
+    like_for_like_scores = aggregates.like_for_like_scores
+
+    def spy(shape, comparison, round_ids):
+        read.extend(round_ids)
+        return like_for_like_scores(shape, comparison, round_ids)
+
+    monkeypatch.setattr(aggregates, "like_for_like_scores", spy)
+    scores.score_all()
+    assert sorted(read) == sorted([r1.pk, r2.pk])  # r1 first, r2's tallies refused
+    assert sorted(rows.values_list(*fields), key=repr) == before
+
+
+@pytest.mark.postgresql(reason="the scoring statement runs on PostgreSQL only")
+def test_the_statements_tallies_of_common_questions_in_two_areas_are_the_querys():
+    """Common questions in two areas (a v2 that only adds a question): the tallies the
+    scoring statement takes give the like-for-like scores of reading the answers again."""
+    from django.utils import timezone
+
+    from apps.scoring import aggregates, selectors, sql_rules
+    from apps.scoring.models import ResponseScore
+
+    areas = copy.deepcopy(SMALL_RUBRIC["areas"])
+    areas[0]["questions"].append(
+        {"key": "data-lineage", "text": "Is lineage recorded?", "criteria": ["No", "Wiki", "Yes"]}
+    )
+    v1, v2 = make_version(), make_version(version="2", areas=areas)
+    r1, r2 = make_round(v1, "2021-10"), make_round(v2, "2022-04", days=180)
+    levels = (0, 0.5, 1, "na")
+    for i, product in enumerate(ProductFactory.create_batch(8)):
+        values = {
+            "data-schema": levels[i % 3],
+            "data-features": levels[(i + 1) % 4],
+            "monitoring-staleness": levels[(i + 2) % 3],
+        }
+        submit(r1, product, values)
+        submit(r2, product, {**values, "data-lineage": levels[i % 3]})
+    scores.score_all()
+    comparison = aggregates.common_questions([v1.pk, v2.pk])
+    assert list(comparison.areas) == ["data", "monitoring"]
+    shape, rule_shape = selectors.version_shape(v2.pk), selectors.version_shape(v2.pk)
+    common = sql_rules.stored_common_questions(r2.pk, v2.pk)
+    assert common is not None and common[1] == ["data", "monitoring"]
+    ResponseScore.objects.filter(round=r2).update(area_scores={})
+    result = sql_rules.score_round(shape, round_id=r2.pk, now=timezone.now(), common=common)
+    assert result.changed == 8 and len(result.common_tallies) == 8
+    from_statement = aggregates.score_common_tallies(rule_shape, comparison, result.common_tallies)
+    from_query = aggregates.like_for_like_scores(rule_shape, comparison, [r2.pk])[r2.pk]
+
+    def by_product(rows):
+        return sorted(rows, key=lambda row: row.product_id)
+
+    assert by_product(from_statement) == by_product(from_query)
+    assert {row.binding_area_id for row in from_query} == set(shape.area_ids.values())

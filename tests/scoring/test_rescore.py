@@ -134,9 +134,29 @@ def test_stored_aggregates_that_do_not_match_are_counted_again(rounds, counted):
         n=everyone.n - 1, question_means={}, area_not_applicable={}
     )
     corrupt_scores(middle)
+    later = stamps(_last)
     scores.score_round(round_id=middle.pk)
     assert middle.pk in set(itertools.chain.from_iterable(counted))
     assert built(middle) == before
+    assert stamps(_last) != later  # what it held may have been wrong: the rounds after too
+
+
+def test_answer_counts_are_not_kept_from_aggregates_older_than_the_scores(rounds, counted):
+    """A recompute that died between a round's scores and its aggregates left them stale;
+    a rescore that finds the same scored products must not keep their answer counts."""
+    _first, middle, _last = rounds
+    answer = Answer.objects.filter(
+        response__round=middle, question__key="monitoring-staleness", value=1
+    ).first()
+    Answer.objects.filter(pk=answer.pk).update(value=0)
+    assert scores._score_round(round_id=middle.pk, refresh=False).summary["changed"] == 1
+    corrupt_scores(middle)  # then a rule fix: every score differs, the same products scored
+    scores.score_round(round_id=middle.pk)
+    assert middle.pk in set(itertools.chain.from_iterable(counted))
+    rescored = built()
+    RoundAggregate.objects.all().delete()
+    scores.score_all()
+    assert built() == rescored  # as built from scratch: the changed answer is counted
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL table setting")
