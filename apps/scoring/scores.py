@@ -119,6 +119,7 @@ class RoundScored(NamedTuple):
     fresh: dict[int, list[ScoredProduct]] | None  # round → its scores, when read or computed
     same_scored: bool  # only scores changed, the aggregates matched them before
     fresh_common: dict[int, CommonTallies]  # round → its common questions' tallies, if taken
+    written_at: datetime  # the computed_at of the rows it wrote
 
 
 def _score_round(*, round_id: int, refresh: bool = True, tally_common: bool = False) -> RoundScored:
@@ -133,6 +134,7 @@ def _score_round(*, round_id: int, refresh: bool = True, tally_common: bool = Fa
         shape = selectors.version_shape(survey_round.rubric_version_id)
         fresh_common: dict[int, CommonTallies] = {}
         matched = False  # the round's stored aggregates matched its stored scores
+        now = timezone.now()  # the rows written get it as their computed_at
         if sql_rules.expresses(shape):
             # PostgreSQL scores, compares and writes the round itself, in one pass over
             # its answers: no answer or tally travels to Python, and no score unless some
@@ -143,9 +145,7 @@ def _score_round(*, round_id: int, refresh: bool = True, tally_common: bool = Fa
             common = None
             if tally_common:
                 common = sql_rules.stored_common_questions(round_id, shape.version_id)
-            result = sql_rules.score_round(
-                shape, round_id=round_id, now=timezone.now(), common=common
-            )
+            result = sql_rules.score_round(shape, round_id=round_id, now=now, common=common)
             scored, incomplete, changed = result.scored, result.incomplete, result.changed
             cohort_may_change = result.scored_products_differ
             fresh = None
@@ -163,7 +163,7 @@ def _score_round(*, round_id: int, refresh: bool = True, tally_common: bool = Fa
         else:
             matched = round_id in current_aggregates([round_id])
             scored, incomplete, changed, fresh, cohort_may_change = _score_round_in_python(
-                shape, survey_round
+                shape, survey_round, now
             )
         # The same scored responses, and aggregates that matched the scores before: only the
         # scores changed (the refresh keeps the answer counts and the later rounds).
@@ -185,11 +185,11 @@ def _score_round(*, round_id: int, refresh: bool = True, tally_common: bool = Fa
         "incomplete": incomplete,
         "changed": changed,
     }
-    return RoundScored(summary, fresh, same_scored, fresh_common)
+    return RoundScored(summary, fresh, same_scored, fresh_common, now)
 
 
 def _score_round_in_python(
-    shape: selectors.VersionShape, survey_round: SurveyRound
+    shape: selectors.VersionShape, survey_round: SurveyRound, now: datetime
 ) -> tuple[int, int, int, dict[int, list[ScoredProduct]], bool]:
     """Score a round with rules.py (SQLite, and rules the SQL statement cannot express):
     scored, incomplete and changed counts, the fresh rows, and whether the scored products
@@ -217,6 +217,7 @@ def _score_round_in_python(
             survey_round,
             rows=changed,
             replaced=[row.response_id for row in updated] + gone,
+            now=now,
         )
     fresh = {round_id: [row.scored() for row in rows]}
     return len(rows), incomplete, len(changed) + len(gone), fresh, before != after
@@ -265,6 +266,7 @@ def _write_scores(
     *,
     rows: Sequence[ScoreRow],
     replaced: Sequence[int] = (),
+    now: datetime | None = None,
 ) -> None:
     """Delete the score rows of the `replaced` responses and insert `rows` (with one COPY on
     PostgreSQL, the bulk of the write time)."""
@@ -275,7 +277,7 @@ def _write_scores(
         rule.area_aggregation,
         rule.not_applicable,
         rule.overall,
-        timezone.now(),
+        now or timezone.now(),
     )
     if connection.vendor != "postgresql":
         ResponseScore.objects.filter(response_id__in=replaced).delete()
@@ -397,6 +399,7 @@ def score_all(*, progress: Progress | None = None) -> dict[str, int]:
     same_scored: set[int] = set()  # only their scores changed (RoundScored.same_scored)
     fresh: dict[int, list[ScoredProduct]] = {}
     fresh_common: dict[int, CommonTallies] = {}
+    written_at: dict[int, datetime] = {}
     tally_common = False  # after a rule fix every round changes: the first one tells
     for done, (round_id, _rubric_id) in enumerate(rounds, start=1):
         result = _score_round(round_id=round_id, refresh=False, tally_common=tally_common)
@@ -408,6 +411,7 @@ def score_all(*, progress: Progress | None = None) -> dict[str, int]:
                 same_scored.add(round_id)
         fresh.update(result.fresh or {})  # a changed round's scores, as just written
         fresh_common.update(result.fresh_common)
+        written_at[round_id] = result.written_at
         if progress:
             progress(done, len(rounds))
     # Rounds whose aggregates do not match their stored scores are rebuilt too, whatever
@@ -420,12 +424,50 @@ def score_all(*, progress: Progress | None = None) -> dict[str, int]:
             for round_id, rubric in rounds
             if rubric == rubric_id and (round_id in changed or round_id not in aggregated)
         ]
-        refresh_aggregates(
+        refresh_scored(
             rubric_id=rubric_id,
             round_ids=targets,
-            fresh=fresh,
-            scores_changed=bool(targets),
-            same_scored=same_scored,
+            fresh={r: rows for r, rows in fresh.items() if r in targets},
             fresh_common=fresh_common,
+            same_scored=same_scored,
+            written_at=written_at,
         )
     return {"rounds": len(rounds), **totals}
+
+
+def refresh_scored(
+    *,
+    rubric_id: int,
+    round_ids: list[int],
+    fresh: dict[int, list[ScoredProduct]],
+    fresh_common: dict[int, CommonTallies],
+    same_scored: set[int],
+    written_at: dict[int, datetime],
+) -> None:
+    """score_all's refresh of a rubric's aggregates from the scores it computed, each round
+    committed a while ago: under the lock of those rounds (which score_response takes too,
+    before the cohort's), a round whose stored rows changed since it was scored (a response
+    rescored meanwhile) is read again rather than built from the scores held here."""
+    with transaction.atomic():
+        held = sorted(fresh)
+        list(SurveyRound.objects.select_for_update().filter(pk__in=held).values_list("pk"))
+        stored = {
+            round_id: (n, latest)
+            for round_id, n, latest in ResponseScore.objects.filter(round_id__in=held)
+            .values("round_id")
+            .annotate(n=Count("pk"), latest=Max("computed_at"))
+            .values_list("round_id", "n", "latest")
+        }
+        moved = set()
+        for round_id in held:
+            n, latest = stored.get(round_id, (0, None))
+            if n != len(fresh[round_id]) or (latest is not None and latest > written_at[round_id]):
+                moved.add(round_id)
+        refresh_aggregates(
+            rubric_id=rubric_id,
+            round_ids=round_ids,
+            fresh={r: rows for r, rows in fresh.items() if r not in moved},
+            scores_changed=bool(round_ids),
+            same_scored=same_scored - moved,
+            fresh_common={r: t for r, t in fresh_common.items() if r not in moved},
+        )

@@ -201,3 +201,28 @@ def test_a_spoilt_score_row_is_found_area_by_area_and_put_right(rounds):
         mine.update(**change)
         assert scores.score_round(round_id=middle.pk)["changed"] == 1, change
         assert mine.values(*good)[0] == good
+
+
+def test_a_response_rescored_during_a_full_recompute_is_not_overwritten(rounds):
+    """score_all builds the aggregates from the scores it holds, once every round is scored;
+    a response rescored in between (reopened, changed, submitted again) is not lost."""
+    _first, middle, _last = rounds
+    corrupt_scores(middle)
+    result = scores._score_round(round_id=middle.pk, refresh=False)  # score_all's first step
+    answer = Answer.objects.filter(
+        response__round=middle, question__key="monitoring-staleness", value=1
+    ).first()
+    Answer.objects.filter(pk=answer.pk).update(value=0)
+    scores.score_response(response_id=answer.response_id)  # meanwhile, as a worker would
+    scores.refresh_scored(
+        rubric_id=middle.rubric_version.rubric_id,
+        round_ids=[middle.pk],
+        fresh=result.fresh,
+        fresh_common=result.fresh_common,
+        same_scored={middle.pk} if result.same_scored else set(),
+        written_at={middle.pk: result.written_at},
+    )
+    after = built()
+    RoundAggregate.objects.all().delete()
+    scores.score_all()
+    assert built() == after  # the rescored response counts with its new score
