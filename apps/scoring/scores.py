@@ -450,7 +450,8 @@ def refresh_scored(
     rescored meanwhile) is read again rather than built from the scores held here."""
     with transaction.atomic():
         held = sorted(fresh)
-        list(SurveyRound.objects.select_for_update().filter(pk__in=held).values_list("pk"))
+        rows = SurveyRound.objects.select_for_update().filter(pk__in=held)
+        list(rows.order_by("pk").values_list("pk"))  # in one order: two of these never deadlock
         stored = {
             round_id: (n, latest)
             for round_id, n, latest in ResponseScore.objects.filter(round_id__in=held)
