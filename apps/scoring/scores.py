@@ -346,17 +346,22 @@ def score_response(*, response_id: int) -> dict[str, int]:
 def current_aggregates(round_ids: list[int]) -> set[int]:
     """The rounds whose `all` aggregates match their stored scores (_aggregates_match), in
     two queries."""
-    scored = {
-        round_id: (n, latest)
-        for round_id, n, latest in ResponseScore.objects.filter(round_id__in=round_ids)
-        .values("round_id")
-        .annotate(n=Count("overall"), latest=Max("computed_at"))
-        .values_list("round_id", "n", "latest")
-    }
+    scores = _stored_scores(round_ids)
     return {
         round_id
         for round_id, kinds in _stored_aggregates(round_ids).items()
-        if _aggregates_match(kinds, *scored.get(round_id, (0, None)))
+        if _aggregates_match(kinds, *scores.get(round_id, (0, 0, None))[1:])
+    }
+
+
+def _stored_scores(round_ids: list[int]) -> dict[int, tuple[int, int, datetime]]:
+    """round → (score rows, rows with an overall score, newest computed_at), in one query."""
+    return {
+        round_id: (rows, scored, latest)
+        for round_id, rows, scored, latest in ResponseScore.objects.filter(round_id__in=round_ids)
+        .values("round_id")
+        .annotate(rows=Count("pk"), scored=Count("overall"), latest=Max("computed_at"))
+        .values_list("round_id", "rows", "scored", "latest")
     }
 
 
@@ -452,16 +457,10 @@ def refresh_scored(
         held = sorted(fresh)
         rows = SurveyRound.objects.select_for_update().filter(pk__in=held)
         list(rows.order_by("pk").values_list("pk"))  # in one order: two of these never deadlock
-        stored = {
-            round_id: (n, latest)
-            for round_id, n, latest in ResponseScore.objects.filter(round_id__in=held)
-            .values("round_id")
-            .annotate(n=Count("pk"), latest=Max("computed_at"))
-            .values_list("round_id", "n", "latest")
-        }
+        stored = _stored_scores(held)
         moved = set()
         for round_id in held:
-            n, latest = stored.get(round_id, (0, None))
+            n, _scored, latest = stored.get(round_id, (0, 0, None))
             if n != len(fresh[round_id]) or (latest is not None and latest > written_at[round_id]):
                 moved.add(round_id)
         refresh_aggregates(

@@ -215,13 +215,27 @@ def test_the_refresh_runs_in_constant_queries():
     assert counts[2] == counts[20], counts
 
 
-def test_rescored_rounds_score_like_for_like_from_the_tallies_taken_while_scoring(
-    versions, monkeypatch
-):
+@pytest.fixture
+def read():
+    """The rounds whose answers aggregates.like_for_like_scores read (a spy: it still reads)."""
+    from apps.scoring import aggregates
+
+    rounds: list[int] = []
+    like_for_like_scores = aggregates.like_for_like_scores
+
+    def spy(shape, comparison, round_ids):
+        rounds.extend(round_ids)
+        return like_for_like_scores(shape, comparison, round_ids)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(aggregates, "like_for_like_scores", spy)
+        yield rounds
+
+
+def test_rescored_rounds_score_like_for_like_from_the_tallies_taken_while_scoring(versions, read):
     """On PostgreSQL a full recompute whose first round changed (a rule fix) has the scoring
     statement tally the common questions of the next rounds in its own pass over their
     answers; the like-for-like aggregates are those of reading the answers again."""
-    from apps.scoring import aggregates
     from apps.scoring.models import ResponseScore
 
     v1, v2 = versions
@@ -244,15 +258,8 @@ def test_rescored_rounds_score_like_for_like_from_the_tallies_taken_while_scorin
     before = list(
         RoundAggregate.objects.filter(like_for_like=True).order_by("pk").values_list(*fields)
     )
-    read = []
-    like_for_like_scores = aggregates.like_for_like_scores
-
-    def spy(shape, comparison, round_ids):
-        read.extend(round_ids)
-        return like_for_like_scores(shape, comparison, round_ids)
-
-    monkeypatch.setattr(aggregates, "like_for_like_scores", spy)
     ResponseScore.objects.update(overall=D("9.9999"), area_scores={})  # as before a rule fix
+    read.clear()
     scores.score_all()
     after = RoundAggregate.objects.filter(like_for_like=True)
 
@@ -268,10 +275,9 @@ def test_rescored_rounds_score_like_for_like_from_the_tallies_taken_while_scorin
     }
 
 
-def test_tallies_taken_for_other_questions_are_not_used(versions, monkeypatch):
+def test_tallies_taken_for_other_questions_are_not_used(versions, read):
     """Tallies taken for the questions a round's stored aggregate compared are used only if
     they are the questions compared now; else the answers are read again."""
-    from apps.scoring import aggregates
     from apps.scoring.models import ResponseScore
 
     v1, v2 = versions
@@ -290,14 +296,7 @@ def test_tallies_taken_for_other_questions_are_not_used(versions, monkeypatch):
         comparison={"questions": ["data-schema", "data-features", "data-lineage"]}
     )
     ResponseScore.objects.update(overall=D("9.9999"), area_scores={})  # as before a rule fix
-    read = []
-    like_for_like_scores = aggregates.like_for_like_scores
-
-    def spy(shape, comparison, round_ids):
-        read.extend(round_ids)
-        return like_for_like_scores(shape, comparison, round_ids)
-
-    monkeypatch.setattr(aggregates, "like_for_like_scores", spy)
+    read.clear()
     scores.score_all()
     assert sorted(read) == sorted([r1.pk, r2.pk])  # r1 first, r2's tallies refused
     assert sorted(rows.values_list(*fields), key=repr) == before
