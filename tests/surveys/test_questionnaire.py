@@ -6,20 +6,10 @@ from django.urls import reverse
 
 from apps.accounts.models import VIEWERS_GROUP
 from apps.surveys.models import Answer, Response
-from tests.factories import ProductFactory, SurveyRoundFactory, TeamFactory, UserFactory
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 JSON = {"HTTP_ACCEPT": "application/json"}
-
-
-@pytest.fixture
-def setup():
-    survey_round = SurveyRoundFactory(key="2030-01")
-    team = TeamFactory()
-    product = ProductFactory(slug="ranker", team=team)
-    member = UserFactory(username="member")
-    team.members.add(member)
-    return survey_round, product, member
 
 
 def urls(name):

@@ -27,16 +27,6 @@ pytestmark = pytest.mark.django_db
 JSON = {"HTTP_ACCEPT": "application/json"}
 
 
-@pytest.fixture
-def setup():
-    survey_round = SurveyRoundFactory(key="2030-01")
-    team = TeamFactory()
-    product = ProductFactory(slug="ranker", team=team)
-    member = UserFactory(username="member")
-    team.members.add(member)
-    return survey_round, product, member
-
-
 def urls(name):
     return reverse(name, args=["2030-01", "ranker"])
 

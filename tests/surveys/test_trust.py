@@ -15,22 +15,11 @@ from tests.factories import (
     ProductFactory,
     ResponseFactory,
     SurveyRoundFactory,
-    TeamFactory,
     UserFactory,
 )
 
 pytestmark = pytest.mark.django_db
 JSON = {"HTTP_ACCEPT": "application/json"}
-
-
-@pytest.fixture
-def setup():
-    survey_round = SurveyRoundFactory(key="2030-01")
-    team = TeamFactory()
-    product = ProductFactory(slug="ranker", team=team)
-    member = UserFactory(username="member", first_name="Kim", last_name="Lee")
-    team.members.add(member)
-    return survey_round, product, member
 
 
 def urls(name, *extra):
