@@ -4,9 +4,13 @@ churn, rebuilt from the stored scores whenever they change."""
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
 from collections import Counter
 from collections.abc import Collection
 from decimal import Decimal
+from pathlib import Path
 from typing import NamedTuple
 
 from django.db import connection, transaction
@@ -61,7 +65,10 @@ def refresh_aggregates(
     keep their aggregates (churn and cohorts are unchanged), and their question means and N/A
     counts, which count answers only, are kept from their stored aggregates instead of being
     counted again (answers of a scored response only change through a reopen, which rescores
-    it alone and rebuilds everything).
+    it alone and rebuilds everything). So are their like-for-like statistics, when the stored
+    ones compared the same questions on the same basis (Comparison.stored["basis"]): they
+    depend on those answers, the newest version's rule and the scoring code, not on the
+    round's own scores.
 
     `fresh_common` holds, for rounds just scored, their scored responses' tallies of the
     common questions (sql_rules.score_round): like-for-like scores them instead of reading
@@ -82,9 +89,11 @@ def refresh_aggregates(
                 return 0
         if runs is None:
             runs = cohort.stored_runs(rubric_id)
-        comparison = common_questions(list(dict.fromkeys(r.rubric_version_id for r in rounds)))
+        comparison, rule_shape = compared(
+            list(dict.fromkeys(r.rubric_version_id for r in rounds)), known
+        )
         population = Populations(rounds, defining, runs)
-        kept = _kept_answer_fields(
+        kept = _kept_fields(
             [r for r in rounds if r.pk in same_scored and (round_ids is None or r.pk in round_ids)],
             population,
             fresh or {},
@@ -107,8 +116,9 @@ def refresh_aggregates(
             and sorted(tallies.question_ids)
             == sorted(comparison.ids_by_version.get(tallies.version_id, []))
         }
+        shapes = {shape.version_id: shape for shape in (known, rule_shape) if shape}
         aggregates = _build(
-            rubric_id, targets, population, known, fresh or {}, comparison, kept, common
+            rubric_id, targets, population, shapes, fresh or {}, comparison, kept, common
         )
         RoundAggregate.objects.filter(round__in=targets).delete()
         insert_aggregates(aggregates)
@@ -224,6 +234,67 @@ def common_questions(version_ids: list[int]) -> Comparison:
     return Comparison(list(area_of), areas, area_of, stored, newest, ids_by_version)
 
 
+# The code whose output the stored like-for-like statistics are: a change to it (a fix) is a
+# change of basis, and rebuilds them all, as a change of the newest version's rule does.
+SCORING_CODE = ("rules.py", "aggregates.py", "statistics.py", "sql_rules.py")
+
+
+@functools.cache
+def _code_digest() -> str:
+    digest = hashlib.sha256()
+    for name in SCORING_CODE:
+        digest.update((Path(__file__).parent / name).read_bytes())
+    return digest.hexdigest()
+
+
+def scoring_basis(shape: selectors.VersionShape) -> str:
+    """A digest of what like-for-like scores depend on besides the answers: the rule, areas,
+    question counts, bands and scale of the version that scores them, and the scoring code."""
+    rule = shape.rule
+    facts = [
+        rule.area_aggregation,
+        rule.not_applicable,
+        rule.overall,
+        [str(maximum) for maximum in rule.band_maxima],
+        list(shape.area_ids.items()),
+        list(shape.questions_per_area.items()),
+        [(band.pk, band.order, band.label_en, band.label_ja) for band in shape.bands],
+        str(shape.top_value),
+        _code_digest(),
+    ]
+    return hashlib.sha256(json.dumps(facts, ensure_ascii=False).encode()).hexdigest()[:32]
+
+
+def compared(
+    version_ids: list[int], known: selectors.VersionShape | None = None
+) -> tuple[Comparison, selectors.VersionShape | None]:
+    """common_questions() with its basis (scoring_basis of the newest version, `known` if it
+    is that one) in `stored`, and that version's shape."""
+    comparison = common_questions(version_ids)
+    if comparison.rule_version_id is None:
+        return comparison, None
+    shape = known
+    if shape is None or shape.version_id != comparison.rule_version_id:
+        shape = selectors.version_shape(comparison.rule_version_id)
+    stored = {**comparison.stored, "basis": scoring_basis(shape)}
+    return comparison._replace(stored=stored), shape
+
+
+def like_for_like_current(rubric_id: int) -> bool:
+    """Whether the rubric's stored like-for-like aggregates all compared what would be
+    compared now, on the same basis: then those of a round rescored with the same scored
+    responses are kept, and its common questions need no tallies."""
+    rounds = cohort.rubric_rounds(rubric_id)
+    comparison, _shape = compared(list(dict.fromkeys(r.rubric_version_id for r in rounds)))
+    stored = (
+        RoundAggregate.objects.filter(rubric_id=rubric_id, like_for_like=True)
+        .values_list("comparison", flat=True)
+        .distinct()
+        .order_by()
+    )
+    return all(row == comparison.stored for row in stored)
+
+
 def _comparison_changed(rubric_id: int, round_ids: list[int], comparison: Comparison) -> bool:
     """Whether the like-for-like aggregates of the rounds not rebuilt compared other
     questions (a round of a new version opened, or a version's criteria were edited)."""
@@ -267,31 +338,36 @@ class Populations:
 AggregateKey = tuple[int, int | None, bool]
 
 
-def _kept_answer_fields(
+# A stored like-for-like aggregate's statistics, kept as they are with its answer counts.
+STATISTICS = ("n", "mean", "median", "p25", "p75", "minimum", "maximum")
+KEPT_LIKE_FOR_LIKE = (*STATISTICS, "area_means", "band_counts", "binding_counts")
+
+
+def _kept_fields(
     rounds: list[SurveyRound],
     population: Populations,
     fresh: dict[int, list[ScoredProduct]],
     comparison: Comparison,
 ) -> dict[AggregateKey, dict]:
-    """The stored question means and N/A counts of rounds rescored with the same scored
-    responses, by aggregate, in one query; a round is left out (and counted again) unless
-    its stored aggregates are exactly the ones it needs now, count the same products as its
-    fresh scores and, like-for-like, compared the same questions."""
+    """The stored fields of rounds rescored with the same scored responses that need not be
+    computed again, by aggregate, in one query: question means and N/A counts, and of the
+    like-for-like aggregates their statistics too. A round is left out (and computed again)
+    unless its stored aggregates are exactly the ones it needs now, count the same products
+    as its fresh scores and, like-for-like, compared the same questions on the same basis."""
     if not rounds:
         return {}
-    stored: dict[int, dict[AggregateKey, tuple]] = {r.pk: {} for r in rounds}
-    for round_id, start, like, n, comparing, means, not_applicable in RoundAggregate.objects.filter(
-        round__in=rounds
-    ).values_list(
+    stored: dict[int, dict[AggregateKey, dict]] = {r.pk: {} for r in rounds}
+    for row in RoundAggregate.objects.filter(round__in=rounds).values(
         "round_id",
         "cohort_from_id",
         "like_for_like",
-        "n",
         "comparison",
         "question_means",
         "area_not_applicable",
+        *KEPT_LIKE_FOR_LIKE,
     ):
-        stored[round_id][(round_id, start, like)] = (n, comparing, means, not_applicable)
+        key = (row["round_id"], row["cohort_from_id"], row["like_for_like"])
+        stored[row["round_id"]][key] = row
     kept: dict[AggregateKey, dict] = {}
     for survey_round in rounds:
         rows = stored[survey_round.pk]
@@ -303,12 +379,15 @@ def _kept_answer_fields(
             survey_round.pk not in fresh
             or rows.keys() != wanted
             or everyone is None
-            or everyone[0] != scored
-            or any(rows[key][1] != comparison.stored for key in wanted if key[2])
+            or everyone["n"] != scored
+            or any(rows[key]["comparison"] != comparison.stored for key in wanted if key[2])
         ):
             continue
-        for key, (_n, _comparing, means, not_applicable) in rows.items():
-            kept[key] = {"question_means": means, "area_not_applicable": not_applicable}
+        for key, row in rows.items():
+            fields = ("question_means", "area_not_applicable")
+            if key[2]:
+                fields += KEPT_LIKE_FOR_LIKE
+            kept[key] = {field: row[field] for field in fields}
     return kept
 
 
@@ -316,7 +395,7 @@ def _build(
     rubric_id: int,
     targets: list[SurveyRound],
     population: Populations,
-    known: selectors.VersionShape | None,
+    known: dict[int, selectors.VersionShape],
     fresh: dict[int, list[ScoredProduct]],
     comparison: Comparison,
     kept: dict[AggregateKey, dict],
@@ -324,8 +403,9 @@ def _build(
 ) -> list[RoundAggregate]:
     """The aggregates of each target round (unsaved): all products, and the cohort from each
     start round at or before it; each as scored and like-for-like (see like_for_like_scores).
-    The answer counts in `kept` are used as they are; the other rounds' are counted."""
-    shapes = {known.version_id: known} if known else {}
+    The fields in `kept` are used as they are; the others are computed (`known`: shapes of
+    versions already read)."""
+    shapes = dict(known)
     wanted = {r.rubric_version_id for r in targets}
     if comparison.rule_version_id is not None and targets:
         wanted.add(comparison.rule_version_id)
@@ -349,6 +429,8 @@ def _build(
     )
     if comparison.rule_version_id is not None and targets:
         rule_shape = shapes[comparison.rule_version_id]
+        # rounds whose like-for-like statistics are kept are not scored again
+        rescored = [r.pk for r in targets if (r.pk, None, True) not in kept]
         aggregates += _round_aggregates(
             rubric_id,
             targets,
@@ -356,12 +438,12 @@ def _build(
             lambda r: rule_shape,
             {
                 **like_for_like_scores(
-                    rule_shape, comparison, [r.pk for r in targets if r.pk not in common]
+                    rule_shape, comparison, [pk for pk in rescored if pk not in common]
                 ),
                 **{
                     round_id: score_common_tallies(rule_shape, comparison, rows)
                     for round_id, rows in common.items()
-                    if round_id in {r.pk for r in targets}
+                    if round_id in rescored
                 },
             },
             _common_answers(answers, comparison),
@@ -401,16 +483,24 @@ def _round_aggregates(
             start: int | None, counted, round_id=survey_round.pk, groups=groups
         ) -> dict:
             known = kept.get((round_id, start, like))
-            return known if known is not None else _answer_fields(groups, counted)
+            if known is None:
+                return _answer_fields(groups, counted)
+            return {name: known[name] for name in ("question_means", "area_not_applicable")}
 
         starts = population.starts(survey_round)
-        rank = {start: i for i, start in enumerate(starts)}
-        # the cohort from each start, oldest first, each containing the one before; then
-        # the products in none of them: all products is the last of the cumulative summaries
-        groups_by_start: list[list[ScoredProduct]] = [[] for _group in range(len(starts) + 1)]
-        for row in rows:
-            groups_by_start[rank.get(runs.get(row.product_id), len(starts))].append(row)
-        *summaries, everyone = cumulative_summaries(shape, groups_by_start)
+        stored = [kept.get((survey_round.pk, start, like), {}) for start in (*starts, None)]
+        if all("n" in fields for fields in stored):  # kept statistics (like-for-like)
+            *summaries, everyone = [
+                {name: fields[name] for name in KEPT_LIKE_FOR_LIKE} for fields in stored
+            ]
+        else:
+            rank = {start: i for i, start in enumerate(starts)}
+            # the cohort from each start, oldest first, each containing the one before; then
+            # the products in none of them: all products is the last cumulative summary
+            groups_by_start: list[list[ScoredProduct]] = [[] for _ in range(len(starts) + 1)]
+            for row in rows:
+                groups_by_start[rank.get(runs.get(row.product_id), len(starts))].append(row)
+            *summaries, everyone = cumulative_summaries(shape, groups_by_start)
         aggregates.append(
             RoundAggregate(
                 round=survey_round,

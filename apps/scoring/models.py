@@ -143,7 +143,8 @@ class RoundAggregate(models.Model):
     like_for_like = models.BooleanField(default=False)
     # like-for-like rows: what was compared ({"questions": common keys, "left_out": per
     # version [{"number", "key"}], "dropped_areas": area keys without a common question,
-    # "rule_version": the version label whose rule scored them}); empty otherwise
+    # "rule_version": the version label whose rule scored them, "basis": a digest of that
+    # version's rule and of the scoring code, aggregates.scoring_basis}); empty otherwise
     comparison = models.JSONField(default=dict)
     computed_at = models.DateTimeField()
 

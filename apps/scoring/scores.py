@@ -20,7 +20,12 @@ from django.db.models import Count, Max
 from django.utils import timezone
 
 from apps.scoring import rules, selectors, sql_rules
-from apps.scoring.aggregates import CommonTallies, ScoredProduct, refresh_aggregates
+from apps.scoring.aggregates import (
+    CommonTallies,
+    ScoredProduct,
+    like_for_like_current,
+    refresh_aggregates,
+)
 from apps.scoring.models import ResponseScore, RoundAggregate
 from apps.scoring.selectors import Outcome
 from apps.surveys.models import Response, SurveyRound
@@ -405,10 +410,17 @@ def score_all(*, progress: Progress | None = None) -> dict[str, int]:
     fresh: dict[int, list[ScoredProduct]] = {}
     fresh_common: dict[int, CommonTallies] = {}
     written_at: dict[int, datetime] = {}
-    tally_common = False  # after a rule fix every round changes: the first one tells
-    for done, (round_id, _rubric_id) in enumerate(rounds, start=1):
+    # After a rule fix every round changes: the first one tells. Its common questions are
+    # tallied in the same pass, unless its like-for-like statistics will be kept.
+    tally_common = False
+    likes_current: dict[int, bool] = {}  # rubric → aggregates.like_for_like_current
+    for done, (round_id, rubric_id) in enumerate(rounds, start=1):
         result = _score_round(round_id=round_id, refresh=False, tally_common=tally_common)
         tally_common = bool(result.summary["changed"])
+        if tally_common and result.same_scored:
+            if rubric_id not in likes_current:
+                likes_current[rubric_id] = like_for_like_current(rubric_id)
+            tally_common = not likes_current[rubric_id]
         totals.update(scored=result.summary["scored"], incomplete=result.summary["incomplete"])
         if result.summary["changed"]:
             changed.add(round_id)
@@ -422,12 +434,17 @@ def score_all(*, progress: Progress | None = None) -> dict[str, int]:
     # Rounds whose aggregates do not match their stored scores are rebuilt too, whatever
     # this run changed: a recompute that died between a round's commit and the aggregates'
     # left them so, and its retry finds every score current.
+    # Every round's, when the rubric's like-for-like was built on another basis (a fix of
+    # the scoring code may change it and no round's own scores).
     aggregated = current_aggregates([round_id for round_id, _ in rounds])
     for rubric_id in sorted({rubric_id for _round_id, rubric_id in rounds}):
+        if rubric_id not in likes_current:
+            likes_current[rubric_id] = like_for_like_current(rubric_id)
         targets = [
             round_id
             for round_id, rubric in rounds
-            if rubric == rubric_id and (round_id in changed or round_id not in aggregated)
+            if rubric == rubric_id
+            and (round_id in changed or round_id not in aggregated or not likes_current[rubric])
         ]
         refresh_scored(
             rubric_id=rubric_id,

@@ -119,6 +119,7 @@ WITH response AS (
            computed_at = %(now)s
       FROM differing d
      WHERE s.id = d.stored_id AND d.response_id IS NOT NULL
+       AND s.round_id = %(round_id)s  -- the round's rows only: not a hash of the whole table
     RETURNING s.id
 ), added AS (
     INSERT INTO scoring_responsescore (
@@ -135,7 +136,7 @@ WITH response AS (
 ), gone AS (
     DELETE FROM scoring_responsescore s
      USING differing d
-     WHERE s.id = d.stored_id AND d.response_id IS NULL
+     WHERE s.id = d.stored_id AND d.response_id IS NULL AND s.round_id = %(round_id)s
     RETURNING s.id
 ), counts AS (
     SELECT (SELECT count(*) FROM fresh) AS scored,
@@ -340,8 +341,13 @@ def score_round(
     with connection.cursor() as cursor:
         # The round's tallies fit in memory (no spill to disk); scores can always be
         # recomputed, so their commit need not wait for the disk: a later synchronous commit
-        # (the job's state) still flushes them first, WAL being sequential.
-        cursor.execute("SET LOCAL work_mem TO '64MB'; SET LOCAL synchronous_commit TO OFF")
+        # (the job's state) still flushes them first, WAL being sequential. JIT compiling
+        # never pays for itself on a statement this short (a misestimate crossing
+        # jit_above_cost made one cost two seconds).
+        cursor.execute(
+            "SET LOCAL work_mem TO '64MB'; SET LOCAL synchronous_commit TO OFF;"
+            " SET LOCAL jit TO OFF"
+        )
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     # the counts' row (its product is NULL), then the scores when rows changed

@@ -232,10 +232,13 @@ def read():
         yield rounds
 
 
-def test_rescored_rounds_score_like_for_like_from_the_tallies_taken_while_scoring(versions, read):
-    """On PostgreSQL a full recompute whose first round changed (a rule fix) has the scoring
-    statement tally the common questions of the next rounds in its own pass over their
-    answers; the like-for-like aggregates are those of reading the answers again."""
+def rescored_after_a_fix(versions, read: list[int], *, code_fixed: bool):
+    """Two rounds of four products, scored; then every stored score made to differ (as
+    before a rule fix) and, with `code_fixed`, the scoring code's digest changed (as a fix of
+    rules.py does); then recomputed (`read` then lists the rounds whose answers like-for-like
+    read). The like-for-like aggregates before and after, the rounds, and the stored bases
+    before and after."""
+    from apps.scoring import aggregates
     from apps.scoring.models import ResponseScore
 
     v1, v2 = versions
@@ -255,24 +258,85 @@ def test_rescored_rounds_score_like_for_like_from_the_tallies_taken_while_scorin
         )
     scores.score_all()
     fields = ["round_id", "cohort_from_id", "n", "mean", "median", "area_means", "band_counts"]
-    before = list(
-        RoundAggregate.objects.filter(like_for_like=True).order_by("pk").values_list(*fields)
-    )
+    rows = RoundAggregate.objects.filter(like_for_like=True)
+    before = sorted(rows.values_list(*fields), key=repr)
+    basis_before = set(rows.values_list("comparison__basis", flat=True))
     ResponseScore.objects.update(overall=D("9.9999"), area_scores={})  # as before a rule fix
     read.clear()
-    scores.score_all()
-    after = RoundAggregate.objects.filter(like_for_like=True)
-
-    def place(row: tuple) -> tuple:
-        return row[0], row[1] or 0
-
-    assert sorted(before, key=place) == sorted(after.values_list(*fields), key=place)
-    # the first round tells that scores change: its answers are read again, not the next's
-    assert read == ([r1.pk] if connection.vendor == "postgresql" else [r1.pk, r2.pk])
-    assert {row.n for row in after} == {4}
-    assert {tuple(row.comparison["questions"]) for row in after} == {
+    with pytest.MonkeyPatch.context() as patch:
+        if code_fixed:
+            patch.setattr(aggregates, "_code_digest", lambda: "a fixed rules.py")
+        scores.score_all()
+        basis_after = set(rows.values_list("comparison__basis", flat=True))
+    after = sorted(rows.values_list(*fields), key=repr)
+    assert {row.n for row in rows} == {4}
+    assert {tuple(row.comparison["questions"]) for row in rows} == {
         ("data-schema", "data-features")
     }
+    return before, after, (r1, r2), (basis_before, basis_after)
+
+
+def test_like_for_like_of_rounds_rescored_alike_is_kept_on_the_same_basis(versions, read):
+    """Rounds rescored with the same scored responses, the newest version's rule and the
+    scoring code unchanged: their like-for-like statistics are kept, no answer is read again
+    (they depend on the answers, that rule and that code, not on the rounds' own scores)."""
+    before, after, _rounds, (basis_before, basis_after) = rescored_after_a_fix(
+        versions, read, code_fixed=False
+    )
+    assert after == before
+    assert read == []
+    assert len(basis_before) == 1 and basis_after == basis_before
+
+
+def test_a_fix_of_the_scoring_code_rebuilds_like_for_like_from_the_tallies_taken_while_scoring(
+    versions, read
+):
+    """After a fix of the scoring code, like-for-like is scored again. On PostgreSQL the
+    full recompute's first round tells that scores change, and the scoring statement tallies
+    the common questions of the next rounds in its own pass over their answers: only the
+    first round's answers are read again. The aggregates are those of reading them all."""
+    before, after, (r1, r2), (basis_before, basis_after) = rescored_after_a_fix(
+        versions, read, code_fixed=True
+    )
+    assert after == before  # the "fix" changed no rule: the same figures, computed again
+    assert read == ([r1.pk] if connection.vendor == "postgresql" else [r1.pk, r2.pk])
+    assert len(basis_after) == 1 and basis_after != basis_before
+
+
+def test_a_code_fix_that_changes_only_like_for_like_rebuilds_it(versions):
+    """A fix of the scoring code that changes how like-for-like scales an area's common
+    questions, and no round's own scores: a full recompute finds every score current and
+    still rebuilds every round's like-for-like (its stored basis names other code), as a
+    rebuild from scratch would."""
+    from apps.scoring import aggregates
+
+    v1, v2 = versions
+    r1, r2 = make_round(v1, "2021-10"), make_round(v2, "2022-04", days=180)
+    for i, product in enumerate(ProductFactory.create_batch(4)):
+        level = (0, 0.5, 1, "na")[i]
+        submit(r1, product, {"data-schema": 1, "data-features": level, "monitoring-staleness": 0})
+        values = {"data-schema": 0.5, "data-features": level, "data-lineage": 1}
+        submit(r2, product, {**values, "monitoring-staleness": 1})
+    scores.score_all()
+    fields = ["round_id", "cohort_from_id", "like_for_like", "n", "mean", "median", "area_means"]
+
+    def stored() -> list[tuple]:
+        return sorted(RoundAggregate.objects.values_list(*fields), key=repr)
+
+    before = stored()
+    with pytest.MonkeyPatch.context() as patch:
+        # the "fix": common questions' sums are no longer scaled to the whole area
+        unscaled = rules.area_score
+        patch.setattr(rules, "scaled_area_score", lambda rule, tally, _n: unscaled(rule, tally))
+        patch.setattr(aggregates, "_code_digest", lambda: "a fixed rules.py")
+        scores.score_all()
+        incremental = stored()
+        RoundAggregate.objects.all().delete()
+        refresh_aggregates(rubric_id=v1.rubric_id)
+        assert stored() == incremental
+    changed = [row for row in incremental if row not in before]
+    assert changed and {row[2] for row in changed} == {True}  # like-for-like rows only
+    assert {row[0] for row in changed} == {r1.pk, r2.pk}
 
 
 def test_tallies_taken_for_other_questions_are_not_used(versions, read):
@@ -298,7 +362,8 @@ def test_tallies_taken_for_other_questions_are_not_used(versions, read):
     ResponseScore.objects.update(overall=D("9.9999"), area_scores={})  # as before a rule fix
     read.clear()
     scores.score_all()
-    assert sorted(read) == sorted([r1.pk, r2.pk])  # r1 first, r2's tallies refused
+    # r1's like-for-like is kept (it compared these questions), r2's tallies are refused
+    assert read == [r2.pk]
     assert sorted(rows.values_list(*fields), key=repr) == before
 
 
