@@ -93,7 +93,8 @@ WITH response AS (
      WHERE round_id = %(round_id)s
 ), differing AS (
     -- fresh rows new or unlike their stored row, and stored rows no longer scored (gone)
-    SELECT f.*, s.id AS stored_id
+    SELECT f.*, s.id AS stored_id, s.product_id AS stored_product_id,
+           s.overall AS stored_overall
       FROM fresh f
       FULL JOIN stored s ON s.response_id = f.response_id
      WHERE s.id IS NULL
@@ -145,14 +146,15 @@ WITH response AS (
                + (SELECT count(*) FROM gone) AS changed
 )
 SELECT c.scored, c.incomplete, c.changed,
-       -- the products with a score before and after differ: the cohort may change
-       CASE WHEN c.changed > 0 THEN EXISTS (
-           (SELECT product_id FROM stored WHERE overall IS NOT NULL
-            EXCEPT SELECT product_id FROM fresh WHERE overall IS NOT NULL)
-           UNION ALL
-           (SELECT product_id FROM fresh WHERE overall IS NOT NULL
-            EXCEPT SELECT product_id FROM stored WHERE overall IS NOT NULL)
-       ) ELSE false END AS scored_products_differ,
+       -- the products with a score before and after may differ (the cohort may change): a
+       -- changed row gained or lost its score, or its product (a response is its round's
+       -- only one of its product, so the unchanged rows score the same products)
+       EXISTS (
+           SELECT FROM differing d
+            WHERE (d.overall IS NOT NULL) <> (d.stored_overall IS NOT NULL)
+               OR (d.overall IS NOT NULL AND d.stored_overall IS NOT NULL
+                   AND d.product_id <> d.stored_product_id)
+       ) AS scored_products_differ,
        -- what the stored rows were: do the round's stored aggregates match them?
        (SELECT count(overall) FROM stored) AS stored_scored,
        (SELECT max(computed_at) FROM stored) AS stored_latest,
@@ -290,7 +292,7 @@ class RoundResult:
     scored: int
     incomplete: int
     changed: int
-    scored_products_differ: bool  # products with a score before and after differ
+    scored_products_differ: bool  # products with a score before and after may differ
     stored_scored: int  # the stored rows before: how many had an overall score
     stored_latest: datetime | None  # ...and the newest computed_at
     # when rows changed: the round's scores, as the aggregates read them

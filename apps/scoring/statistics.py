@@ -24,8 +24,11 @@ def mean(values: Sequence[Decimal]) -> Decimal:
     return quantize(sum(values, Decimal(0)) / len(values))
 
 
-def describe(values: Sequence[Decimal]) -> dict[str, Decimal | int | None]:
-    """n, mean, median, quartiles, min and max of some scores (None where n is 0)."""
+def describe(
+    values: Sequence[Decimal], *, total: Decimal | None = None
+) -> dict[str, Decimal | int | None]:
+    """n, mean, median, quartiles, min and max of some scores (None where n is 0); `total`:
+    their sum, when the caller keeps it."""
     ordered = sorted(values)
     if not ordered:
         return dict.fromkeys(("mean", "median", "p25", "p75", "minimum", "maximum"), None) | {
@@ -33,7 +36,7 @@ def describe(values: Sequence[Decimal]) -> dict[str, Decimal | int | None]:
         }
     return {
         "n": len(ordered),
-        "mean": mean(ordered),
+        "mean": mean(ordered) if total is None else quantize(total / len(ordered)),
         "median": quantize(percentile(ordered, Decimal("0.5"))),
         "p25": quantize(percentile(ordered, Decimal("0.25"))),
         "p75": quantize(percentile(ordered, Decimal("0.75"))),

@@ -210,3 +210,36 @@ def test_half_way_means_round_to_even_in_the_database():
     # low: 0.00005 → 0.0000 (even); high: 0.00015 → 0.0002 (even); overall (0 + 0.0002) / 2
     assert row.area_scores == {"low": "0.0000", "high": "0.0002"}
     assert row.overall == D("0.0001")
+
+
+@pytest.mark.postgresql(reason="the SQL statement runs on PostgreSQL only")
+def test_the_statement_tells_when_the_scored_products_may_differ():
+    """scored_products_differ (the cohort may change) is false when only scores change, true
+    when a response gains or loses its score; the rows are written either way."""
+    from django.utils import timezone
+
+    from apps.surveys.models import Response
+
+    version = make_version()
+    survey_round = make_round(version, "2021-10")
+    shape = selectors.version_shape(version.pk)
+    values = {"data-schema": 1, "data-features": 0.5, "monitoring-staleness": 0}
+    a, b = ResponseFactory(round=survey_round), ResponseFactory(round=survey_round)
+    answer_all(a, values, True)
+    answer_all(b, values, True)
+
+    def run() -> sql_rules.RoundResult:
+        return sql_rules.score_round(shape, round_id=survey_round.pk, now=timezone.now())
+
+    first = run()  # both rows new and scored: the products differ from none
+    assert (first.changed, first.scored_products_differ) == (2, True)
+    ResponseScore.objects.update(area_scores={}, overall=D("9.9999"))  # only scores differ
+    rescored = run()
+    assert (rescored.changed, rescored.scored_products_differ) == (2, False)
+    Response.objects.filter(pk=b.pk).update(status=Response.Status.DRAFT, submitted_at=None)
+    gone = run()  # b's row goes: its product no longer has a score
+    assert (gone.changed, gone.scored_products_differ) == (1, True)
+    ResponseScore.objects.filter(response=a).update(overall=None)  # stored unscored, now scored
+    back = run()
+    assert (back.changed, back.scored_products_differ) == (1, True)
+    assert run().changed == 0
