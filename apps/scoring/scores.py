@@ -125,9 +125,16 @@ class RoundScored(NamedTuple):
     same_scored: bool  # only scores changed, the aggregates matched them before
     fresh_common: dict[int, CommonTallies]  # round → its common questions' tallies, if taken
     written_at: datetime  # the computed_at of the rows it wrote
+    cohort_may_change: bool  # the scored products may differ from the stored ones
 
 
-def _score_round(*, round_id: int, refresh: bool = True, tally_common: bool = False) -> RoundScored:
+def _score_round(
+    *,
+    round_id: int,
+    refresh: bool = True,
+    tally_common: bool = False,
+    shapes: dict[int, selectors.VersionShape] | None = None,
+) -> RoundScored:
     with transaction.atomic(), _collector_paused():
         # Locking the round serialises recomputes of the same round (e.g. a retried job).
         survey_round = (
@@ -136,7 +143,12 @@ def _score_round(*, round_id: int, refresh: bool = True, tally_common: bool = Fa
             .get(pk=round_id)
         )
         rubric_id = survey_round.rubric_version.rubric_id
-        shape = selectors.version_shape(survey_round.rubric_version_id)
+        # a version's shape, read once per full recompute (`shapes`: those read so far)
+        shapes = {} if shapes is None else shapes
+        version_id = survey_round.rubric_version_id
+        if version_id not in shapes:
+            shapes[version_id] = selectors.version_shape(version_id)
+        shape = shapes[version_id]
         fresh_common: dict[int, CommonTallies] = {}
         matched = False  # the round's stored aggregates matched its stored scores
         now = timezone.now()  # the rows written get it as their computed_at
@@ -190,7 +202,7 @@ def _score_round(*, round_id: int, refresh: bool = True, tally_common: bool = Fa
         "incomplete": incomplete,
         "changed": changed,
     }
-    return RoundScored(summary, fresh, same_scored, fresh_common, now)
+    return RoundScored(summary, fresh, same_scored, fresh_common, now, cohort_may_change)
 
 
 def _score_round_in_python(
@@ -414,8 +426,14 @@ def score_all(*, progress: Progress | None = None) -> dict[str, int]:
     # tallied in the same pass, unless its like-for-like statistics will be kept.
     tally_common = False
     likes_current: dict[int, bool] = {}  # rubric → aggregates.like_for_like_current
+    shapes: dict[int, selectors.VersionShape] = {}
+    cohort_may_change: set[int] = set()  # rounds whose scored products may have changed
     for done, (round_id, rubric_id) in enumerate(rounds, start=1):
-        result = _score_round(round_id=round_id, refresh=False, tally_common=tally_common)
+        result = _score_round(
+            round_id=round_id, refresh=False, tally_common=tally_common, shapes=shapes
+        )
+        if result.cohort_may_change or (result.summary["changed"] and not result.same_scored):
+            cohort_may_change.add(round_id)
         tally_common = bool(result.summary["changed"])
         if tally_common and result.same_scored:
             if rubric_id not in likes_current:
@@ -436,7 +454,7 @@ def score_all(*, progress: Progress | None = None) -> dict[str, int]:
     # left them so, and its retry finds every score current.
     # Every round's, when the rubric's like-for-like was built on another basis (a fix of
     # the scoring code may change it and no round's own scores).
-    aggregated = current_aggregates([round_id for round_id, _ in rounds])
+    aggregated = current_aggregates([r for r, _ in rounds if r not in changed])
     for rubric_id in sorted({rubric_id for _round_id, rubric_id in rounds}):
         if rubric_id not in likes_current:
             likes_current[rubric_id] = like_for_like_current(rubric_id)
@@ -446,9 +464,13 @@ def score_all(*, progress: Progress | None = None) -> dict[str, int]:
             if rubric == rubric_id
             and (round_id in changed or round_id not in aggregated or not likes_current[rubric])
         ]
+        # The cohort is checked again unless every round rebuilt kept its scored products
+        # (a round rebuilt unchanged had stale aggregates: its cohort may be stale too).
+        stale = {r for r in targets if r not in changed and r not in aggregated}
         refresh_scored(
             rubric_id=rubric_id,
             round_ids=targets,
+            cohort_may_change=bool(stale or cohort_may_change.intersection(targets)),
             fresh={r: rows for r, rows in fresh.items() if r in targets},
             fresh_common=fresh_common,
             same_scored=same_scored,
@@ -465,6 +487,7 @@ def refresh_scored(
     fresh_common: dict[int, CommonTallies],
     same_scored: set[int],
     written_at: dict[int, datetime],
+    cohort_may_change: bool = True,
 ) -> None:
     """score_all's refresh of a rubric's aggregates from the scores it computed, each round
     committed a while ago: under the lock of those rounds (which score_response takes too,
@@ -485,6 +508,7 @@ def refresh_scored(
             round_ids=round_ids,
             fresh={r: rows for r, rows in fresh.items() if r not in moved},
             scores_changed=bool(round_ids),
+            cohort_may_change=cohort_may_change or bool(moved),
             same_scored=same_scored - moved,
             fresh_common={r: t for r, t in fresh_common.items() if r not in moved},
         )

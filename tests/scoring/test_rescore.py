@@ -226,3 +226,55 @@ def test_a_response_rescored_during_a_full_recompute_is_not_overwritten(rounds):
     RoundAggregate.objects.all().delete()
     scores.score_all()
     assert built() == after  # the rescored response counts with its new score
+
+
+@pytest.fixture
+def runs_computed(monkeypatch):
+    """How many times the cohort runs were computed from the scores (a spy)."""
+    from apps.scoring import cohort
+
+    calls: list[list[int]] = []
+    cohort_runs = cohort.cohort_runs
+
+    def spy(defining):
+        calls.append(list(defining))
+        return cohort_runs(defining)
+
+    monkeypatch.setattr(cohort, "cohort_runs", spy)
+    return calls
+
+
+def test_a_full_recompute_after_a_rule_fix_keeps_the_stored_cohort(rounds, runs_computed):
+    """Every score rewritten, the same responses scored: the cohort cannot have changed and is
+    read as stored, not computed again from every score."""
+    before = built()
+    assert corrupt_scores() > 0
+    scores.score_all()
+    assert runs_computed == []
+    assert built() == before
+
+
+def test_a_full_recompute_that_changes_who_is_scored_updates_the_cohort(rounds, runs_computed):
+    """A response no longer submitted loses its score in a full recompute: its product leaves
+    the cohort (runs computed again), and everything is what a rebuild from scratch gives."""
+    from apps.scoring.models import CohortMember, CohortState
+    from apps.surveys.models import Response
+
+    first, middle, _last = rounds
+    corrupt_scores()
+    leaving = ResponseScore.objects.filter(round=middle).order_by("pk").first().response
+    member = CohortMember.objects.filter(product=leaving.product_id, since=first).exists()
+    assert member  # in the cohort from the first round
+    Response.objects.filter(pk=leaving.pk).update(status="draft", submitted_at=None)
+    scores.score_all()
+    assert runs_computed
+    incremental = built(), set(CohortMember.objects.values_list("product_id", "since_id"))
+    # no longer scored in the middle round: in no cohort from the first round on
+    assert (leaving.product_id, first.pk) not in incremental[1]
+    RoundAggregate.objects.all().delete()
+    CohortMember.objects.all().delete()
+    CohortState.objects.all().delete()
+    aggregates.refresh_aggregates(rubric_id=first.rubric_version.rubric_id)
+    assert (built(), set(CohortMember.objects.values_list("product_id", "since_id"))) == (
+        incremental
+    )
