@@ -835,7 +835,7 @@ def cumulative_summaries(
     admits the products whose run began later). Sums and counts carry over from one to the
     next, so each row is read once."""
     overall: list[Decimal] = []
-    total = Decimal(0)
+    overall_sum = Decimal(0)
     # (area key, score text) → responses: a round has few distinct area scores, so each is
     # parsed once per summary rather than once per response (Counter counts in C)
     area_scores: Counter[tuple[str, str | None]] = Counter()
@@ -848,7 +848,7 @@ def cumulative_summaries(
         scored = [row.overall for row in rows if row.overall is not None]
         overall.extend(scored)
         overall.sort()  # sorted runs merge in linear time: describe() finds it sorted
-        total += sum(scored, Decimal(0))
+        overall_sum += sum(scored, Decimal(0))
         area_scores.update(chain.from_iterable(row.area_scores.items() for row in rows))
         bands.update(row.band_id for row in rows)
         binding.update(row.binding_area_id for row in rows)
@@ -862,7 +862,7 @@ def cumulative_summaries(
                 tally[1] += count * decimals[value]
         summaries.append(
             {
-                **describe(overall, total=total),
+                **describe(overall, total=overall_sum),
                 "area_means": {
                     key: str(quantize(total / n)) if n else None
                     for key, (n, total) in area_values.items()
