@@ -7,6 +7,9 @@ between defining rounds."""
 
 from __future__ import annotations
 
+import functools
+import hashlib
+from pathlib import Path
 from typing import NamedTuple
 
 from django.db.models import Count, Exists, OuterRef
@@ -127,6 +130,13 @@ def start_round(rubric_id: int, key: str | None) -> SurveyRound | None:
     return next((r for r in starts if r.key == key), None)
 
 
+@functools.cache
+def code_basis() -> str:
+    """A digest of this module, which decides the cohort: the stored runs are computed again
+    when it changes (CohortState.basis)."""
+    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:32]
+
+
 class CohortUpdate(NamedTuple):
     runs: dict[int, int] | None  # product id → since round id (cohort_runs); None: unread
     defining: list[int]  # the defining round ids, oldest first: the possible start rounds
@@ -136,15 +146,15 @@ class CohortUpdate(NamedTuple):
 
 def update_cohort(*, rubric_id: int, rounds: list[SurveyRound], force: bool) -> CohortUpdate:
     """The rubric's cohort runs, recomputed from the scores (and stored if different) when its
-    defining rounds changed or `force` says a closed round's scores may have. Runs inside the
-    caller's transaction; the state row is locked, so concurrent recomputes of one rubric are
-    serialised, the first build too."""
+    defining rounds or the cohort code (code_basis) changed, or `force` says a closed round's
+    scores may have. Runs inside the caller's transaction; the state row is locked, so
+    concurrent recomputes of one rubric are serialised, the first build too."""
     CohortState.objects.get_or_create(rubric_id=rubric_id)
     state = CohortState.objects.select_for_update().get(rubric_id=rubric_id)
     # Read after taking the lock: which rounds define the cohort depends on their scores,
     # which a concurrent job may just have committed.
     defining = defining_round_ids(rubric_rounds(rubric_id))
-    if not force and state.defining_round_ids == defining:
+    if not force and state.defining_round_ids == defining and state.basis == code_basis():
         # as stored: the caller reads the runs (stored_runs) only if it needs them
         return CohortUpdate(None, defining, checked=False, changed=False)
     stored = stored_runs(rubric_id)
@@ -157,6 +167,7 @@ def update_cohort(*, rubric_id: int, rounds: list[SurveyRound], force: bool) -> 
             for product_id, since in fresh.items()
         )
     state.defining_round_ids = defining
+    state.basis = code_basis()
     state.save()
     return CohortUpdate(fresh, defining, checked=True, changed=changed)
 

@@ -77,6 +77,9 @@ class CohortState(models.Model):
 
     rubric = models.OneToOneField("rubrics.Rubric", on_delete=models.CASCADE, related_name="+")
     defining_round_ids = models.JSONField(null=True)  # None: never computed
+    # a digest of the cohort code the stored runs were computed by (cohort.code_basis): a
+    # change of that code (a rule fix) has the next refresh compute them again
+    basis = models.CharField(max_length=64, blank=True, default="")
     computed_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

@@ -278,3 +278,21 @@ def test_a_full_recompute_that_changes_who_is_scored_updates_the_cohort(rounds, 
     assert (built(), set(CohortMember.objects.values_list("product_id", "since_id"))) == (
         incremental
     )
+
+
+def test_a_change_of_the_cohort_code_has_the_next_recompute_compute_the_cohort(
+    rounds, runs_computed, monkeypatch
+):
+    """Nothing rescored, but the code that decides the cohort changed (a rule fix): the next
+    full recompute computes the runs again and records the code they were computed by."""
+    from apps.scoring import cohort
+    from apps.scoring.models import CohortState
+
+    before = built()
+    scores.score_all()
+    assert runs_computed == []  # the same code: the stored cohort stands
+    monkeypatch.setattr(cohort, "code_basis", lambda: "a fixed cohort.py")
+    scores.score_all()
+    assert len(runs_computed) == 1
+    assert set(CohortState.objects.values_list("basis", flat=True)) == {"a fixed cohort.py"}
+    assert built() == before
