@@ -260,3 +260,26 @@ def test_round_page_lists_owners_and_participation_members(client):
     assert "Aiko Sato, zed" in laggard_rows(page)["idle"]
     (row,) = page.context["participation"]
     assert row.members == ["a@example.com", "zed"]
+
+
+def test_names_in_both_tables_are_escaped(client):
+    """Product, team and owner names are text, never markup, in the laggards' and the results'
+    rows (written in Python, not by the template)."""
+    survey_round = SurveyRoundFactory(key="2030-01", state="closed")
+    nasty = '<b>"Q&A"</b>'
+    team = ProductFactory().team
+    team.name = nasty
+    team.save()
+    team.members.add(UserFactory(username="owner", first_name="<i>", last_name="O'Neil"))
+    waiting = ProductFactory(slug="waiting", name=nasty, team=team)
+    scored = ProductFactory(slug="scored", name=nasty, team=team)
+    values = {"data-schema": 1, "data-features": 0.5, "monitoring-staleness": 1}
+    answer_all(ResponseFactory(round=survey_round, product=scored), values)
+    scores.score_round(round_id=survey_round.pk)
+    client.force_login(viewer())
+    html = client.get(reverse("round", args=[survey_round.key])).content.decode()
+    escaped = "&lt;b&gt;&quot;Q&amp;A&quot;&lt;/b&gt;"
+    assert nasty not in html and "<i>" not in html
+    assert html.count(escaped) >= 4  # each product's name and team, in its table
+    assert "&lt;i&gt; O&#x27;Neil" in html
+    assert waiting.slug in laggard_rows(client.get(reverse("round", args=[survey_round.key])))
