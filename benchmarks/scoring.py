@@ -7,6 +7,10 @@
 - a round's recompute against its floor: the plain SQL GROUP BY of the round's answers into
   per-response, per-area sums.
 
+Each with the scores current (a close, a retried job) and with every score row rewritten; the
+full recompute also after a fix of the scoring code (its digest changed: every round's
+like-for-like is scored again, as after a real fix).
+
     benchmarks/seed_demo.sh                   # once: 5000 products x 12 rounds on PostgreSQL
     .venv/bin/pip install -e ".[bench]"       # pandas
     .venv/bin/python benchmarks/scoring.py    # DATABASE_URL defaults to maturity_bench
@@ -17,6 +21,7 @@ import statistics
 import sys
 import time
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -32,7 +37,7 @@ import pandas  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.db.models import Count  # noqa: E402
 
-from apps.scoring import scores  # noqa: E402
+from apps.scoring import aggregates, scores  # noqa: E402
 from apps.surveys.models import Answer, SurveyRound  # noqa: E402
 
 FLOOR = """
@@ -173,6 +178,7 @@ def main() -> None:
         "pandas": [],
         "current": [],
         "rewritten": [],
+        "fixed": [],
     }
     for _ in range(FULL_REPEAT):  # alternate, so each sees the same machine
         settle()
@@ -182,6 +188,11 @@ def main() -> None:
         invalidate()
         settle()
         full["rewritten"].append(cpu_of(scores.score_all))
+        invalidate()
+        settle()
+        with code_fixed():
+            full["fixed"].append(cpu_of(scores.score_all))
+        scores.score_all()  # back to the real code's like-for-like (not timed)
     wall = {key: statistics.median(w for w, _ in values) for key, values in full.items()}
     cpu = {key: statistics.median(c for _, c in values) for key, values in full.items()}
     print(f"full recompute, median of {FULL_REPEAT} (wall; CPU of this process + PostgreSQL):")
@@ -192,7 +203,8 @@ def main() -> None:
     print(f"  pandas read_sql + groupby: {wall['pandas']:.2f} s; CPU {cpu['pandas']:.2f} s")
     for label, key in (
         ("scores current", "current"),
-        ("every score rewritten (after a rule fix)", "rewritten"),
+        ("every score row rewritten, the code unchanged (spoilt rows)", "rewritten"),
+        ("after a fix of the scoring code (every row rewritten, like-for-like too)", "fixed"),
     ):
         print(
             f"  recompute, {label}: {wall[key]:.2f} s, {answers / wall[key]:,.0f} answers/s,"
@@ -211,7 +223,9 @@ def main() -> None:
     print(f"round {biggest.key} ({biggest.n:,} answers), median of {REPEAT}:")
     for label, before in (
         ("scores current (close, retry, on demand)", lambda: None),
-        ("every score rewritten (after a rule fix)", lambda: invalidate(biggest.pk)),
+        # a round's own rows only: a fix of the scoring code makes every round's
+        # like-for-like stale, and its first recompute rebuilds them all (the full case)
+        ("every score row rewritten, the code unchanged", lambda: invalidate(biggest.pk)),
     ):
         settle()
         recomputes, floors = [], []
@@ -232,6 +246,19 @@ def main() -> None:
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE {PEER_TABLE}")
     print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+@contextmanager
+def code_fixed():
+    """As after a deploy that changed the scoring code: its digest (the like-for-like basis)
+    differs from the one the stored aggregates were built with."""
+    code_fixed.runs = getattr(code_fixed, "runs", 0) + 1
+    real = aggregates._code_digest
+    aggregates._code_digest = lambda: f"a fixed scoring code, {code_fixed.runs}"
+    try:
+        yield
+    finally:
+        aggregates._code_digest = real
 
 
 def invalidate(round_id: int | None = None) -> None:
