@@ -351,10 +351,11 @@ def _kept_fields(
     comparison: Comparison,
 ) -> dict[AggregateKey, dict]:
     """The stored fields of rounds rescored with the same scored responses that need not be
-    computed again, by aggregate, in one query: question means and N/A counts, and of the
-    like-for-like aggregates their statistics too. A round is left out (and computed again)
-    unless its stored aggregates are exactly the ones it needs now, count the same products
-    as its fresh scores and, like-for-like, compared the same questions on the same basis."""
+    computed again, by aggregate, in one query: question means and N/A counts (which count
+    answers only), and of like-for-like aggregates on the same basis their statistics too. A
+    round is left out (and computed again) unless its stored aggregates are exactly the ones
+    it needs now, count the same products as its fresh scores and, like-for-like, compared the
+    same questions."""
     if not rounds:
         return {}
     stored: dict[int, dict[AggregateKey, dict]] = {r.pk: {} for r in rounds}
@@ -369,6 +370,7 @@ def _kept_fields(
     ):
         key = (row["round_id"], row["cohort_from_id"], row["like_for_like"])
         stored[row["round_id"]][key] = row
+    questions = _without_basis(comparison.stored)
     kept: dict[AggregateKey, dict] = {}
     for survey_round in rounds:
         rows = stored[survey_round.pk]
@@ -376,20 +378,29 @@ def _kept_fields(
         wanted = {(survey_round.pk, start, like) for start in starts for like in (False, True)}
         scored = sum(row.overall is not None for row in fresh.get(survey_round.pk, ()))
         everyone = rows.get((survey_round.pk, None, False))
+        likes = [rows[key]["comparison"] for key in wanted if key[2] and key in rows]
         if (
             survey_round.pk not in fresh
             or rows.keys() != wanted
             or everyone is None
             or everyone["n"] != scored
-            or any(rows[key]["comparison"] != comparison.stored for key in wanted if key[2])
+            # like-for-like counted other questions: its answer counts are counted again
+            or any(_without_basis(compared) != questions for compared in likes)
         ):
             continue
+        # on another basis (a fix of the scoring code), like-for-like is scored again
+        same_basis = all(compared == comparison.stored for compared in likes)
         for key, row in rows.items():
             fields = ("question_means", "area_not_applicable")
-            if key[2]:
+            if key[2] and same_basis:
                 fields += KEPT_LIKE_FOR_LIKE
             kept[key] = {field: row[field] for field in fields}
     return kept
+
+
+def _without_basis(stored: dict) -> dict:
+    """A stored comparison less its basis: what was compared, not what scored it."""
+    return {key: value for key, value in stored.items() if key != "basis"}
 
 
 def _build(
@@ -431,7 +442,8 @@ def _build(
     if comparison.rule_version_id is not None and targets:
         rule_shape = shapes[comparison.rule_version_id]
         # rounds whose like-for-like statistics are kept are not scored again
-        rescored = [r.pk for r in targets if (r.pk, None, True) not in kept]
+        rescored = [r.pk for r in targets if "n" not in kept.get((r.pk, None, True), {})]
+        tallied = TallyScores([{} for _area in comparison.areas], {})  # shared by the rounds
         aggregates += _round_aggregates(
             rubric_id,
             targets,
@@ -442,7 +454,7 @@ def _build(
                     rule_shape, comparison, [pk for pk in rescored if pk not in common]
                 ),
                 **{
-                    round_id: score_common_tallies(rule_shape, comparison, rows)
+                    round_id: score_common_tallies(rule_shape, comparison, rows, tallied)
                     for round_id, rows in common.items()
                     if round_id in rescored
                 },
@@ -610,8 +622,9 @@ def like_for_like_scores(
     by_round: dict[int, list[tuple]] = {round_id: [] for round_id in round_ids}
     for round_id, *row in rows:
         by_round[round_id].append(row)
+    known = TallyScores([{} for _area in comparison.areas], {})
     return {
-        round_id: score_common_tallies(shape, comparison, rows)
+        round_id: score_common_tallies(shape, comparison, rows, known)
         for round_id, rows in by_round.items()
     }
 
@@ -625,11 +638,24 @@ class CommonTallies(NamedTuple):
     rows: list[tuple]  # (product id, answered, N/A, sum of each area) per scored response
 
 
+class TallyScores(NamedTuple):
+    """What score_common_tallies has scored, to share between the rounds of one comparison
+    and rule: each area's distinct tallies, and the distinct combinations of their scores."""
+
+    areas: list[dict[tuple, tuple[bool, Decimal | None]]]
+    combined: dict[tuple, tuple | None]
+
+
 def score_common_tallies(
-    shape: selectors.VersionShape, comparison: Comparison, rows: list[tuple]
+    shape: selectors.VersionShape,
+    comparison: Comparison,
+    rows: list[tuple],
+    known: TallyScores | None = None,
 ) -> list[ScoredProduct]:
     """Like-for-like scores of (product id, answered, N/A, sum of each common area) rows
-    (see like_for_like_scores); each distinct area tally is scored once."""
+    (see like_for_like_scores); each distinct area tally is scored once, each distinct
+    combination combined once (`known`: those of other rounds of the same comparison and
+    rule)."""
     scores: list[ScoredProduct] = []
     exact = connection.vendor == "postgresql"
     areas = list(comparison.areas)
@@ -638,8 +664,9 @@ def score_common_tallies(
     full = {area: shape.questions_per_area.get(area, 0) or 1 for area in areas}
     # An area's tally has few distinct values in a round, a response's combination of them
     # many: each distinct area tally is scored once, each distinct combination combined once.
-    area_scores_of: list[dict[tuple, tuple[bool, Decimal | None]]] = [{} for _area in areas]
-    combined: dict[tuple, tuple | None] = {}
+    if known is None:
+        known = TallyScores([{} for _area in areas], {})
+    area_scores_of, combined = known
     for product_id, *counts in rows:
         slots = []
         for i, area in enumerate(areas):

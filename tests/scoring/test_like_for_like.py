@@ -263,11 +263,20 @@ def rescored_after_a_fix(versions, read: list[int], *, code_fixed: bool):
     basis_before = set(rows.values_list("comparison__basis", flat=True))
     ResponseScore.objects.update(overall=D("9.9999"), area_scores={})  # as before a rule fix
     read.clear()
+    counted: list[int] = []  # rounds whose answers were counted again (question means)
+    answer_counts = aggregates.answer_counts
     with pytest.MonkeyPatch.context() as patch:
         if code_fixed:
             patch.setattr(aggregates, "_code_digest", lambda: "a fixed rules.py")
+        patch.setattr(
+            aggregates,
+            "answer_counts",
+            lambda rubric_id, ids: counted.extend(ids) or answer_counts(rubric_id, ids),
+        )
         scores.score_all()
         basis_after = set(rows.values_list("comparison__basis", flat=True))
+    # the same answers and scored responses: their counts are kept, code fix or not
+    assert counted == []
     after = sorted(rows.values_list(*fields), key=repr)
     assert {row.n for row in rows} == {4}
     assert {tuple(row.comparison["questions"]) for row in rows} == {
