@@ -11,7 +11,6 @@ from collections import Counter
 from collections.abc import Collection
 from decimal import Decimal
 from itertools import chain
-from pathlib import Path
 from typing import NamedTuple
 
 from django.db import connection, transaction
@@ -242,10 +241,7 @@ SCORING_CODE = ("rules.py", "aggregates.py", "statistics.py", "sql_rules.py")
 
 @functools.cache
 def _code_digest() -> str:
-    digest = hashlib.sha256()
-    for name in SCORING_CODE:
-        digest.update((Path(__file__).parent / name).read_bytes())
-    return digest.hexdigest()
+    return cohort.source_digest(*SCORING_CODE)
 
 
 def scoring_basis(shape: selectors.VersionShape) -> str:
@@ -287,18 +283,13 @@ def like_for_like_current(rubric_id: int) -> bool:
     responses are kept, and its common questions need no tallies."""
     rounds = cohort.rubric_rounds(rubric_id)
     comparison, _shape = compared(list(dict.fromkeys(r.rubric_version_id for r in rounds)))
-    stored = (
-        RoundAggregate.objects.filter(rubric_id=rubric_id, like_for_like=True)
-        .values_list("comparison", flat=True)
-        .distinct()
-        .order_by()
-    )
-    return all(row == comparison.stored for row in stored)
+    return not _comparison_changed(rubric_id, [], comparison)
 
 
 def _comparison_changed(rubric_id: int, round_ids: list[int], comparison: Comparison) -> bool:
     """Whether the like-for-like aggregates of the rounds not rebuilt compared other
-    questions (a round of a new version opened, or a version's criteria were edited)."""
+    questions (a round of a new version opened, or a version's criteria were edited) or on
+    another basis (a fix of the scoring code)."""
     kept = (
         RoundAggregate.objects.filter(rubric_id=rubric_id, like_for_like=True)
         .exclude(round_id__in=round_ids)
@@ -385,11 +376,11 @@ def _kept_fields(
             or everyone is None
             or everyone["n"] != scored
             # like-for-like counted other questions: its answer counts are counted again
-            or any(_without_basis(compared) != questions for compared in likes)
+            or any(_without_basis(like) != questions for like in likes)
         ):
             continue
         # on another basis (a fix of the scoring code), like-for-like is scored again
-        same_basis = all(compared == comparison.stored for compared in likes)
+        same_basis = all(like == comparison.stored for like in likes)
         for key, row in rows.items():
             fields = ("question_means", "area_not_applicable")
             if key[2] and same_basis:
@@ -671,8 +662,8 @@ def score_common_tallies(
         slots = []
         for i, area in enumerate(areas):
             signature = tuple(counts[3 * i : 3 * i + 3])
-            known = area_scores_of[i].get(signature)
-            if known is None:
+            scored_area = area_scores_of[i].get(signature)
+            if scored_area is None:
                 answered, not_applicable, summed = signature
                 summed = Decimal(summed or 0)
                 tally = rules.AreaTally(
@@ -681,11 +672,11 @@ def score_common_tallies(
                     not_applicable,
                     summed if exact else summed / selectors.TEN_THOUSAND,
                 )
-                known = area_scores_of[i][signature] = (
+                scored_area = area_scores_of[i][signature] = (
                     rules.is_area_complete(tally),
                     rules.scaled_area_score(rule, tally, full[area]),
                 )
-            slots.append(known)
+            slots.append(scored_area)
         signature = tuple(slots)
         if signature not in combined:
             result = None

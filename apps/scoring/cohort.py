@@ -130,11 +130,20 @@ def start_round(rubric_id: int, key: str | None) -> SurveyRound | None:
     return next((r for r in starts if r.key == key), None)
 
 
+def source_digest(*names: str) -> str:
+    """A digest of the source of these modules of apps/scoring: what a stored result records
+    of the code that computed it, so that a fix of that code has it computed again."""
+    digest = hashlib.sha256()
+    for name in names:
+        digest.update((Path(__file__).parent / name).read_bytes())
+    return digest.hexdigest()[:32]
+
+
 @functools.cache
 def code_basis() -> str:
-    """A digest of this module, which decides the cohort: the stored runs are computed again
-    when it changes (CohortState.basis)."""
-    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:32]
+    """The digest of this module, which decides the cohort: the stored runs are computed
+    again when it changes (CohortState.basis)."""
+    return source_digest("cohort.py")
 
 
 class CohortUpdate(NamedTuple):
