@@ -72,6 +72,38 @@ class ResponseScore(models.Model):
         return f"{self.response_id}: {self.overall}"
 
 
+class AreaTally(models.Model):
+    """What a response answered in one area (answered with a value, N/A, sum of the values):
+    the per-response, per-area GROUP BY of its answers, kept current by PostgreSQL triggers on
+    the answers (scoring 0008), in the transaction that writes them. The scoring statement
+    (sql_rules) reads these instead of every answer, so a recompute after a rule fix reads a
+    row per response and area rather than one per answer. Nothing in Python writes them.
+
+    PostgreSQL only: on SQLite the table stays empty and scores.py tallies the answers."""
+
+    pk = models.CompositePrimaryKey("response", "area")
+    response = models.ForeignKey(
+        "surveys.Response",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,  # the primary key's first column
+    )
+    area = models.ForeignKey(
+        "rubrics.Area",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
+    answered = models.IntegerField()
+    not_applicable = models.IntegerField()
+    total = models.DecimalField(max_digits=12, decimal_places=4)
+
+    def __str__(self) -> str:
+        return f"{self.response_id}/{self.area_id}: {self.answered}, {self.not_applicable} N/A"
+
+
 class CohortState(models.Model):
     """Which rounds defined a rubric's stored cohort, to tell when it must be recomputed."""
 

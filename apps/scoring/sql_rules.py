@@ -36,6 +36,24 @@ def expresses(shape: VersionShape) -> bool:
     )
 
 
+# The round's tallies per response and area, as the triggers of scoring 0008 keep them: the
+# GROUP BY of the answers below, read without reading an answer.
+STORED_TALLIES = """
+    SELECT t.response_id, t.area_id, t.answered, t.not_applicable, t.total
+      FROM scoring_areatally t
+     WHERE t.response_id = ANY(ARRAY(SELECT id FROM response))"""
+
+# The same from the answers, with the common questions' counts beside (`{common}`).
+ANSWER_TALLIES = """
+    SELECT a.response_id, q.area_id, count(a.value) AS answered,
+           count(*) FILTER (WHERE a.not_applicable) AS not_applicable,
+           coalesce(sum(a.value), 0) AS total{common}
+      FROM surveys_answer a
+      JOIN response r ON r.id = a.response_id
+      JOIN question q ON q.id = a.question_id
+     GROUP BY a.response_id, q.area_id"""
+
+
 # `half_even(n, d)`, for whole n >= 0 and d > 0 (n in ten-thousandths): n / d rounded half to
 # even to a whole number of ten-thousandths, as rules.quantize does (round() rounds half up).
 HALF_EVEN = """round((div({n}, {d}) + CASE
@@ -43,9 +61,9 @@ HALF_EVEN = """round((div({n}, {d}) + CASE
     THEN 1 ELSE 0 END) / 10000, 4)"""
 
 # The statement, written for a version's number of areas and its rule (see `round_sql`).
-# Steps, each a CTE: the round's submitted responses; one pass over their answers, grouped per
-# response and area (the plain GROUP BY a hand-written query would do), then side by side per
-# response; each response's area scores (rules.area_score, computed once: MATERIALIZED);
+# Steps, each a CTE: the round's submitted responses; their tallies per area (the stored
+# AreaTally rows, or, when like-for-like's common questions are tallied too, one pass over
+# their answers grouped per response and area), then side by side per response; each response's area scores (rules.area_score, computed once: MATERIALIZED);
 # complete?, area scores and N/A counts as jsonb, overall, band and binding area
 # (rules.combine: the first lowest area in area order); the stored rows that differ (one full
 # join), then updated, inserted or deleted.
@@ -59,14 +77,7 @@ WITH response AS (
     SELECT q.id, q.area_id, {common_flag} AS common
       FROM rubrics_question q
      WHERE q.version_id = %(version_id)s
-), grouped AS (
-    SELECT a.response_id, q.area_id, count(a.value) AS answered,
-           count(*) FILTER (WHERE a.not_applicable) AS not_applicable,
-           coalesce(sum(a.value), 0) AS total{common_grouped}
-      FROM surveys_answer a
-      JOIN response r ON r.id = a.response_id
-      JOIN question q ON q.id = a.question_id
-     GROUP BY a.response_id, q.area_id
+), grouped AS ({grouped}
 ), tally AS (
     SELECT response_id, {area_tallies}
       FROM grouped
@@ -265,7 +276,7 @@ def round_sql(
         fresh_common = "".join(f", f.{name}" for name in names)
     return ROUND_SQL.format(
         common_flag="q.id = ANY(%(common)s)" if common_areas else "false",
-        common_grouped=common_grouped,
+        grouped=ANSWER_TALLIES.format(common=common_grouped) if common_areas else STORED_TALLIES,
         common_columns=common_columns,
         score_columns=", ".join(f"s.score_{i}, s.na_{i}" for i in range(areas)),
         differ_areas="\n        OR ".join(differ_areas),
