@@ -37,21 +37,29 @@ def expresses(shape: VersionShape) -> bool:
 
 
 # The round's tallies per response and area, as the triggers of scoring 0008 keep them: the
-# GROUP BY of the answers below, read without reading an answer.
+# GROUP BY of its answers, read without reading an answer (`{common}`: the common questions'
+# counts beside, from `picked`).
 STORED_TALLIES = """
-    SELECT t.response_id, t.area_id, t.answered, t.not_applicable, t.total
-      FROM scoring_areatally t
+    SELECT t.response_id, t.area_id, t.answered, t.not_applicable, t.total{common}
+      FROM scoring_areatally t{picked}
      WHERE t.response_id = ANY(ARRAY(SELECT id FROM response))"""
 
-# The same from the answers, with the common questions' counts beside (`{common}`).
-ANSWER_TALLIES = """
+# Like-for-like's tallies of the common questions need their answers: only those of the
+# fewer side are read, through the (response, question) index: the common questions' own,
+# or the others', taken off the area's tally (`sign`).
+PICKED = """
+), picked AS (
     SELECT a.response_id, q.area_id, count(a.value) AS answered,
            count(*) FILTER (WHERE a.not_applicable) AS not_applicable,
-           coalesce(sum(a.value), 0) AS total{common}
-      FROM surveys_answer a
-      JOIN response r ON r.id = a.response_id
+           coalesce(sum(a.value), 0) AS total
+      FROM response r
+      JOIN surveys_answer a
+        ON a.response_id = r.id
+       AND a.question_id = ANY(ARRAY(SELECT id FROM question WHERE common = {read_common}))
       JOIN question q ON q.id = a.question_id
      GROUP BY a.response_id, q.area_id"""
+PICKED_JOIN = """
+      LEFT JOIN picked p ON p.response_id = t.response_id AND p.area_id = t.area_id"""
 
 
 # `half_even(n, d)`, for whole n >= 0 and d > 0 (n in ten-thousandths): n / d rounded half to
@@ -62,8 +70,9 @@ HALF_EVEN = """round((div({n}, {d}) + CASE
 
 # The statement, written for a version's number of areas and its rule (see `round_sql`).
 # Steps, each a CTE: the round's submitted responses; their tallies per area (the stored
-# AreaTally rows, or, when like-for-like's common questions are tallied too, one pass over
-# their answers grouped per response and area), then side by side per response; each response's area scores (rules.area_score, computed once: MATERIALIZED);
+# AreaTally rows, with like-for-like's common questions' beside when asked), then side by
+# side per response; each response's area scores (rules.area_score, computed once:
+# MATERIALIZED);
 # complete?, area scores and N/A counts as jsonb, overall, band and binding area
 # (rules.combine: the first lowest area in area order); the stored rows that differ (one full
 # join), then updated, inserted or deleted.
@@ -76,7 +85,7 @@ WITH response AS (
     -- the version's questions, each marked once (not once per answer) if it is common
     SELECT q.id, q.area_id, {common_flag} AS common
       FROM rubrics_question q
-     WHERE q.version_id = %(version_id)s
+     WHERE q.version_id = %(version_id)s{picked}
 ), grouped AS ({grouped}
 ), tally AS (
     SELECT response_id, {area_tallies}
@@ -189,11 +198,13 @@ def round_sql(
     rule: tuple[str, str, str],
     open_bands: tuple[bool, ...],
     common_areas: tuple[int, ...] = (),
+    read_common: bool = True,
 ) -> str:
     """ROUND_SQL for a version of `areas` areas under `rule` (aggregation, N/A, overall) and
     bands with (True) or without an upper bound; `common_areas`: the positions of the areas
     whose common questions (`%(common)s`, like-for-like) are tallied too, in the order of
-    the comparison's areas.
+    the comparison's areas, counted from the answers to the common questions (`read_common`)
+    or, when they are fewer, from the answers to the others, taken off the area's tally.
 
     Only placeholders and positions are written into the text; every value (area, band and
     question ids, area keys, question counts, band bounds) is a parameter.
@@ -249,13 +260,20 @@ def round_sql(
     else:
         band.append(f"ELSE %(band_{len(open_bands) - 1})s")
     binding = " ".join(f"WHEN s.score_{i} = {lowest} THEN %(area_{i})s" for i in range(areas))
-    common_grouped = common_columns = null_common = fresh_common = ""
+    common_grouped = common_columns = null_common = fresh_common = picked = picked_join = ""
     if common_areas:
-        common_grouped = (
-            ", count(a.value) FILTER (WHERE q.common) AS common_answered,"
-            " count(*) FILTER (WHERE a.not_applicable AND q.common) AS common_na,"
-            " coalesce(sum(a.value) FILTER (WHERE q.common), 0) AS common_total"
+        # the common questions' counts: those read, or the area's less the others' read
+        whole = "" if read_common else "t.{0} - "
+        common_grouped = "".join(
+            f", {whole.format(column)}coalesce(p.{column}, 0) AS common_{name}"
+            for column, name in (
+                ("answered", "answered"),
+                ("not_applicable", "na"),
+                ("total", "total"),
+            )
         )
+        picked = PICKED.format(read_common="true" if read_common else "false")
+        picked_join = PICKED_JOIN
         names = [
             f"common_{part}_{j}"
             for j in range(len(common_areas))
@@ -276,7 +294,8 @@ def round_sql(
         fresh_common = "".join(f", f.{name}" for name in names)
     return ROUND_SQL.format(
         common_flag="q.id = ANY(%(common)s)" if common_areas else "false",
-        grouped=ANSWER_TALLIES.format(common=common_grouped) if common_areas else STORED_TALLIES,
+        picked=picked,
+        grouped=STORED_TALLIES.format(common=common_grouped, picked=picked_join),
         common_columns=common_columns,
         score_columns=", ".join(f"s.score_{i}, s.na_{i}" for i in range(areas)),
         differ_areas="\n        OR ".join(differ_areas),
@@ -311,6 +330,13 @@ class RoundResult:
     # ...and, with `common`, (product id, answered, N/A, sum of each common area) per scored
     # response: what like_for_like_scores reads (aggregates.score_common_tallies)
     common_tallies: list[tuple] | None = None
+
+
+def reads_common_answers(common: int, questions: int) -> bool:
+    """Whether the statement reads the answers to the `common` questions of a version's
+    `questions` (then their tallies are those answers'), or, when they are the more, the
+    answers to the others (then they are the area's tally less those)."""
+    return 2 * common <= questions
 
 
 def score_round(
@@ -350,6 +376,9 @@ def score_round(
         (rule.area_aggregation, rule.not_applicable, rule.overall),
         tuple(maximum is None for maximum in rule.band_maxima),
         common_areas,
+        read_common=reads_common_answers(
+            len(params.get("common", ())), sum(shape.questions_per_area.values())
+        ),
     )
     with connection.cursor() as cursor:
         # The round's tallies fit in memory (no spill to disk); scores can always be

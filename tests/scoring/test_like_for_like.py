@@ -4,6 +4,7 @@ rule, stored as aggregates by the same refresh as the others."""
 
 import copy
 from decimal import Decimal
+from unittest.mock import patch
 
 import pytest
 from django.db import connection
@@ -377,9 +378,11 @@ def test_tallies_taken_for_other_questions_are_not_used(versions, read):
 
 
 @pytest.mark.postgresql(reason="the scoring statement runs on PostgreSQL only")
-def test_the_statements_tallies_of_common_questions_in_two_areas_are_the_querys():
+@pytest.mark.parametrize("read_common", [True, False], ids=["common-read", "others-read"])
+def test_the_statements_tallies_of_common_questions_in_two_areas_are_the_querys(read_common):
     """Common questions in two areas (a v2 that only adds a question): the tallies the
-    scoring statement takes give the like-for-like scores of reading the answers again."""
+    scoring statement takes give the like-for-like scores of reading the answers again,
+    whether it reads the common questions' answers or takes the others' off the areas'."""
     from django.utils import timezone
 
     from apps.scoring import aggregates, selectors, sql_rules
@@ -407,7 +410,8 @@ def test_the_statements_tallies_of_common_questions_in_two_areas_are_the_querys(
     common = sql_rules.stored_common_questions(r2.pk, v2.pk)
     assert common is not None and common[1] == ["data", "monitoring"]
     ResponseScore.objects.filter(round=r2).update(area_scores={})
-    result = sql_rules.score_round(shape, round_id=r2.pk, now=timezone.now(), common=common)
+    with patch.object(sql_rules, "reads_common_answers", return_value=read_common):
+        result = sql_rules.score_round(shape, round_id=r2.pk, now=timezone.now(), common=common)
     assert result.changed == 8 and len(result.common_tallies) == 8
     from_statement = aggregates.score_common_tallies(rule_shape, comparison, result.common_tallies)
     from_query = aggregates.like_for_like_scores(rule_shape, comparison, [r2.pk])[r2.pk]
