@@ -153,12 +153,13 @@ def _score_round(
         matched = False  # the round's stored aggregates matched its stored scores
         now = timezone.now()  # the rows written get it as their computed_at
         if sql_rules.expresses(shape):
-            # PostgreSQL scores, compares and writes the round itself, in one pass over
-            # its answers: no answer or tally travels to Python, and no score unless some
-            # changed (then the round's scores come back for its aggregates).
-            # The questions like-for-like compares are tallied in the same pass when asked:
-            # that saves a second pass when the scores change, and costs a quarter more
-            # when they do not.
+            # PostgreSQL scores, compares and writes the round itself from the area
+            # tallies the triggers keep: no answer or tally travels to Python, and no
+            # score unless some changed (then the round's scores come back for its
+            # aggregates). The questions like-for-like compares are tallied in the same
+            # statement when asked (reading the answers of the fewer side): that saves
+            # a second pass over the answers when the scores change, and costs a pass
+            # over some of them when they do not.
             common = None
             if tally_common:
                 common = sql_rules.stored_common_questions(round_id, shape.version_id)

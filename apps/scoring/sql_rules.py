@@ -1,6 +1,8 @@
 """The scoring rules of rules.py written in SQL, for PostgreSQL: a round is scored, compared
-with its stored rows and its changed rows written in one statement, in one pass over its
-answers; neither answers, tallies nor unchanged scores travel to Python.
+with its stored rows and its changed rows written in one statement, from the per-response,
+per-area tallies of its answers that the triggers of scoring migration 0008 keep
+(`AreaTally`), without reading an answer (like-for-like's common questions read the answers
+of the fewer side); neither answers, tallies nor unchanged scores travel to Python.
 
 rules.py stays the reference: tests/scoring/test_sql_rules.py checks this statement against
 it over random rubrics and answers. Rules it cannot express (see `expresses`) and SQLite use

@@ -303,8 +303,8 @@ def test_a_fix_of_the_scoring_code_rebuilds_like_for_like_from_the_tallies_taken
 ):
     """After a fix of the scoring code, like-for-like is scored again. On PostgreSQL the
     full recompute's first round tells that scores change, and the scoring statement tallies
-    the common questions of the next rounds in its own pass over their answers: only the
-    first round's answers are read again. The aggregates are those of reading them all."""
+    the common questions of the next rounds in the same statement: only the first round's
+    answers are read again. The aggregates are those of reading them all."""
     before, after, (r1, r2), (basis_before, basis_after) = rescored_after_a_fix(
         versions, read, code_fixed=True
     )
