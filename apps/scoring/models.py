@@ -77,7 +77,8 @@ class AreaTally(models.Model):
     the per-response, per-area GROUP BY of its answers, kept current by PostgreSQL triggers on
     the answers (scoring 0008), in the transaction that writes them. The scoring statement
     (sql_rules) reads these instead of every answer, so a recompute after a rule fix reads a
-    row per response and area rather than one per answer. Nothing in Python writes them.
+    row per response and area rather than one per answer. Only the triggers write them
+    (and `recount_tallies`, which puts drifted ones right: scoring/tallies.py).
 
     PostgreSQL only: on SQLite the table stays empty and scores.py tallies the answers."""
 

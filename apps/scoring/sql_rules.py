@@ -47,8 +47,8 @@ STORED_TALLIES = """
      WHERE t.response_id = ANY(ARRAY(SELECT id FROM response))"""
 
 # Like-for-like's tallies of the common questions need their answers: only those of the
-# fewer side are read, through the (response, question) index: the common questions' own,
-# or the others', taken off the area's tally (`sign`).
+# fewer side are counted (each response's answers found through its index): the common
+# questions' own, or the others', taken off the area's tally (see `round_sql`).
 PICKED = """
 ), picked AS (
     SELECT a.response_id, q.area_id, count(a.value) AS answered,
@@ -74,8 +74,7 @@ HALF_EVEN = """round((div({n}, {d}) + CASE
 # Steps, each a CTE: the round's submitted responses; their tallies per area (the stored
 # AreaTally rows, with like-for-like's common questions' beside when asked), then side by
 # side per response; each response's area scores (rules.area_score, computed once:
-# MATERIALIZED);
-# complete?, area scores and N/A counts as jsonb, overall, band and binding area
+# MATERIALIZED); complete?, area scores and N/A counts as jsonb, overall, band and binding area
 # (rules.combine: the first lowest area in area order); the stored rows that differ (one full
 # join), then updated, inserted or deleted.
 ROUND_SQL = """
