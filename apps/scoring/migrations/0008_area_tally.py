@@ -37,8 +37,18 @@ ADD = """
 """
 
 # Deleted answers are taken off their tallies, which stay (at zero where nothing is left): only
-# an existing row is updated, so a response deleted with its tallies leaves none behind.
+# an existing row is updated, so a response deleted with its tallies leaves none behind. The
+# rows are locked first in key order, as the upserts take them: two statements never deadlock
+# over the tallies.
 TAKE_OFF = """
+    PERFORM 1
+       FROM scoring_areatally t
+       JOIN (SELECT DISTINCT x.response_id, q.area_id
+               FROM old_answers x
+               JOIN rubrics_question q ON q.id = x.question_id) d
+         ON t.response_id = d.response_id AND t.area_id = d.area_id
+      ORDER BY t.response_id, t.area_id
+        FOR UPDATE OF t;
     UPDATE scoring_areatally t
        SET answered = t.answered - d.answered,
            not_applicable = t.not_applicable - d.not_applicable,
