@@ -264,15 +264,14 @@ def round_sql(
     common_grouped = common_columns = null_common = fresh_common = picked = picked_join = ""
     if common_areas:
         # the common questions' counts: those read, or the area's less the others' read
-        whole = "" if read_common else "t.{0} - "
-        common_grouped = "".join(
-            f", {whole.format(column)}coalesce(p.{column}, 0) AS common_{name}"
-            for column, name in (
-                ("answered", "answered"),
-                ("not_applicable", "na"),
-                ("total", "total"),
-            )
-        )
+        for column, name in (
+            ("answered", "answered"),
+            ("not_applicable", "na"),
+            ("total", "total"),
+        ):
+            read = f"coalesce(p.{column}, 0)"
+            counts = read if read_common else f"t.{column} - {read}"
+            common_grouped += f", {counts} AS common_{name}"
         picked = PICKED.format(read_common="true" if read_common else "false")
         picked_join = PICKED_JOIN
         names = [
