@@ -96,17 +96,24 @@ PANDAS_SIZES = "SELECT area_id, count(*) AS questions FROM rubrics_question GROU
 
 REPEAT = 7  # per-round measurements
 FULL_REPEAT = 3  # full measurements (each a few seconds)
-# CPU seconds (this process + its PostgreSQL backend, read from /proc: the server is local)
-# next to wall time: on a machine shared with other work they move much less.
+# CPU seconds (this process + PostgreSQL's, read from /proc: the server is local) next to wall
+# time: on a machine shared with other work they move much less. PostgreSQL's: every server
+# process's, with those of the exited ones (a full recompute's worker connections close as it
+# ends), which the postmaster collects as its children's.
 CPU: dict[str, list[float]] = {"cpu": []}
 
 
 def backend_cpu() -> float:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        pid = cursor.fetchone()[0]
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            name, fields = stat.read_text().rsplit(")", 1)
+        except OSError:  # the process exited
+            continue
+        if name.endswith("(postgres"):
+            values = fields.split()
+            ticks += sum(int(value) for value in values[11:15])  # own and children's
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def timed(function) -> float:

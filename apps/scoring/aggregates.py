@@ -48,7 +48,7 @@ def refresh_aggregates(
     scores_changed: bool = True,
     cohort_may_change: bool = True,
     same_scored: Collection[int] = (),
-    fresh_common: dict[int, CommonTallies] | None = None,
+    fresh_like: dict[int, LikeScores] | None = None,
 ) -> int:
     """Rebuild the `all` aggregates and the cohort aggregates of every start round of a
     rubric's rounds (or of some of them).
@@ -70,9 +70,9 @@ def refresh_aggregates(
     depend on those answers, the newest version's rule and the scoring code, not on the
     round's own scores.
 
-    `fresh_common` holds, for rounds just scored, their scored responses' tallies of the
-    common questions (sql_rules.score_round): like-for-like scores them instead of reading
-    the answers again, if they were taken for the questions compared now.
+    `fresh_like` holds, for rounds just scored, their scored responses' like-for-like scores
+    (sql_rules.score_round), used if they compared the questions compared now, on the same
+    basis, instead of reading the answers again.
     """
     rounds = cohort.rubric_rounds(rubric_id)
     with transaction.atomic():
@@ -109,16 +109,17 @@ def refresh_aggregates(
         if round_ids is not None and _comparison_changed(rubric_id, round_ids, comparison):
             round_ids = None  # a version came or went: every round's like-for-like changes
         targets = [r for r in rounds if round_ids is None or r.pk in round_ids]
-        common = {
-            round_id: tallies.rows
-            for round_id, tallies in (fresh_common or {}).items()
-            if tallies.areas == list(comparison.areas)
-            and sorted(tallies.question_ids)
-            == sorted(comparison.ids_by_version.get(tallies.version_id, []))
+        liked = {
+            round_id: like.rows
+            for round_id, like in (fresh_like or {}).items()
+            if like.areas == list(comparison.areas)
+            and like.basis == comparison.stored.get("basis")
+            and sorted(like.question_ids)
+            == sorted(comparison.ids_by_version.get(like.version_id, []))
         }
         shapes = {shape.version_id: shape for shape in (known, rule_shape) if shape}
         aggregates = _build(
-            rubric_id, targets, population, shapes, fresh or {}, comparison, kept, common
+            rubric_id, targets, population, shapes, fresh or {}, comparison, kept, liked
         )
         RoundAggregate.objects.filter(round__in=targets).delete()
         insert_aggregates(aggregates)
@@ -277,13 +278,15 @@ def compared(
     return comparison._replace(stored=stored), shape
 
 
-def like_for_like_current(rubric_id: int) -> bool:
-    """Whether the rubric's stored like-for-like aggregates all compared what would be
-    compared now, on the same basis: then those of a round rescored with the same scored
-    responses are kept, and its common questions need no tallies."""
+def like_for_like_state(
+    rubric_id: int,
+) -> tuple[Comparison, selectors.VersionShape | None, bool]:
+    """What the rubric's like-for-like compares now, the shape of the version whose rule
+    scores it, and whether its stored aggregates all compared that, on the same basis: then
+    those of a round rescored with the same scored responses are kept."""
     rounds = cohort.rubric_rounds(rubric_id)
-    comparison, _shape = compared(list(dict.fromkeys(r.rubric_version_id for r in rounds)))
-    return not _comparison_changed(rubric_id, [], comparison)
+    comparison, shape = compared(list(dict.fromkeys(r.rubric_version_id for r in rounds)))
+    return comparison, shape, not _comparison_changed(rubric_id, [], comparison)
 
 
 def _comparison_changed(rubric_id: int, round_ids: list[int], comparison: Comparison) -> bool:
@@ -402,7 +405,7 @@ def _build(
     fresh: dict[int, list[ScoredProduct]],
     comparison: Comparison,
     kept: dict[AggregateKey, dict],
-    common: dict[int, list[tuple]],
+    liked: dict[int, list[ScoredProduct]],
 ) -> list[RoundAggregate]:
     """The aggregates of each target round (unsaved): all products, and the cohort from each
     start round at or before it; each as scored and like-for-like (see like_for_like_scores).
@@ -432,9 +435,9 @@ def _build(
     )
     if comparison.rule_version_id is not None and targets:
         rule_shape = shapes[comparison.rule_version_id]
-        # rounds whose like-for-like statistics are kept are not scored again
+        # rounds whose like-for-like statistics are kept are not scored again, nor those
+        # scored as they were scored (`liked`)
         rescored = [r.pk for r in targets if "n" not in kept.get((r.pk, None, True), {})]
-        tallied = TallyScores([{} for _area in comparison.areas], {})  # shared by the rounds
         aggregates += _round_aggregates(
             rubric_id,
             targets,
@@ -442,13 +445,9 @@ def _build(
             lambda r: rule_shape,
             {
                 **like_for_like_scores(
-                    rule_shape, comparison, [pk for pk in rescored if pk not in common]
+                    rule_shape, comparison, [pk for pk in rescored if pk not in liked]
                 ),
-                **{
-                    round_id: score_common_tallies(rule_shape, comparison, rows, tallied)
-                    for round_id, rows in common.items()
-                    if round_id in rescored
-                },
+                **{round_id: rows for round_id, rows in liked.items() if round_id in rescored},
             },
             _common_answers(answers, comparison),
             churns,
@@ -620,13 +619,14 @@ def like_for_like_scores(
     }
 
 
-class CommonTallies(NamedTuple):
-    """A round's scored responses' tallies of the common questions, taken as it was scored."""
+class LikeScores(NamedTuple):
+    """A round's scored responses' like-for-like scores, taken as it was scored."""
 
     version_id: int  # the round's version
-    question_ids: list[int]  # its common questions
-    areas: list[str]  # the comparison's areas, in the order of the tallies
-    rows: list[tuple]  # (product id, answered, N/A, sum of each area) per scored response
+    question_ids: list[int]  # its questions compared
+    areas: list[str]  # the comparison's areas
+    basis: str  # the comparison's basis (scoring_basis of the version whose rule scored)
+    rows: list[ScoredProduct]
 
 
 class TallyScores(NamedTuple):

@@ -100,9 +100,28 @@ class AreaTally(models.Model):
     answered = models.IntegerField()
     not_applicable = models.IntegerField()
     total = models.DecimalField(max_digits=12, decimal_places=4)
+    # the same, of the answers to the area's compared questions (ComparedQuestion) alone
+    common_answered = models.IntegerField(db_default=0)
+    common_not_applicable = models.IntegerField(db_default=0)
+    common_total = models.DecimalField(max_digits=12, decimal_places=4, db_default=0)
 
     def __str__(self) -> str:
         return f"{self.response_id}/{self.area_id}: {self.answered}, {self.not_applicable} N/A"
+
+
+class ComparedQuestion(models.Model):
+    """A question that like-for-like compares now: common to every version of its rubric in
+    view (aggregates.common_questions). The area tallies keep its answers' counts apart too
+    (AreaTally.common_*), so like-for-like is scored from the tallies, without reading an
+    answer; scoring/tallies.py keeps these rows the comparison (a change has the triggers of
+    scoring 0009 count its answers' tallies again). PostgreSQL only, as AreaTally."""
+
+    question = models.OneToOneField(
+        "rubrics.Question", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return str(self.question_id)
 
 
 class CohortState(models.Model):

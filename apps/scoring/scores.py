@@ -8,22 +8,25 @@ changed rows, so readers never see half a round; running it twice gives the same
 from __future__ import annotations
 
 import gc
+import itertools
 import json
+import queue
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import NamedTuple
 
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import Count, Max
 from django.utils import timezone
 
-from apps.scoring import rules, selectors, sql_rules
+from apps.scoring import rules, selectors, sql_rules, tallies
 from apps.scoring.aggregates import (
-    CommonTallies,
+    LikeScores,
     ScoredProduct,
-    like_for_like_current,
+    like_for_like_state,
     refresh_aggregates,
 )
 from apps.scoring.models import ResponseScore, RoundAggregate
@@ -123,7 +126,7 @@ class RoundScored(NamedTuple):
     summary: dict[str, int]
     fresh: dict[int, list[ScoredProduct]] | None  # round → its scores, when read or computed
     same_scored: bool  # only scores changed, the aggregates matched them before
-    fresh_common: dict[int, CommonTallies]  # round → its common questions' tallies, if taken
+    fresh_like: dict[int, LikeScores]  # round → its like-for-like scores, if taken
     written_at: datetime  # the computed_at of the rows it wrote
     cohort_may_change: bool  # the scored products may differ from the stored ones
 
@@ -132,7 +135,7 @@ def _score_round(
     *,
     round_id: int,
     refresh: bool = True,
-    tally_common: bool = False,
+    like: tuple[sql_rules.Like, str] | None = None,
     shapes: dict[int, selectors.VersionShape] | None = None,
 ) -> RoundScored:
     with transaction.atomic(), _collector_paused():
@@ -149,21 +152,18 @@ def _score_round(
         if version_id not in shapes:
             shapes[version_id] = selectors.version_shape(version_id)
         shape = shapes[version_id]
-        fresh_common: dict[int, CommonTallies] = {}
+        fresh_like: dict[int, LikeScores] = {}
         matched = False  # the round's stored aggregates matched its stored scores
         now = timezone.now()  # the rows written get it as their computed_at
         if sql_rules.expresses(shape):
             # PostgreSQL scores, compares and writes the round itself from the area
             # tallies the triggers keep: no answer or tally travels to Python, and no
             # score unless some changed (then the round's scores come back for its
-            # aggregates). The questions like-for-like compares are tallied in the same
-            # statement when asked (reading the answers of the fewer side): that saves
-            # a second pass over the answers when the scores change, and costs a pass
-            # over some of them when they do not.
-            common = None
-            if tally_common:
-                common = sql_rules.stored_common_questions(round_id, shape.version_id)
-            result = sql_rules.score_round(shape, round_id=round_id, now=now, common=common)
+            # aggregates, with, given `like` (what it compares, and its basis), its
+            # like-for-like scores, from the tallies of the compared questions).
+            result = sql_rules.score_round(
+                shape, round_id=round_id, now=now, like=like[0] if like else None
+            )
             scored, incomplete, changed = result.scored, result.incomplete, result.changed
             cohort_may_change = result.scored_products_differ
             fresh = None
@@ -174,9 +174,15 @@ def _score_round(
                     result.stored_scored,
                     result.stored_latest,
                 )
-                if common is not None and result.common_tallies is not None:
-                    fresh_common = {
-                        round_id: CommonTallies(shape.version_id, *common, result.common_tallies)
+                if like and result.like_scores is not None:
+                    fresh_like = {
+                        round_id: LikeScores(
+                            shape.version_id,
+                            result.compared_ids or [],
+                            list(like[0].questions),
+                            like[1],
+                            result.like_scores,
+                        )
                     }
         else:
             matched = round_id in current_aggregates([round_id])
@@ -195,7 +201,7 @@ def _score_round(
                 scores_changed=bool(changed),
                 cohort_may_change=cohort_may_change,
                 same_scored={survey_round.pk} if same_scored else (),
-                fresh_common=fresh_common,
+                fresh_like=fresh_like,
             )
     summary = {
         "round": survey_round.pk,
@@ -203,7 +209,7 @@ def _score_round(
         "incomplete": incomplete,
         "changed": changed,
     }
-    return RoundScored(summary, fresh, same_scored, fresh_common, now, cohort_may_change)
+    return RoundScored(summary, fresh, same_scored, fresh_like, now, cohort_may_change)
 
 
 def _score_round_in_python(
@@ -421,33 +427,53 @@ def score_all(*, progress: Progress | None = None) -> dict[str, int]:
     changed: set[int] = set()
     same_scored: set[int] = set()  # only their scores changed (RoundScored.same_scored)
     fresh: dict[int, list[ScoredProduct]] = {}
-    fresh_common: dict[int, CommonTallies] = {}
+    fresh_like: dict[int, LikeScores] = {}
     written_at: dict[int, datetime] = {}
-    # After a rule fix every round changes: the first one tells. Its common questions are
-    # tallied in the same pass, unless its like-for-like statistics will be kept.
-    tally_common = False
-    likes_current: dict[int, bool] = {}  # rubric → aggregates.like_for_like_current
-    shapes: dict[int, selectors.VersionShape] = {}
+    # Like-for-like's state per rubric: whether its stored statistics compared what is
+    # compared now, and what the rounds' statements score it from, when the rule of the
+    # newest version is one they express (its compared questions kept the comparison first,
+    # for the tallies). It is wanted when it is not current (a new version in view, a fix of
+    # the scoring code), or when a round's scored products changed: the round before tells.
+    likes_current: dict[int, bool] = {}
+    like: dict[int, tuple[sql_rules.Like, str] | None] = {}
+    for rubric_id in dict.fromkeys(rubric_id for _round_id, rubric_id in rounds):
+        comparison, newest, likes_current[rubric_id] = like_for_like_state(rubric_id)
+        like[rubric_id] = None
+        if comparison.question_ids and newest is not None and sql_rules.expresses(newest):
+            tallies.keep_compared(rubric_id, comparison.question_ids)
+            questions = {area: len(keys) for area, keys in comparison.areas.items()}
+            like[rubric_id] = (sql_rules.Like(questions, newest), comparison.stored["basis"])
+    wanted = False
+    # each version's shape, read once (before the threads share them)
+    shapes = {
+        version_id: selectors.version_shape(version_id)
+        for version_id in SurveyRound.objects.filter(pk__in=[r for r, _rubric in rounds])
+        .values_list("rubric_version_id", flat=True)
+        .distinct()
+        .order_by()
+    }
     cohort_may_change: set[int] = set()  # rounds whose scored products may have changed
-    for done, (round_id, rubric_id) in enumerate(rounds, start=1):
-        result = _score_round(
-            round_id=round_id, refresh=False, tally_common=tally_common, shapes=shapes
+
+    def score(round_id: int, rubric_id: int) -> RoundScored:
+        return _score_round(
+            round_id=round_id,
+            refresh=False,
+            like=like[rubric_id] if wanted or not likes_current[rubric_id] else None,
+            shapes=shapes,
         )
-        if result.cohort_may_change or (result.summary["changed"] and not result.same_scored):
-            cohort_may_change.add(round_id)
-        tally_common = bool(result.summary["changed"])
-        if tally_common and result.same_scored:
-            if rubric_id not in likes_current:
-                likes_current[rubric_id] = like_for_like_current(rubric_id)
-            tally_common = not likes_current[rubric_id]
+
+    for done, result in enumerate(_scored_at_once(rounds, score), start=1):
+        wanted = bool(result.summary["changed"]) and not result.same_scored
+        if result.cohort_may_change or wanted:
+            cohort_may_change.add(result.summary["round"])
         totals.update(scored=result.summary["scored"], incomplete=result.summary["incomplete"])
         if result.summary["changed"]:
-            changed.add(round_id)
+            changed.add(result.summary["round"])
             if result.same_scored:
-                same_scored.add(round_id)
+                same_scored.add(result.summary["round"])
         fresh.update(result.fresh or {})  # a changed round's scores, as just written
-        fresh_common.update(result.fresh_common)
-        written_at[round_id] = result.written_at
+        fresh_like.update(result.fresh_like)
+        written_at[result.summary["round"]] = result.written_at
         if progress:
             progress(done, len(rounds))
     # Rounds whose aggregates do not match their stored scores are rebuilt too, whatever
@@ -457,8 +483,6 @@ def score_all(*, progress: Progress | None = None) -> dict[str, int]:
     # the scoring code may change it and no round's own scores).
     aggregated = current_aggregates([r for r, _ in rounds if r not in changed])
     for rubric_id in sorted({rubric_id for _round_id, rubric_id in rounds}):
-        if rubric_id not in likes_current:
-            likes_current[rubric_id] = like_for_like_current(rubric_id)
         targets = [
             round_id
             for round_id, rubric in rounds
@@ -473,11 +497,67 @@ def score_all(*, progress: Progress | None = None) -> dict[str, int]:
             round_ids=targets,
             cohort_may_change=bool(stale or cohort_may_change.intersection(targets)),
             fresh={r: rows for r, rows in fresh.items() if r in targets},
-            fresh_common=fresh_common,
+            fresh_like=fresh_like,
             same_scored=same_scored,
             written_at=written_at,
         )
     return {"rounds": len(rounds), **totals}
+
+
+# Rounds a full recompute scores at once on PostgreSQL, each in its own transaction on its
+# own connection: while one round's statement runs in the database, the other's scores are
+# read into Python (on two cores, a full recompute takes about half as long).
+WORKERS = 2
+
+
+def _scored_at_once(
+    rounds: list[tuple[int, int]], score: Callable[[int, int], RoundScored]
+) -> Iterator[RoundScored]:
+    """score(round, rubric) of each round, `WORKERS` at once in threads on PostgreSQL, as they
+    finish; each is asked for when one finishes, so `score` sees what the caller made of the
+    results before. One after the other inside a transaction (the threads' connections could
+    not see what it wrote) and on SQLite (one writer at a time)."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block or WORKERS < 2:
+        for round_id, rubric_id in rounds:
+            yield score(round_id, rubric_id)
+        return
+    tasks: queue.SimpleQueue = queue.SimpleQueue()
+    results: queue.SimpleQueue = queue.SimpleQueue()
+
+    def work() -> None:
+        try:
+            while (task := tasks.get()) is not None:
+                try:
+                    results.put((score(*task), None))
+                except BaseException as error:  # re-raised by the caller's thread
+                    results.put((None, error))
+        finally:
+            connections.close_all()  # this thread's own
+
+    threads = [threading.Thread(target=work, daemon=True) for _ in range(WORKERS)]
+    for thread in threads:
+        thread.start()
+    waiting = iter(rounds)
+    running = 0
+    try:
+        for task in itertools.islice(waiting, WORKERS):
+            tasks.put(task)
+            running += 1
+        while running:
+            result, error = results.get()
+            running -= 1
+            if error is not None:
+                raise error
+            yield result
+            task = next(waiting, None)
+            if task is not None:
+                tasks.put(task)
+                running += 1
+    finally:
+        for _thread in threads:
+            tasks.put(None)
+        for thread in threads:
+            thread.join()
 
 
 def refresh_scored(
@@ -485,7 +565,7 @@ def refresh_scored(
     rubric_id: int,
     round_ids: list[int],
     fresh: dict[int, list[ScoredProduct]],
-    fresh_common: dict[int, CommonTallies],
+    fresh_like: dict[int, LikeScores],
     same_scored: set[int],
     written_at: dict[int, datetime],
     cohort_may_change: bool = True,
@@ -511,5 +591,5 @@ def refresh_scored(
             scores_changed=bool(round_ids),
             cohort_may_change=cohort_may_change or bool(moved),
             same_scored=same_scored - moved,
-            fresh_common={r: t for r, t in fresh_common.items() if r not in moved},
+            fresh_like={r: t for r, t in fresh_like.items() if r not in moved},
         )

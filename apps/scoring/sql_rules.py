@@ -1,12 +1,14 @@
 """The scoring rules of rules.py written in SQL, for PostgreSQL: a round is scored, compared
 with its stored rows and its changed rows written in one statement, from the per-response,
-per-area tallies of its answers that the triggers of scoring migration 0008 keep
-(`AreaTally`), without reading an answer (like-for-like's common questions read the answers
-of the fewer side); neither answers, tallies nor unchanged scores travel to Python.
+per-area tallies of its answers that the triggers of scoring migrations 0008 and 0009 keep
+(`AreaTally`), without reading an answer; like-for-like too, when asked, from the tallies'
+counts of the compared questions' answers. Neither answers, tallies nor unchanged scores
+travel to Python.
 
-rules.py stays the reference: tests/scoring/test_sql_rules.py checks this statement against
-it over random rubrics and answers. Rules it cannot express (see `expresses`) and SQLite use
-the Python path in scores.py.
+rules.py stays the reference: tests/scoring/test_sql_rules.py and
+tests/scoring/test_like_for_like_rules.py check this statement against it over random
+rubrics (and pairs of versions) and answers. Rules it cannot express (see `expresses`) and
+SQLite use the Python path in scores.py.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from django.db import connection
 
@@ -39,29 +42,12 @@ def expresses(shape: VersionShape) -> bool:
 
 
 # The round's tallies per response and area, as the triggers of scoring 0008 keep them: the
-# GROUP BY of its answers, read without reading an answer (`{common}`: the common questions'
-# counts beside, from `picked`).
+# GROUP BY of its answers, read without reading an answer (`{common}`: the counts of the
+# compared questions' answers beside, kept by the triggers of scoring 0009).
 STORED_TALLIES = """
     SELECT t.response_id, t.area_id, t.answered, t.not_applicable, t.total{common}
-      FROM scoring_areatally t{picked}
+      FROM scoring_areatally t
      WHERE t.response_id = ANY(ARRAY(SELECT id FROM response))"""
-
-# Like-for-like's tallies of the common questions need their answers: only those of the
-# fewer side are counted (each response's answers found through its index): the common
-# questions' own, or the others', taken off the area's tally (see `round_sql`).
-PICKED = """
-), picked AS (
-    SELECT a.response_id, q.area_id, count(a.value) AS answered,
-           count(*) FILTER (WHERE a.not_applicable) AS not_applicable,
-           coalesce(sum(a.value), 0) AS total
-      FROM response r
-      JOIN surveys_answer a
-        ON a.response_id = r.id
-       AND a.question_id = ANY(ARRAY(SELECT id FROM question WHERE common = {read_common}))
-      JOIN question q ON q.id = a.question_id
-     GROUP BY a.response_id, q.area_id"""
-PICKED_JOIN = """
-      LEFT JOIN picked p ON p.response_id = t.response_id AND p.area_id = t.area_id"""
 
 
 # `half_even(n, d)`, for whole n >= 0 and d > 0 (n in ten-thousandths): n / d rounded half to
@@ -72,21 +58,16 @@ HALF_EVEN = """round((div({n}, {d}) + CASE
 
 # The statement, written for a version's number of areas and its rule (see `round_sql`).
 # Steps, each a CTE: the round's submitted responses; their tallies per area (the stored
-# AreaTally rows, with like-for-like's common questions' beside when asked), then side by
+# AreaTally rows, with their counts of the compared questions' beside when asked), then side by
 # side per response; each response's area scores (rules.area_score, computed once:
 # MATERIALIZED); complete?, area scores and N/A counts as jsonb, overall, band and binding area
-# (rules.combine: the first lowest area in area order); the stored rows that differ (one full
-# join), then updated, inserted or deleted.
+# (rules.combine: the first lowest area in area order); like-for-like's, when asked (LIKE);
+# the stored rows that differ (one full join), then updated, inserted or deleted.
 ROUND_SQL = """
 WITH response AS (
     SELECT r.id, r.product_id
       FROM surveys_response r
      WHERE r.round_id = %(round_id)s AND r.status = 'submitted'
-), question AS MATERIALIZED (
-    -- the version's questions, each marked once (not once per answer) if it is common
-    SELECT q.id, q.area_id, {common_flag} AS common
-      FROM rubrics_question q
-     WHERE q.version_id = %(version_id)s{picked}
 ), grouped AS ({grouped}
 ), tally AS (
     SELECT response_id, {area_tallies}
@@ -104,8 +85,8 @@ WITH response AS (
       JOIN response r ON r.id = s.response_id
      WHERE s.complete
 ), fresh AS (
-    SELECT o.*, CASE WHEN o.overall IS NULL THEN NULL {band} END AS band_id
-      FROM overall o
+    SELECT o.*, {band} AS band_id
+      FROM overall o{like}
 ), stored AS (
     SELECT id, response_id, product_id, area_scores, area_not_applicable, overall, band_id,
            binding_area_id, rubric_version_id, area_aggregation, not_applicable_policy,
@@ -179,18 +160,138 @@ SELECT c.scored, c.incomplete, c.changed,
        -- what the stored rows were: do the round's stored aggregates match them?
        (SELECT count(overall) FROM stored) AS stored_scored,
        (SELECT max(computed_at) FROM stored) AS stored_latest,
+       -- the version's compared questions, whose answers the common counts are of
+       {compared} AS compared_ids,
        NULL::bigint AS product_id, NULL::numeric AS overall, NULL::bigint AS band_id,
-       NULL::bigint AS binding_area_id{null_scores}{null_common}
+       NULL::bigint AS binding_area_id{null_scores}{null_like}
   FROM counts c
  UNION ALL
 -- when rows changed, the round's scores (and tallies of the common questions) for its
 -- aggregates, which are then rebuilt: nothing is read back
-SELECT NULL, NULL, NULL, NULL, NULL, NULL, f.product_id, f.overall, f.band_id::bigint,
+SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, f.product_id, f.overall, f.band_id::bigint,
        f.binding_area_id::bigint,
-       {fresh_scores}{fresh_common}
-  FROM fresh f
+       {fresh_scores}{like_columns}
+  FROM fresh f{like_join}
  WHERE (SELECT changed FROM counts) > 0
 """
+
+
+def _area_score(
+    rule: tuple[str, str, str], answered: str, na: str, total: str, questions: str
+) -> str:
+    """rules.area_score of an area's tally (SQL expressions), NULL when nothing is answered."""
+    aggregation, not_applicable, _overall = rule
+    if aggregation == "mean":
+        score = HALF_EVEN.format(n=f"{total} * 10000", d=answered)
+    elif not_applicable == "rescale":
+        rescaled = HALF_EVEN.format(n=f"{total} * 10000 * {questions}", d=answered)
+        score = f"CASE WHEN {na} > 0 THEN {rescaled} ELSE {total} END"
+    else:
+        score = total
+    return f"CASE WHEN {answered} > 0 THEN {score} END"
+
+
+def _combined(overall: str, scores: list[str]) -> tuple[str, str]:
+    """rules.combine's overall of area scores (SQL expressions), and their lowest."""
+    lowest = f"least({', '.join(scores)})"  # least() leaves NULLs out, as rules.combine
+    if overall == "min":
+        return lowest, lowest
+    total = " + ".join(f"coalesce({score}, 0)" for score in scores)
+    count = " + ".join(f"({score} IS NOT NULL)::int" for score in scores)
+    mean = HALF_EVEN.format(n=f"({total}) * 10000", d=f"({count})")
+    return f"CASE WHEN {count} > 0 THEN {mean} END", lowest
+
+
+def _band(open_bands: tuple[bool, ...], overall: str, prefix: str = "") -> str:
+    """rules.band_of: the first band whose upper bound is at least the overall, else the
+    last (`prefix`: of the parameters that name the bands)."""
+    band = []
+    for i, unbounded in enumerate(open_bands):
+        if unbounded:
+            band.append(f"ELSE %({prefix}band_{i})s")
+            break
+        band.append(f"WHEN {overall} <= %({prefix}band_maximum_{i})s THEN %({prefix}band_{i})s")
+    else:
+        band.append(f"ELSE %({prefix}band_{len(open_bands) - 1})s")
+    return f"CASE WHEN {overall} IS NULL THEN NULL {' '.join(band)} END"
+
+
+# `half_even_int(n, d)`, for whole n >= 0 and d > 0 as bigint: n / d rounded half to even to a
+# whole number (bigint arithmetic: several times cheaper than numeric's).
+HALF_EVEN_INT = """(({n}) / ({d}) + CASE
+    WHEN 2 * mod({n}, {d}) > ({d}) OR (2 * mod({n}, {d}) = ({d}) AND mod(({n}) / ({d}), 2) = 1)
+    THEN 1 ELSE 0 END)"""
+
+# Like-for-like, of the scored responses (`fresh`): each comparison area scored on the
+# counts of its compared questions' answers by the newest version's rule, a sum scaled to
+# that version's whole area (rules.scaled_area_score), then combined (rules.combine); in
+# whole ten-thousandths (every stored value has four decimal places), each rounding half to
+# even as rules.quantize.
+LIKE = """
+), like_area AS MATERIALIZED (
+    SELECT f.response_id, {scores}
+      FROM fresh f
+     WHERE f.overall IS NOT NULL AND {complete}
+), like_combined AS (
+    SELECT l.*, {overall} AS overall, CASE {binding} END AS binding_area_id
+      FROM like_area l
+), like_scored AS (
+    SELECT l.response_id, round(l.overall::numeric / 10000, 4) AS overall,
+           l.binding_area_id{decimals}
+      FROM like_combined l"""
+
+
+def _like_sql(
+    count: int, rule: tuple[str, str, str], open_bands: tuple[bool, ...]
+) -> tuple[str, str]:
+    """LIKE for `count` comparison areas, and the columns of a row it adds to a score's."""
+    aggregation, not_applicable, overall_rule = rule
+    complete, scores = [], []
+    for j in range(count):
+        answered, na = f"f.common_answered_{j}", f"f.common_na_{j}"
+        total = f"(f.common_total_{j} * 10000)::bigint"  # in ten-thousandths
+        questions, full = f"%(like_questions_{j})s::bigint", f"%(like_full_{j})s::bigint"
+        complete.append(f"{answered} + {na} = {questions}")
+        # rules.area_score
+        if aggregation == "mean":
+            score = HALF_EVEN_INT.format(n=total, d=answered)
+        else:
+            if not_applicable == "rescale":
+                rescaled = HALF_EVEN_INT.format(n=f"{total} * {questions}", d=answered)
+                score = f"CASE WHEN {na} > 0 THEN {rescaled} ELSE {total} END"
+            else:
+                score = total
+            # ...scaled from the compared questions to the whole area
+            score = HALF_EVEN_INT.format(n=f"({score}) * {full}", d=questions)
+        scores.append(f"CASE WHEN {answered} > 0 THEN {score} END AS score_{j}")
+    names = [f"l.score_{j}" for j in range(count)]
+    lowest = f"least({', '.join(names)})"  # least() leaves NULLs out, as rules.combine
+    overall = lowest
+    if overall_rule == "mean":
+        total = " + ".join(f"coalesce({name}, 0)" for name in names)
+        counted = " + ".join(f"({name} IS NOT NULL)::int" for name in names)
+        mean = HALF_EVEN_INT.format(n=total, d=counted)
+        overall = f"CASE WHEN {counted} > 0 THEN {mean} END"
+    binding = " ".join(f"WHEN l.score_{j} = {lowest} THEN %(like_area_{j})s" for j in range(count))
+    columns = (
+        ", l.overall, "
+        + _band(open_bands, "l.overall", "like_")
+        + "::bigint, l.binding_area_id::bigint"
+        + "".join(f", l.score_{j}::text" for j in range(count))
+    )
+    decimals = "".join(
+        f", round(l.score_{j}::numeric / 10000, 4) AS score_{j}" for j in range(count)
+    )
+    return (
+        LIKE.format(
+            scores=", ".join(scores),
+            complete=" AND ".join(complete),
+            overall=overall,
+            binding=binding,
+            decimals=decimals,
+        ),
+        columns,
+    )
 
 
 @functools.lru_cache
@@ -199,18 +300,16 @@ def round_sql(
     rule: tuple[str, str, str],
     open_bands: tuple[bool, ...],
     common_areas: tuple[int, ...] = (),
-    read_common: bool = True,
+    like: tuple[tuple[str, str, str], tuple[bool, ...]] | None = None,
 ) -> str:
     """ROUND_SQL for a version of `areas` areas under `rule` (aggregation, N/A, overall) and
     bands with (True) or without an upper bound; `common_areas`: the positions of the areas
-    whose common questions (`%(common)s`, like-for-like) are tallied too, in the order of
-    the comparison's areas, counted from the answers to the common questions (`read_common`)
-    or, when they are fewer, from the answers to the others, taken off the area's tally.
+    of like-for-like's comparison, in its order, whose scores come back too, by `like`'s
+    rule and bands (the newest version's).
 
     Only placeholders and positions are written into the text; every value (area, band and
     question ids, area keys, question counts, band bounds) is a parameter.
     """
-    aggregation, not_applicable, overall = rule
     tallies, complete, area_scores, area_json, na_json, differ_areas = [], [], [], [], [], []
     for i in range(areas):
         area = f"FILTER (WHERE area_id = %(area_{i})s)"
@@ -220,18 +319,10 @@ def round_sql(
             f" coalesce(max(total) {area}, 0) AS total_{i}"
         )
         complete.append(f"g.answered_{i} + g.na_{i} = %(questions_{i})s")
-        if aggregation == "mean":
-            score = HALF_EVEN.format(n=f"g.total_{i} * 10000", d=f"g.answered_{i}")
-        elif not_applicable == "rescale":
-            rescaled = HALF_EVEN.format(
-                n=f"g.total_{i} * 10000 * %(questions_{i})s", d=f"g.answered_{i}"
-            )
-            score = f"CASE WHEN g.na_{i} > 0 THEN {rescaled} ELSE g.total_{i} END"
-        else:
-            score = f"g.total_{i}"
-        area_scores.append(
-            f"CASE WHEN g.answered_{i} > 0 THEN {score} END AS score_{i}, g.na_{i} AS na_{i}"
+        score = _area_score(
+            rule, f"g.answered_{i}", f"g.na_{i}", f"g.total_{i}", f"%(questions_{i})s"
         )
+        area_scores.append(f"{score} AS score_{i}, g.na_{i} AS na_{i}")
         area_json.append(f"%(key_{i})s::text, d.score_{i}::text")
         na_json.append(f"%(key_{i})s::text, d.na_{i}")
         differ_areas.append(
@@ -240,45 +331,13 @@ def round_sql(
             f" OR s.area_not_applicable ->> %(key_{i})s IS DISTINCT FROM f.na_{i}::text"
         )
     scores = [f"s.score_{i}" for i in range(areas)]
-    lowest = f"least({', '.join(scores)})"  # least() leaves NULLs out, as rules.combine
-    if overall == "min":
-        overall_sql = lowest
-    else:
-        total = " + ".join(f"coalesce({score}, 0)" for score in scores)
-        count = " + ".join(f"({score} IS NOT NULL)::int" for score in scores)
-        overall_sql = (
-            f"CASE WHEN {count} > 0 THEN "
-            + HALF_EVEN.format(n=f"({total}) * 10000", d=f"({count})")
-            + " END"
-        )
-    # rules.band_of: the first band whose upper bound is at least the overall, else the last
-    band = []
-    for i, unbounded in enumerate(open_bands):
-        if unbounded:
-            band.append(f"ELSE %(band_{i})s")
-            break
-        band.append(f"WHEN o.overall <= %(band_maximum_{i})s THEN %(band_{i})s")
-    else:
-        band.append(f"ELSE %(band_{len(open_bands) - 1})s")
+    overall_sql, lowest = _combined(rule[2], scores)
     binding = " ".join(f"WHEN s.score_{i} = {lowest} THEN %(area_{i})s" for i in range(areas))
-    common_grouped = common_columns = null_common = fresh_common = picked = picked_join = ""
-    if common_areas:
-        # the common questions' counts: those read, or the area's less the others' read
-        for column, name in (
-            ("answered", "answered"),
-            ("not_applicable", "na"),
-            ("total", "total"),
-        ):
-            read = f"coalesce(p.{column}, 0)"
-            counts = read if read_common else f"t.{column} - {read}"
-            common_grouped += f", {counts} AS common_{name}"
-        picked = PICKED.format(read_common="true" if read_common else "false")
-        picked_join = PICKED_JOIN
-        names = [
-            f"common_{part}_{j}"
-            for j in range(len(common_areas))
-            for part in ("answered", "na", "total")
-        ]
+    common_grouped = common_columns = null_like = like_columns = like_sql = like_join = ""
+    compared = "NULL::bigint[]"
+    if common_areas and like is not None:
+        common_grouped = ", t.common_answered, t.common_not_applicable AS common_na, t.common_total"
+        compared = COMPARED_IDS
         for j, i in enumerate(common_areas):
             area = f"FILTER (WHERE area_id = %(area_{i})s)"
             tallies.append(
@@ -286,23 +345,28 @@ def round_sql(
                 f" coalesce(max(common_na) {area}, 0) AS common_na_{j},"
                 f" coalesce(max(common_total) {area}, 0) AS common_total_{j}"
             )
-        common_columns = "".join(f", {name}" for name in names)
-        null_common = "".join(
-            f", NULL::{'numeric' if name.startswith('common_total') else 'bigint'} AS {name}"
-            for name in names
+        common_columns = "".join(
+            f", common_{part}_{j}"
+            for j in range(len(common_areas))
+            for part in ("answered", "na", "total")
         )
-        fresh_common = "".join(f", f.{name}" for name in names)
+        like_sql, like_columns = _like_sql(len(common_areas), *like)
+        like_join = "\n  LEFT JOIN like_scored l ON l.response_id = f.response_id"
+        null_like = ", NULL::numeric, NULL::bigint, NULL::bigint" + "".join(
+            ", NULL::text" for _ in common_areas
+        )
     return ROUND_SQL.format(
-        common_flag="q.id = ANY(%(common)s)" if common_areas else "false",
-        picked=picked,
-        grouped=STORED_TALLIES.format(common=common_grouped, picked=picked_join),
+        grouped=STORED_TALLIES.format(common=common_grouped),
+        compared=compared,
         common_columns=common_columns,
+        like=like_sql,
+        like_join=like_join,
         score_columns=", ".join(f"s.score_{i}, s.na_{i}" for i in range(areas)),
         differ_areas="\n        OR ".join(differ_areas),
         null_scores="".join(f", NULL::text AS score_{i}" for i in range(areas)),
         fresh_scores=", ".join(f"f.score_{i}::text" for i in range(areas)),
-        null_common=null_common,
-        fresh_common=fresh_common,
+        null_like=null_like,
+        like_columns=like_columns,
         area_tallies=",\n           ".join(tallies),
         complete=" AND ".join(complete),
         area_scores=", ".join(area_scores),
@@ -310,11 +374,28 @@ def round_sql(
         na_json=", ".join(na_json),
         overall=overall_sql,
         binding=binding,
-        band=" ".join(band),
+        band=_band(open_bands, "o.overall"),
     )
 
 
-COUNTS = 6  # the statement's columns before a score row's: RoundResult's first six fields
+# The version's compared questions (ComparedQuestion), in one snapshot with the counts read.
+COMPARED_IDS = """ARRAY(
+           SELECT c.question_id
+             FROM scoring_comparedquestion c
+             JOIN rubrics_question q ON q.id = c.question_id
+            WHERE q.version_id = %(version_id)s
+            ORDER BY c.question_id)"""
+
+COUNTS = 7  # the statement's columns before a score row's: RoundResult's first seven fields
+
+
+class Like(NamedTuple):
+    """What like-for-like compares, for the statement to score it too: the comparison's
+    areas (in its order) with their numbers of compared questions, and the shape of the
+    newest version in view, whose rule and bands score it (expresses() holds for it)."""
+
+    questions: dict[str, int]
+    shape: VersionShape
 
 
 @dataclass(frozen=True)
@@ -325,18 +406,12 @@ class RoundResult:
     scored_products_differ: bool  # products with a score before and after may differ
     stored_scored: int  # the stored rows before: how many had an overall score
     stored_latest: datetime | None  # ...and the newest computed_at
+    # with `like`: the version's compared questions whose answers like-for-like scored
+    compared_ids: list[int] | None
     # when rows changed: the round's scores, as the aggregates read them
     scores: list[ScoredProduct] | None = None
-    # ...and, with `common`, (product id, answered, N/A, sum of each common area) per scored
-    # response: what like_for_like_scores reads (aggregates.score_common_tallies)
-    common_tallies: list[tuple] | None = None
-
-
-def reads_common_answers(common: int, questions: int) -> bool:
-    """Whether the statement reads the answers to the `common` questions of a version's
-    `questions` (then their tallies are those answers'), or, when they are the more, the
-    answers to the others (then they are the area's tally less those)."""
-    return 2 * common <= questions
+    # ...and, with `like`, its scored responses' like-for-like scores
+    like_scores: list[ScoredProduct] | None = None
 
 
 def score_round(
@@ -344,13 +419,13 @@ def score_round(
     *,
     round_id: int,
     now: datetime,
-    common: tuple[list[int], list[str]] | None = None,
+    like: Like | None = None,
 ) -> RoundResult:
     """Score a round's submitted responses in the database and write the rows that differ
     from the stored ones (inside the caller's transaction). When rows changed, the round's
-    scores come back for its aggregates, with, given `common` (the ids of the version's
-    questions common to every version in view, and the keys of their areas in the
-    comparison's order), each scored response's tallies of those questions by area."""
+    scores come back for its aggregates, with, given `like`, its scored responses'
+    like-for-like scores, from the counts of their answers to the compared questions
+    (ComparedQuestion) that the area tallies keep, and the ids of those questions."""
     rule = shape.rule
     areas = list(shape.area_ids.items())
     params = {
@@ -368,17 +443,31 @@ def score_round(
     }
     keys = [key for key, _area_id in areas]
     common_areas: tuple[int, ...] = ()
-    if common is not None and common[0]:
-        common_areas = tuple(keys.index(key) for key in common[1])
-        params["common"] = common[0]
+    like_rule = None
+    if like is not None and like.questions:
+        common_areas = tuple(keys.index(key) for key in like.questions)
+        newest = like.shape
+        like_rule = (
+            (
+                newest.rule.area_aggregation,
+                newest.rule.not_applicable,
+                newest.rule.overall,
+            ),
+            tuple(maximum is None for maximum in newest.rule.band_maxima),
+        )
+        for j, (key, count) in enumerate(like.questions.items()):
+            params[f"like_questions_{j}"] = count
+            params[f"like_full_{j}"] = newest.questions_per_area[key]
+            params[f"like_area_{j}"] = newest.area_ids[key]
+        for i, band_id in enumerate(newest.band_ids):
+            params[f"like_band_{i}"] = band_id
+            params[f"like_band_maximum_{i}"] = newest.rule.band_maxima[i]
     sql = round_sql(
         len(areas),
         (rule.area_aggregation, rule.not_applicable, rule.overall),
         tuple(maximum is None for maximum in rule.band_maxima),
         common_areas,
-        read_common=reads_common_answers(
-            len(params.get("common", ())), sum(shape.questions_per_area.values())
-        ),
+        like_rule,
     )
     with connection.cursor() as cursor:
         # The round's tallies fit in memory (no spill to disk); scores can always be
@@ -398,7 +487,9 @@ def score_round(
     if not result.changed:
         return result
     n, first = len(keys), COUNTS + 4  # the area scores' first column
-    scored, tallies = [], []
+    liked = first + n  # like-for-like's overall, band, binding area, then area scores
+    like_keys = list(like.questions) if like_rule is not None and like is not None else []
+    scored, like_scores = [], []
     for row in rows:
         product_id, overall, band_id, binding_id = row[COUNTS:first]
         if product_id is None:
@@ -407,40 +498,22 @@ def score_round(
             ScoredProduct(
                 product_id,
                 overall,
-                dict(zip(keys, row[first : first + n], strict=True)),
+                dict(zip(keys, row[first:liked], strict=True)),
                 band_id,
                 binding_id,
             )
         )
-        if common_areas and overall is not None:
-            tallies.append((product_id, *row[first + n :]))
+        if like_keys and overall is not None:
+            like_overall, like_band, like_binding, *like_areas = row[liked:]
+            like_scores.append(
+                ScoredProduct(
+                    product_id,
+                    like_overall,
+                    dict(zip(like_keys, like_areas, strict=True)),
+                    like_band,
+                    like_binding,
+                )
+            )
     return RoundResult(
-        *counts[:COUNTS], scores=scored, common_tallies=tallies if common_areas else None
+        *counts[:COUNTS], scores=scored, like_scores=like_scores if like_keys else None
     )
-
-
-# The questions of a version that its round's stored like-for-like aggregate compared, in the
-# comparison's order, with their area keys.
-STORED_COMMON_SQL = """
-SELECT q.id, area.key
-  FROM scoring_roundaggregate aggregate
- CROSS JOIN jsonb_array_elements_text(aggregate.comparison -> 'questions')
-       WITH ORDINALITY AS compared (key, position)
-  JOIN rubrics_question q ON q.key = compared.key AND q.version_id = %s
-  JOIN rubrics_area area ON area.id = q.area_id
- WHERE aggregate.round_id = %s AND aggregate.population = 'all' AND aggregate.like_for_like
- ORDER BY compared.position
-"""
-
-
-def stored_common_questions(round_id: int, version_id: int) -> tuple[list[int], list[str]] | None:
-    """The common questions the round's like-for-like aggregates last compared (their ids in
-    the round's version) and the keys of their areas, in the comparison's order; None when
-    there are none. What score_round tallies alongside the scores, in one query: if the
-    comparison has changed since, refresh_aggregates does not use the tallies."""
-    with connection.cursor() as cursor:
-        cursor.execute(STORED_COMMON_SQL, [version_id, round_id])
-        rows = cursor.fetchall()
-    if not rows:
-        return None
-    return [question_id for question_id, _area in rows], list(dict.fromkeys(a for _q, a in rows))

@@ -1,7 +1,9 @@
 """The AreaTally rows the scoring statement reads instead of the answers stay the GROUP BY of
 the answers through every way answers change: bulk inserts, single and bulk updates of a
 value or N/A, evidence-only updates, deletes, a response deleted, a question moved to another
-area, a TRUNCATE; and under two transactions writing one response at once."""
+area, a TRUNCATE; and under two transactions writing one response at once. Their counts of
+the answers to the compared questions (like-for-like's) follow those writes and changes of
+the compared questions too."""
 
 import threading
 from decimal import Decimal
@@ -12,7 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from apps.rubrics.models import Area, Question
-from apps.scoring.models import AreaTally
+from apps.scoring.models import AreaTally, ComparedQuestion
+from apps.scoring.tallies import keep_compared
 from apps.surveys.models import Answer, Response
 from tests.factories import ProductFactory, ResponseFactory, answer_all, make_version
 from tests.scoring.test_services import make_round
@@ -24,7 +27,12 @@ pytestmark = [
 
 GROUPED = """
 SELECT a.response_id, q.area_id, count(a.value), count(*) FILTER (WHERE a.not_applicable),
-       coalesce(sum(a.value), 0)
+       coalesce(sum(a.value), 0),
+       count(a.value) FILTER (WHERE a.question_id IN (SELECT question_id FROM compared)),
+       count(*) FILTER (WHERE a.not_applicable
+                          AND a.question_id IN (SELECT question_id FROM compared)),
+       coalesce(sum(a.value) FILTER (WHERE a.question_id IN (SELECT question_id FROM compared)),
+                0)
   FROM surveys_answer a
   JOIN rubrics_question q ON q.id = a.question_id
  GROUP BY a.response_id, q.area_id
@@ -33,14 +41,23 @@ SELECT a.response_id, q.area_id, count(a.value), count(*) FILTER (WHERE a.not_ap
 
 def assert_tallies_are_the_answers():
     with connection.cursor() as cursor:
-        cursor.execute(GROUPED)
-        grouped = {(r, a): (n, na, total) for r, a, n, na, total in cursor.fetchall()}
+        cursor.execute(
+            "WITH compared AS (SELECT question_id FROM scoring_comparedquestion)" + GROUPED
+        )
+        grouped = {(r, a): tuple(counts) for r, a, *counts in cursor.fetchall()}
     kept = {
-        (t.response_id, t.area_id): (t.answered, t.not_applicable, t.total)
+        (t.response_id, t.area_id): (
+            t.answered,
+            t.not_applicable,
+            t.total,
+            t.common_answered,
+            t.common_not_applicable,
+            t.common_total,
+        )
         for t in AreaTally.objects.all()
     }
     # a tally whose answers were all deleted stays, at zero
-    zero = (0, 0, Decimal(0))
+    zero = (0, 0, Decimal(0), 0, 0, Decimal(0))
     assert {key: value for key, value in kept.items() if value != zero} == {
         key: value for key, value in grouped.items() if value != zero
     }
@@ -72,7 +89,19 @@ def small_round():
 VALUES = ["0", "0.5", "1", "na"]
 operations = st.lists(
     st.tuples(
-        st.sampled_from(["insert", "update", "bulk", "evidence", "delete", "response", "move"]),
+        st.sampled_from(
+            [
+                "insert",
+                "update",
+                "bulk",
+                "evidence",
+                "delete",
+                "response",
+                "move",
+                "compare",
+                "uncompare",
+            ]
+        ),
         st.integers(0, 5),  # which response / question
         st.sampled_from(VALUES),
     ),
@@ -137,9 +166,20 @@ def test_tallies_follow_every_write_of_the_answers(steps):
                         " WHERE id = %s",
                         [other.pk, other.pk, question.pk],
                     )
+            elif operation == "compare":  # like-for-like compares other questions now
+                keep_compared(
+                    version.rubric_id,
+                    {q.pk for i, q in enumerate(questions) if (i + which) % 3 == 0},
+                )
+            elif operation == "uncompare":
+                ComparedQuestion.objects.filter(question=questions[which % len(questions)]).delete()
             assert_tallies_are_the_answers()
         with connection.cursor() as cursor:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # TRUNCATE wants none pending
+            cursor.execute("TRUNCATE scoring_comparedquestion")
+        assert not AreaTally.objects.exclude(common_answered=0, common_not_applicable=0).exists()
+        assert_tallies_are_the_answers()
+        with connection.cursor() as cursor:
             cursor.execute("TRUNCATE surveys_answer CASCADE")
         assert not AreaTally.objects.exists()
         transaction.set_rollback(True)

@@ -4,7 +4,6 @@ rule, stored as aggregates by the same refresh as the others."""
 
 import copy
 from decimal import Decimal
-from unittest.mock import patch
 
 import pytest
 from django.db import connection
@@ -301,15 +300,15 @@ def test_like_for_like_of_rounds_rescored_alike_is_kept_on_the_same_basis(versio
 def test_a_fix_of_the_scoring_code_rebuilds_like_for_like_from_the_tallies_taken_while_scoring(
     versions, read
 ):
-    """After a fix of the scoring code, like-for-like is scored again. On PostgreSQL the
-    full recompute's first round tells that scores change, and the scoring statement tallies
-    the common questions of the next rounds in the same statement: only the first round's
-    answers are read again. The aggregates are those of reading them all."""
+    """After a fix of the scoring code, like-for-like is scored again. On PostgreSQL each
+    round's scoring statement returns its responses' tallies of the compared questions
+    (kept by the triggers): no answer is read again. The aggregates are those of reading
+    them all."""
     before, after, (r1, r2), (basis_before, basis_after) = rescored_after_a_fix(
         versions, read, code_fixed=True
     )
     assert after == before  # the "fix" changed no rule: the same figures, computed again
-    assert read == ([r1.pk] if connection.vendor == "postgresql" else [r1.pk, r2.pk])
+    assert read == ([] if connection.vendor == "postgresql" else [r1.pk, r2.pk])
     assert len(basis_after) == 1 and basis_after != basis_before
 
 
@@ -349,10 +348,12 @@ def test_a_code_fix_that_changes_only_like_for_like_rebuilds_it(versions):
     assert {row[0] for row in changed} == {r1.pk, r2.pk}
 
 
-def test_tallies_taken_for_other_questions_are_not_used(versions, read):
-    """Tallies taken for the questions a round's stored aggregate compared are used only if
-    they are the questions compared now; else the answers are read again."""
-    from apps.scoring.models import ResponseScore
+def test_tallies_of_other_compared_questions_are_not_used(versions, read):
+    """The statement's tallies of the compared questions are used only if those are the
+    questions like-for-like compares now (here they were changed by hand and not kept the
+    comparison); else the answers are read again, to the same figures."""
+    from apps.scoring import aggregates, tallies
+    from apps.scoring.models import ComparedQuestion, ResponseScore
 
     v1, v2 = versions
     r1, r2 = make_round(v1, "2021-10"), make_round(v2, "2022-04", days=180)
@@ -365,24 +366,26 @@ def test_tallies_taken_for_other_questions_are_not_used(versions, read):
     fields = ["round_id", "cohort_from_id", "n", "mean", "area_means", "comparison"]
     rows = RoundAggregate.objects.filter(like_for_like=True)
     before = sorted(rows.values_list(*fields), key=repr)
-    # r2's stored comparison names other questions (as before a version's criteria changed)
-    rows.filter(round=r2).update(
-        comparison={"questions": ["data-schema", "data-features", "data-lineage"]}
-    )
+    if connection.vendor == "postgresql":
+        assert ComparedQuestion.objects.count() == 4  # two common questions in two versions
+    ComparedQuestion.objects.filter(question__key="data-features").delete()
     ResponseScore.objects.update(overall=D("9.9999"), area_scores={})  # as before a rule fix
     read.clear()
-    scores.score_all()
-    # r1's like-for-like is kept (it compared these questions), r2's tallies are refused
-    assert read == [r2.pk]
-    assert sorted(rows.values_list(*fields), key=repr) == before
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(tallies, "keep_compared", lambda rubric_id, question_ids: False)
+        patch.setattr(aggregates, "_code_digest", lambda: "a fixed rules.py")
+        scores.score_all()
+    assert read == [r1.pk, r2.pk]
+    assert sorted((row[:-1] for row in rows.values_list(*fields)), key=repr) == sorted(
+        (row[:-1] for row in before), key=repr
+    )
 
 
 @pytest.mark.postgresql(reason="the scoring statement runs on PostgreSQL only")
-@pytest.mark.parametrize("read_common", [True, False], ids=["common-read", "others-read"])
-def test_the_statements_tallies_of_common_questions_in_two_areas_are_the_querys(read_common):
-    """Common questions in two areas (a v2 that only adds a question): the tallies the
-    scoring statement takes give the like-for-like scores of reading the answers again,
-    whether it reads the common questions' answers or takes the others' off the areas'."""
+def test_the_statements_like_for_like_in_two_areas_is_the_querys():
+    """Common questions in two areas (a v2 that only adds a question): the like-for-like
+    scores the scoring statement returns, from the tallies of the compared questions, are
+    those of reading the answers again."""
     from django.utils import timezone
 
     from apps.scoring import aggregates, selectors, sql_rules
@@ -403,21 +406,30 @@ def test_the_statements_tallies_of_common_questions_in_two_areas_are_the_querys(
         }
         submit(r1, product, values)
         submit(r2, product, {**values, "data-lineage": levels[i % 3]})
-    scores.score_all()
+    scores.score_all()  # keeps the compared questions the comparison
     comparison = aggregates.common_questions([v1.pk, v2.pk])
-    assert list(comparison.areas) == ["data", "monitoring"]
-    shape, rule_shape = selectors.version_shape(v2.pk), selectors.version_shape(v2.pk)
-    common = sql_rules.stored_common_questions(r2.pk, v2.pk)
-    assert common is not None and common[1] == ["data", "monitoring"]
-    ResponseScore.objects.filter(round=r2).update(area_scores={})
-    with patch.object(sql_rules, "reads_common_answers", return_value=read_common):
-        result = sql_rules.score_round(shape, round_id=r2.pk, now=timezone.now(), common=common)
-    assert result.changed == 8 and len(result.common_tallies) == 8
-    from_statement = aggregates.score_common_tallies(rule_shape, comparison, result.common_tallies)
-    from_query = aggregates.like_for_like_scores(rule_shape, comparison, [r2.pk])[r2.pk]
+    assert comparison.areas == {
+        "data": ["data-schema", "data-features"],
+        "monitoring": ["monitoring-staleness"],
+    }
+    shape = rule_shape = selectors.version_shape(v2.pk)
+    like = sql_rules.Like({"data": 2, "monitoring": 1}, rule_shape)
 
     def by_product(rows):
         return sorted(rows, key=lambda row: row.product_id)
 
-    assert by_product(from_statement) == by_product(from_query)
-    assert {row.binding_area_id for row in from_query} == set(shape.area_ids.values())
+    for survey_round, version in ((r1, v1), (r2, v2)):
+        ResponseScore.objects.filter(round=survey_round).update(area_scores={})
+        result = sql_rules.score_round(
+            selectors.version_shape(version.pk),
+            round_id=survey_round.pk,
+            now=timezone.now(),
+            like=like,
+        )
+        assert result.changed == 8 and len(result.like_scores) == 8
+        assert result.compared_ids == sorted(comparison.ids_by_version[version.pk])
+        from_query = aggregates.like_for_like_scores(rule_shape, comparison, [survey_round.pk])
+        assert by_product(result.like_scores) == by_product(from_query[survey_round.pk])
+        assert {row.binding_area_id for row in from_query[survey_round.pk]} == set(
+            shape.area_ids.values()
+        )

@@ -218,7 +218,7 @@ def test_a_response_rescored_during_a_full_recompute_is_not_overwritten(rounds):
         rubric_id=middle.rubric_version.rubric_id,
         round_ids=[middle.pk],
         fresh=result.fresh,
-        fresh_common=result.fresh_common,
+        fresh_like=result.fresh_like,
         same_scored={middle.pk} if result.same_scored else set(),
         written_at={middle.pk: result.written_at},
     )
@@ -296,3 +296,40 @@ def test_a_change_of_the_cohort_code_has_the_next_recompute_compute_the_cohort(
     assert len(runs_computed) == 1
     assert set(CohortState.objects.values_list("basis", flat=True)) == {"a fixed cohort.py"}
     assert built() == before
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.postgresql(reason="rounds are scored two at once on PostgreSQL only")
+def test_a_full_recompute_outside_a_transaction_scores_rounds_in_threads(rounds, monkeypatch):
+    """score_all run as a job runs it (outside a transaction) scores the rounds in worker
+    threads, each round in its own transaction and connection; it stores what scoring one
+    round after the other stores, after a fix of the scoring code too."""
+    import threading
+
+    from django.db import transaction
+
+    workers: set[str] = set()
+    score_round = scores._score_round
+
+    def spy(**kwargs):
+        workers.add(threading.current_thread().name)
+        return score_round(**kwargs)
+
+    monkeypatch.setattr(scores, "_score_round", spy)
+    monkeypatch.setattr(aggregates, "_code_digest", lambda: "a fixed rules.py")
+    stored = sorted(ResponseScore.objects.values_list("response_id", "overall", "area_scores"))
+    corrupt_scores()
+    scores.score_all()
+    assert workers and threading.current_thread().name not in workers
+    assert len(workers) <= scores.WORKERS
+    at_once = built()
+    assert sorted(ResponseScore.objects.values_list("response_id", "overall", "area_scores")) == (
+        stored
+    )
+    workers.clear()
+    RoundAggregate.objects.all().delete()
+    corrupt_scores()
+    with transaction.atomic():  # one after the other: threads could not see its writes
+        scores.score_all()
+    assert workers == {threading.current_thread().name}
+    assert built() == at_once

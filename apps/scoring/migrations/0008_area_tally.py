@@ -92,7 +92,7 @@ CREATE TRIGGER scoring_area_tally_{name} AFTER {event} ON surveys_answer
     REFERENCING {tables} FOR EACH STATEMENT EXECUTE FUNCTION scoring_area_tally_{name}();
 """
 
-POSTGRES_FORWARD = (
+TRIGGERS = (
     FUNCTION.format(
         name="insert",
         event="INSERT",
@@ -129,7 +129,11 @@ BEGIN
 END $$;
 CREATE TRIGGER scoring_area_tally_truncate AFTER TRUNCATE ON surveys_answer
     FOR EACH STATEMENT EXECUTE FUNCTION scoring_area_tally_truncate();
+"""
+)
 
+# The existing answers, tallied once.
+POPULATE = """
 INSERT INTO scoring_areatally (response_id, area_id, answered, not_applicable, total)
 SELECT a.response_id, q.area_id, count(a.value), count(*) FILTER (WHERE a.not_applicable),
        coalesce(sum(a.value), 0)
@@ -137,7 +141,6 @@ SELECT a.response_id, q.area_id, count(a.value), count(*) FILTER (WHERE a.not_ap
   JOIN rubrics_question q ON q.id = a.question_id
  GROUP BY a.response_id, q.area_id;
 """
-)
 
 POSTGRES_BACKWARD = """
 DROP TRIGGER IF EXISTS scoring_area_tally_insert ON surveys_answer;
@@ -155,7 +158,7 @@ DROP FUNCTION IF EXISTS scoring_area_tally_question();
 
 def forward(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(POSTGRES_FORWARD, params=None)
+        schema_editor.execute(TRIGGERS + POPULATE, params=None)
 
 
 def backward(apps, schema_editor):
