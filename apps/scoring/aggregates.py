@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.products.models import Product
-from apps.rubrics.models import Criterion, Question, RubricVersion
+from apps.rubrics.models import Area, Criterion, Question, RubricVersion
 from apps.scoring import cohort, rules, selectors
 from apps.scoring.models import ResponseScore, RoundAggregate
 from apps.scoring.rules import quantize
@@ -575,6 +575,62 @@ SELECT s.round_id, s.product_id, {columns}
 """
 
 
+# The same per round and scored response, from the counts of the compared questions'
+# answers that the area tallies keep (PostgreSQL, while the compared questions are those of
+# the comparison): a row per response and area rather than per answer.
+KEPT_COMMON_SQL = """
+SELECT s.round_id, s.product_id, {columns}
+  FROM scoring_responsescore s
+  JOIN scoring_areatally t ON t.response_id = s.response_id
+ WHERE s.overall IS NOT NULL AND s.round_id IN ({rounds}) AND t.area_id = ANY(%s)
+ GROUP BY s.round_id, s.response_id, s.product_id
+"""
+COMPARED_SQL = """
+SELECT c.question_id
+  FROM scoring_comparedquestion c
+  JOIN rubrics_question q ON q.id = c.question_id
+ WHERE q.version_id = ANY(%s)
+"""
+
+
+def _kept_common_tallies(
+    comparison: Comparison, round_ids: list[int]
+) -> dict[int, list[tuple]] | None:
+    """Each round's rows for score_common_tallies, read from the area tallies, when they
+    count the compared questions of `comparison` (ComparedQuestion, kept by
+    tallies.keep_compared); None otherwise (SQLite, or the list not kept yet)."""
+    if connection.vendor != "postgresql":
+        return None
+    with transaction.atomic(), connection.cursor() as cursor:
+        # the list cannot change before this transaction ends (keep_compared waits)
+        cursor.execute("LOCK TABLE scoring_comparedquestion IN SHARE MODE")
+        cursor.execute(COMPARED_SQL, [list(comparison.ids_by_version)])
+        if {question_id for (question_id,) in cursor.fetchall()} != set(comparison.question_ids):
+            return None
+        # each comparison area's ids in the versions (an area key names one per version)
+        area_ids: dict[str, list[int]] = {area: [] for area in comparison.areas}
+        for area_id, key in Area.objects.filter(
+            version_id__in=comparison.ids_by_version, key__in=area_ids
+        ).values_list("pk", "key"):
+            area_ids[key].append(area_id)
+        columns, params = [], []
+        for area in comparison.areas:
+            for column in ("common_answered", "common_not_applicable", "common_total"):
+                columns.append(f"coalesce(max(t.{column}) FILTER (WHERE t.area_id = ANY(%s)), 0)")
+                params.append(area_ids[area])
+        cursor.execute(
+            KEPT_COMMON_SQL.format(
+                columns=", ".join(columns), rounds=", ".join(["%s"] * len(round_ids))
+            ),
+            [*params, *round_ids, [i for ids in area_ids.values() for i in ids]],
+        )
+        rows = cursor.fetchall()
+    by_round: dict[int, list[tuple]] = {round_id: [] for round_id in round_ids}
+    for round_id, *row in rows:
+        by_round[round_id].append(row)
+    return by_round
+
+
 def like_for_like_scores(
     shape: selectors.VersionShape, comparison: Comparison, round_ids: list[int]
 ) -> dict[int, list[ScoredProduct]]:
@@ -582,11 +638,19 @@ def like_for_like_scores(
     `shape` (the newest version in view): each area scored by rules.py on the tally of its
     common questions (N/A policy included) and, for a sum, scaled to the area's question count
     in that version (rules.scaled_area_score), then combined by the overall rule; areas
-    without a common question are left out. One query; each distinct set of tallies is
-    scored once."""
+    without a common question are left out. One query (of the area tallies' counts of the
+    compared questions on PostgreSQL, when those are this comparison's; else of the answers);
+    each distinct set of tallies is scored once."""
     scores: dict[int, list[ScoredProduct]] = {round_id: [] for round_id in round_ids}
     if not round_ids or not comparison.question_ids:
         return scores
+    kept = _kept_common_tallies(comparison, round_ids)
+    if kept is not None:
+        known = TallyScores([{} for _area in comparison.areas], {})
+        return {
+            round_id: score_common_tallies(shape, comparison, rows, known)
+            for round_id, rows in kept.items()
+        }
     exact = connection.vendor == "postgresql"
     total = selectors.EXACT_SUM if exact else selectors.INTEGER_SUM
     ids_of: dict[str, list[int]] = {area: [] for area in comparison.areas}

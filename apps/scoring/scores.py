@@ -125,7 +125,8 @@ def score_round(*, round_id: int, refresh: bool = True) -> dict[str, int]:
 class RoundScored(NamedTuple):
     summary: dict[str, int]
     fresh: dict[int, list[ScoredProduct]] | None  # round → its scores, when read or computed
-    same_scored: bool  # only scores changed, the aggregates matched them before
+    same_scored: bool  # the same scored products (only scores changed, if any), and
+    # aggregates that matched the stored scores before
     fresh_like: dict[int, LikeScores]  # round → its like-for-like scores, if taken
     written_at: datetime  # the computed_at of the rows it wrote
     cohort_may_change: bool  # the scored products may differ from the stored ones
@@ -136,6 +137,7 @@ def _score_round(
     round_id: int,
     refresh: bool = True,
     like: tuple[sql_rules.Like, str] | None = None,
+    rescore_like: bool = False,
     shapes: dict[int, selectors.VersionShape] | None = None,
 ) -> RoundScored:
     with transaction.atomic(), _collector_paused():
@@ -161,13 +163,18 @@ def _score_round(
             # score unless some changed (then the round's scores come back for its
             # aggregates, with, given `like` (what it compares, and its basis), its
             # like-for-like scores, from the tallies of the compared questions).
+            # With `rescore_like` (like-for-like is stale) they come back unchanged too.
             result = sql_rules.score_round(
-                shape, round_id=round_id, now=now, like=like[0] if like else None
+                shape,
+                round_id=round_id,
+                now=now,
+                like=like[0] if like else None,
+                every=rescore_like and like is not None,
             )
             scored, incomplete, changed = result.scored, result.incomplete, result.changed
             cohort_may_change = result.scored_products_differ
             fresh = None
-            if changed:  # the aggregates will be rebuilt from these
+            if result.scores is not None:  # the aggregates will be rebuilt from these
                 fresh = {round_id: result.scores}
                 matched = not cohort_may_change and _aggregates_match(
                     _stored_aggregates([round_id]).get(round_id, {}),
@@ -190,8 +197,8 @@ def _score_round(
                 shape, survey_round, now
             )
         # The same scored responses, and aggregates that matched the scores before: only the
-        # scores changed (the refresh keeps the answer counts and the later rounds).
-        same_scored = bool(changed) and not cohort_may_change and matched
+        # scores changed, if any (the refresh keeps the answer counts and the later rounds).
+        same_scored = bool(changed or rescore_like) and not cohort_may_change and matched
         if refresh:
             refresh_aggregates(
                 rubric_id=rubric_id,
@@ -425,7 +432,7 @@ def score_all(*, progress: Progress | None = None) -> dict[str, int]:
     )
     totals: Counter[str] = Counter()
     changed: set[int] = set()
-    same_scored: set[int] = set()  # only their scores changed (RoundScored.same_scored)
+    same_scored: set[int] = set()  # only their scores changed, if any (RoundScored.same_scored)
     fresh: dict[int, list[ScoredProduct]] = {}
     fresh_like: dict[int, LikeScores] = {}
     written_at: dict[int, datetime] = {}
@@ -459,6 +466,8 @@ def score_all(*, progress: Progress | None = None) -> dict[str, int]:
             round_id=round_id,
             refresh=False,
             like=like[rubric_id] if wanted or not likes_current[rubric_id] else None,
+            # stale like-for-like is scored again by every round's statement, changed or not
+            rescore_like=not likes_current[rubric_id],
             shapes=shapes,
         )
 
@@ -469,9 +478,9 @@ def score_all(*, progress: Progress | None = None) -> dict[str, int]:
         totals.update(scored=result.summary["scored"], incomplete=result.summary["incomplete"])
         if result.summary["changed"]:
             changed.add(result.summary["round"])
-            if result.same_scored:
-                same_scored.add(result.summary["round"])
-        fresh.update(result.fresh or {})  # a changed round's scores, as just written
+        if result.same_scored:
+            same_scored.add(result.summary["round"])
+        fresh.update(result.fresh or {})  # a round's scores, as just written or compared
         fresh_like.update(result.fresh_like)
         written_at[result.summary["round"]] = result.written_at
         if progress:

@@ -166,13 +166,13 @@ SELECT c.scored, c.incomplete, c.changed,
        NULL::bigint AS binding_area_id{null_scores}{null_like}
   FROM counts c
  UNION ALL
--- when rows changed, the round's scores (and tallies of the common questions) for its
+-- when rows changed (or `every`), the round's scores (and like-for-like's) for its
 -- aggregates, which are then rebuilt: nothing is read back
 SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, f.product_id, f.overall, f.band_id::bigint,
        f.binding_area_id::bigint,
        {fresh_scores}{like_columns}
   FROM fresh f{like_join}
- WHERE (SELECT changed FROM counts) > 0
+ WHERE (SELECT changed FROM counts) > 0 OR %(every)s
 """
 
 
@@ -420,12 +420,14 @@ def score_round(
     round_id: int,
     now: datetime,
     like: Like | None = None,
+    every: bool = False,
 ) -> RoundResult:
     """Score a round's submitted responses in the database and write the rows that differ
     from the stored ones (inside the caller's transaction). When rows changed, the round's
     scores come back for its aggregates, with, given `like`, its scored responses'
     like-for-like scores, from the counts of their answers to the compared questions
-    (ComparedQuestion) that the area tallies keep, and the ids of those questions."""
+    (ComparedQuestion) that the area tallies keep, and the ids of those questions. With
+    `every`, they come back even when no row changed (like-for-like is scored again)."""
     rule = shape.rule
     areas = list(shape.area_ids.items())
     params = {
@@ -440,6 +442,7 @@ def score_round(
         "not_applicable": rule.not_applicable,
         "overall": rule.overall,
         "now": now,
+        "every": every,
     }
     keys = [key for key, _area_id in areas]
     common_areas: tuple[int, ...] = ()
@@ -484,7 +487,7 @@ def score_round(
     # the counts' row (its product is NULL), then the scores when rows changed
     counts = next(row for row in rows if row[COUNTS] is None)
     result = RoundResult(*counts[:COUNTS])
-    if not result.changed:
+    if not result.changed and not every:
         return result
     n, first = len(keys), COUNTS + 4  # the area scores' first column
     liked = first + n  # like-for-like's overall, band, binding area, then area scores

@@ -317,7 +317,7 @@ def test_a_code_fix_that_changes_only_like_for_like_rebuilds_it(versions):
     questions, and no round's own scores: a full recompute finds every score current and
     still rebuilds every round's like-for-like (its stored basis names other code), as a
     rebuild from scratch would."""
-    from apps.scoring import aggregates
+    from apps.scoring import aggregates, sql_rules
 
     v1, v2 = versions
     r1, r2 = make_round(v1, "2021-10"), make_round(v2, "2022-04", days=180)
@@ -334,10 +334,12 @@ def test_a_code_fix_that_changes_only_like_for_like_rebuilds_it(versions):
 
     before = stored()
     with pytest.MonkeyPatch.context() as patch:
-        # the "fix": common questions' sums are no longer scaled to the whole area
+        # the "fix": common questions' sums are no longer scaled to the whole area (in
+        # rules.py alone: the statement, which a real fix changes alike, is not used)
         unscaled = rules.area_score
         patch.setattr(rules, "scaled_area_score", lambda rule, tally, _n: unscaled(rule, tally))
         patch.setattr(aggregates, "_code_digest", lambda: "a fixed rules.py")
+        patch.setattr(sql_rules, "expresses", lambda shape: False)
         scores.score_all()
         incremental = stored()
         RoundAggregate.objects.all().delete()
@@ -346,6 +348,46 @@ def test_a_code_fix_that_changes_only_like_for_like_rebuilds_it(versions):
     changed = [row for row in incremental if row not in before]
     assert changed and {row[2] for row in changed} == {True}  # like-for-like rows only
     assert {row[0] for row in changed} == {r1.pk, r2.pk}
+
+
+def test_a_code_change_that_changes_no_score_rescores_like_for_like_alone(versions, read):
+    """A change of the scoring code that changes no score: every round's like-for-like is
+    scored again (its basis changed), by each round's statement on PostgreSQL (no answer is
+    read, nor counted again for the question means), to the same figures."""
+    from apps.scoring import aggregates
+
+    v1, v2 = versions
+    r1, r2 = make_round(v1, "2021-10"), make_round(v2, "2022-04", days=180)
+    for i, product in enumerate(ProductFactory.create_batch(4)):
+        level = (0, 0.5, 1, "na")[i]
+        submit(r1, product, {"data-schema": 1, "data-features": level, "monitoring-staleness": 0})
+        values = {"data-schema": 0.5, "data-features": level, "data-lineage": 1}
+        submit(r2, product, {**values, "monitoring-staleness": 1})
+    scores.score_all()
+    fields = ["round_id", "cohort_from_id", "like_for_like", "n", "mean", "median", "area_means"]
+    rows = RoundAggregate.objects.order_by("round_id", "like_for_like", "cohort_from_id")
+    before = list(rows.values_list(*fields, "question_means"))
+    read.clear()
+    counted: list[int] = []
+    answer_counts = aggregates.answer_counts
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(aggregates, "_code_digest", lambda: "a changed aggregates.py")
+        patch.setattr(
+            aggregates,
+            "answer_counts",
+            lambda rubric_id, ids: counted.extend(ids) or answer_counts(rubric_id, ids),
+        )
+        summary = scores.score_all()
+        assert summary["rounds"] == 2
+        assert {
+            row["comparison"]["basis"]
+            for row in rows.filter(like_for_like=True).values("comparison")
+        } == {aggregates.compared([v1.pk, v2.pk])[0].stored["basis"]}
+    assert list(rows.values_list(*fields, "question_means")) == before
+    if connection.vendor == "postgresql":
+        assert read == [] and counted == []
+    else:
+        assert read == [r1.pk, r2.pk]
 
 
 def test_tallies_of_other_compared_questions_are_not_used(versions, read):

@@ -1,14 +1,16 @@
 """rules.py is the reference for like-for-like too: each scored response's like-for-like score,
 whichever path computed it (the scoring statement of sql_rules.py from the area tallies of
-the compared questions, on PostgreSQL; like_for_like_scores from the answers, on either
-database), is what rules.py gives its answers to the common questions: each area's tally
-scored by the newest version's rule, a sum scaled to that version's whole area
-(rules.scaled_area_score), then combined (rules.combine). Over random pairs of versions
+the compared questions, on PostgreSQL; like_for_like_scores from the tallies' counts too,
+on PostgreSQL, and from the answers, on either database), is what rules.py gives its
+answers to the common questions: each area's tally scored by the newest version's rule, a
+sum scaled to that version's whole area (rules.scaled_area_score), then combined
+(rules.combine). Over random pairs of versions
 (questions kept, reworded, dropped or added; every rule variant; scales with half-way ties)
 and random answers."""
 
 import copy
 from decimal import Decimal
+from unittest.mock import patch
 
 import pytest
 from django.db import connection, transaction
@@ -96,7 +98,9 @@ def expected_like(rule_shape, comparison, area_of, values):
     )
 
 
-PATHS = ["statement", "answers"] if connection.vendor == "postgresql" else ["answers"]
+# the statement's; like_for_like_scores' from the tallies' counts of the compared questions;
+# and from the answers (SQLite's, and PostgreSQL's while the compared list is not kept)
+PATHS = ["statement", "tallies", "answers"] if connection.vendor == "postgresql" else ["answers"]
 
 
 @pytest.mark.parametrize("path", PATHS)
@@ -143,9 +147,19 @@ def test_like_for_like_scores_are_the_rules_scores(path, example):
                 assert result.compared_ids == sorted(comparison.ids_by_version[version.pk])
                 got = result.like_scores
             else:
-                got = aggregates.like_for_like_scores(rule_shape, comparison, [survey_round.pk])[
-                    survey_round.pk
-                ]
+                kept = aggregates._kept_common_tallies
+                used: list[bool] = []
+
+                def spy(*args, kept=kept, used=used):
+                    found = None if path == "answers" else kept(*args)
+                    used.append(found is not None)
+                    return found
+
+                with patch.object(aggregates, "_kept_common_tallies", spy):
+                    got = aggregates.like_for_like_scores(
+                        rule_shape, comparison, [survey_round.pk]
+                    )[survey_round.pk]
+                assert used == ([path == "tallies"] if comparison.question_ids else [])
             found = {row.product_id: tuple(row[1:]) for row in got}
             expected = {}
             if comparison.question_ids:
