@@ -312,13 +312,9 @@ def test_a_fix_of_the_scoring_code_rebuilds_like_for_like_from_the_tallies_taken
     assert len(basis_after) == 1 and basis_after != basis_before
 
 
-def test_a_code_fix_that_changes_only_like_for_like_rebuilds_it(versions):
-    """A fix of the scoring code that changes how like-for-like scales an area's common
-    questions, and no round's own scores: a full recompute finds every score current and
-    still rebuilds every round's like-for-like (its stored basis names other code), as a
-    rebuild from scratch would."""
-    from apps.scoring import aggregates, sql_rules
-
+def four_products_scored(versions):
+    """A round of each version, four products in both (one of each level of data-features,
+    N/A included), every round scored."""
     v1, v2 = versions
     r1, r2 = make_round(v1, "2021-10"), make_round(v2, "2022-04", days=180)
     for i, product in enumerate(ProductFactory.create_batch(4)):
@@ -327,6 +323,17 @@ def test_a_code_fix_that_changes_only_like_for_like_rebuilds_it(versions):
         values = {"data-schema": 0.5, "data-features": level, "data-lineage": 1}
         submit(r2, product, {**values, "monitoring-staleness": 1})
     scores.score_all()
+    return r1, r2
+
+
+def test_a_code_fix_that_changes_only_like_for_like_rebuilds_it(versions):
+    """A fix of the scoring code that changes how like-for-like scales an area's common
+    questions, and no round's own scores: a full recompute finds every score current and
+    still rebuilds every round's like-for-like (its stored basis names other code), as a
+    rebuild from scratch would."""
+    from apps.scoring import aggregates, sql_rules
+
+    v1, (r1, r2) = versions[0], four_products_scored(versions)
     fields = ["round_id", "cohort_from_id", "like_for_like", "n", "mean", "median", "area_means"]
 
     def stored() -> list[tuple]:
@@ -356,14 +363,7 @@ def test_a_code_change_that_changes_no_score_rescores_like_for_like_alone(versio
     read, nor counted again for the question means), to the same figures."""
     from apps.scoring import aggregates
 
-    v1, v2 = versions
-    r1, r2 = make_round(v1, "2021-10"), make_round(v2, "2022-04", days=180)
-    for i, product in enumerate(ProductFactory.create_batch(4)):
-        level = (0, 0.5, 1, "na")[i]
-        submit(r1, product, {"data-schema": 1, "data-features": level, "monitoring-staleness": 0})
-        values = {"data-schema": 0.5, "data-features": level, "data-lineage": 1}
-        submit(r2, product, {**values, "monitoring-staleness": 1})
-    scores.score_all()
+    (v1, v2), (r1, r2) = versions, four_products_scored(versions)
     fields = ["round_id", "cohort_from_id", "like_for_like", "n", "mean", "median", "area_means"]
     rows = RoundAggregate.objects.order_by("round_id", "like_for_like", "cohort_from_id")
     before = list(rows.values_list(*fields, "question_means"))
