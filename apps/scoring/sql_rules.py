@@ -491,7 +491,7 @@ def score_round(
         return result
     n, first = len(keys), COUNTS + 4  # the area scores' first column
     liked = first + n  # like-for-like's overall, band, binding area, then area scores
-    like_keys = list(like.questions) if like_rule is not None and like is not None else []
+    like_keys = list(like.questions) if like is not None else []  # [] when none compared
     scored, like_scores = [], []
     for row in rows:
         product_id, overall, band_id, binding_id = row[COUNTS:first]
