@@ -14,7 +14,7 @@ from apps.products.selectors import visible_product_ids
 from apps.scoring import cohort
 from apps.scoring.explain import area_score_text, not_applicable_rule_text
 from apps.scoring.selectors import area_maxima, areas_with_maxima
-from apps.surveys.models import Response, SurveyRound
+from apps.surveys.models import Response
 from apps.surveys.selectors import describe_laggards, round_laggards, round_progress
 
 PAGE_SIZE = 50  # rows per page of the round page's tables
@@ -111,21 +111,17 @@ def _target(request: HttpRequest) -> float | None:
 def round_page(request: HttpRequest, key: str) -> HttpResponse:
     """A round: its response rate and log, the products not submitted yet (by name), the
     participation by team (for the MLOps team) and the results; members see their teams'."""
-    survey_round = get_object_or_404(
-        SurveyRound.objects.select_related("rubric_version__rubric"), key=key
-    )
+    survey_round = get_object_or_404(selectors.rounds_for_page(), key=key)
     everything = sees_everything(request.user)
     visible = visible_product_ids(request.user)
     sort = request.GET.get("sort", "overall")
     descending = request.GET.get("dir", "desc") != "asc"
+    team = request.GET.get("team", "")
     results = selectors.round_results(
-        survey_round,
-        products=visible,
-        team=request.GET.get("team", ""),
-        sort=sort,
-        descending=descending,
+        survey_round, products=visible, team=team, sort=sort, descending=descending
     )
-    page = Paginator(results, PAGE_SIZE).get_page(request.GET.get("page"))
+    counted = selectors.round_results_count(survey_round, products=visible, team=team)
+    page = CountedPaginator(results, PAGE_SIZE, counted).get_page(request.GET.get("page"))
     areas = areas_with_maxima(survey_round.rubric_version)  # one query
     status = request.GET.get("status", "") if request.GET.get("status") in LAGGARD_STATUSES else ""
     participation = selectors.round_participation(survey_round) if everything else []
@@ -146,7 +142,7 @@ def round_page(request: HttpRequest, key: str) -> HttpResponse:
         "laggard_rows": describe_laggards(survey_round, laggards),
         "owners": selectors.owner_names({product.team_id for product in laggards}),
         "status": status,
-        "questions": survey_round.rubric_version.questions.count(),
+        "questions": survey_round.question_count,
         "events": survey_round.events.select_related("user")[:20] if everything else [],
         "participation": participation,
         "results": page,

@@ -4,13 +4,15 @@ churn, rebuilt from the stored scores whenever they change."""
 
 from __future__ import annotations
 
+import copy
 import functools
 import hashlib
 import json
 from collections import Counter
 from collections.abc import Collection
 from decimal import Decimal
-from itertools import chain
+from itertools import repeat
+from operator import attrgetter
 from typing import NamedTuple
 
 from django.db import connection, transaction
@@ -37,6 +39,7 @@ class ScoredProduct(NamedTuple):
 
 
 SCORED_PRODUCT_FIELDS = ("product_id", "overall", "area_scores", "band_id", "binding_area_id")
+BAND_ID, BINDING_AREA_ID = attrgetter("band_id"), attrgetter("binding_area_id")
 
 
 def refresh_aggregates(
@@ -74,10 +77,9 @@ def refresh_aggregates(
     (sql_rules.score_round), used if they compared the questions compared now, on the same
     basis, instead of reading the answers again.
     """
-    rounds = cohort.rubric_rounds(rubric_id)
     with transaction.atomic():
-        runs, defining, checked, changed = cohort.update_cohort(
-            rubric_id=rubric_id, rounds=rounds, force=cohort_may_change
+        runs, defining, checked, changed, rounds = cohort.update_cohort(
+            rubric_id=rubric_id, force=cohort_may_change
         )
         if changed:
             round_ids, scores_changed, same_scored = None, True, ()
@@ -169,7 +171,35 @@ def common_questions(version_ids: list[int]) -> Comparison:
     """The questions common to every version (oldest first): a question is common when every
     version has a question with the same key, in an area with the same key, whose criteria
     give the same English text at the same scale values (the same levels, worded the same;
-    Japanese wording, guidance and question text may differ). In two queries."""
+    Japanese wording, guidance and question text may differ). In three queries, or one for
+    published versions compared before (a published version cannot change: see
+    rubrics.models, so what it has in common with others is remembered)."""
+    versions = {
+        pk: rest
+        for pk, *rest in RubricVersion.objects.filter(pk__in=version_ids).values_list(
+            "pk", "label", "area_aggregation", "state", "published_at"
+        )
+    }
+    if not version_ids or any(
+        versions.get(v, (None, None, None))[2] != RubricVersion.State.PUBLISHED for v in version_ids
+    ):
+        return _common_questions(version_ids, versions)
+    # a version's publication time tells it from one that reused its id (SQLite may)
+    stamp = tuple((v, versions[v][3]) for v in version_ids)
+    known = _PUBLISHED_COMPARISONS.get(stamp)
+    if known is None:
+        if len(_PUBLISHED_COMPARISONS) >= 64:  # a rubric has a handful of versions
+            _PUBLISHED_COMPARISONS.clear()
+        known = _PUBLISHED_COMPARISONS[stamp] = _common_questions(version_ids, versions)
+    return copy.deepcopy(known)  # callers may change theirs
+
+
+_PUBLISHED_COMPARISONS: dict[tuple, Comparison] = {}
+
+
+def _common_questions(version_ids: list[int], versions: dict[int, list]) -> Comparison:
+    """common_questions, given the versions' label and area aggregation (first), in two
+    queries."""
     by_version: dict[int, dict[str, tuple]] = {v: {} for v in version_ids}
     numbers: dict[int, dict[str, int]] = {v: {} for v in version_ids}
     criteria: dict[int, list] = {}
@@ -203,13 +233,7 @@ def common_questions(version_ids: list[int]) -> Comparison:
         for version_id in version_ids:
             area_of[by_version[version_id][key][0]] = area
             ids_by_version[version_id].append(by_version[version_id][key][0])
-    versions = {
-        pk: (label, aggregation)
-        for pk, label, aggregation in RubricVersion.objects.filter(pk__in=version_ids).values_list(
-            "pk", "label", "area_aggregation"
-        )
-    }
-    labels = {pk: label for pk, (label, _aggregation) in versions.items()}
+    labels = {pk: label for pk, (label, *_rest) in versions.items()}
     every_area = dict.fromkeys(
         signature[0] for v in version_ids for _id, signature in by_version[v].values()
     )
@@ -918,9 +942,9 @@ def cumulative_summaries(
     next, so each row is read once."""
     overall: list[Decimal] = []
     overall_sum = Decimal(0)
-    # (area key, score text) → responses: a round has few distinct area scores, so each is
+    # area key → score text → responses: a round has few distinct area scores, so each is
     # parsed once per summary rather than once per response (Counter counts in C)
-    area_scores: Counter[tuple[str, str | None]] = Counter()
+    area_scores: dict[str, Counter[str | None]] = {key: Counter() for key in shape.area_ids}
     bands: Counter[int | None] = Counter()
     binding: Counter[int | None] = Counter()
     keys = shape.area_keys_by_id
@@ -929,22 +953,25 @@ def cumulative_summaries(
     for rows in groups:
         scored = [row.overall for row in rows if row.overall is not None]
         overall.extend(scored)
-        overall.sort()  # sorted runs merge in linear time: describe() finds it sorted
+        overall.sort()  # sorted runs merge in linear time
         overall_sum += sum(scored, Decimal(0))
-        area_scores.update(chain.from_iterable(row.area_scores.items() for row in rows))
-        bands.update(row.band_id for row in rows)
-        binding.update(row.binding_area_id for row in rows)
+        scores = [row.area_scores for row in rows]
+        for key, counted in area_scores.items():
+            counted.update(map(dict.get, scores, repeat(key)))
+        bands.update(map(BAND_ID, rows))
+        binding.update(map(BINDING_AREA_ID, rows))
         area_values: dict[str, list] = {key: [0, Decimal(0)] for key in shape.area_ids}
-        for (key, value), count in area_scores.items():
-            if value is not None and key in area_values:
-                if value not in decimals:
-                    decimals[value] = Decimal(value)
-                tally = area_values[key]
-                tally[0] += count
-                tally[1] += count * decimals[value]
+        for key, counted in area_scores.items():
+            tally = area_values[key]
+            for value, count in counted.items():
+                if value is not None:
+                    if value not in decimals:
+                        decimals[value] = Decimal(value)
+                    tally[0] += count
+                    tally[1] += count * decimals[value]
         summaries.append(
             {
-                **describe(overall, total=overall_sum),
+                **describe(overall, total=overall_sum, presorted=True),
                 "area_means": {
                     key: str(quantize(total / n)) if n else None
                     for key, (n, total) in area_values.items()

@@ -151,21 +151,25 @@ class CohortUpdate(NamedTuple):
     defining: list[int]  # the defining round ids, oldest first: the possible start rounds
     checked: bool  # recomputed from the stored scores (else read as stored)
     changed: bool  # differs from what was stored
+    rounds: list[SurveyRound]  # the rubric's opened rounds (rubric_rounds), read under the lock
 
 
-def update_cohort(*, rubric_id: int, rounds: list[SurveyRound], force: bool) -> CohortUpdate:
+def update_cohort(*, rubric_id: int, force: bool) -> CohortUpdate:
     """The rubric's cohort runs, recomputed from the scores (and stored if different) when its
     defining rounds or the cohort code (code_basis) changed, or `force` says a closed round's
     scores may have. Runs inside the caller's transaction; the state row is locked, so
     concurrent recomputes of one rubric are serialised, the first build too."""
-    CohortState.objects.get_or_create(rubric_id=rubric_id)
-    state = CohortState.objects.select_for_update().get(rubric_id=rubric_id)
+    state = CohortState.objects.select_for_update().filter(rubric_id=rubric_id).first()
+    if state is None:  # the rubric's first build
+        CohortState.objects.get_or_create(rubric_id=rubric_id)
+        state = CohortState.objects.select_for_update().get(rubric_id=rubric_id)
     # Read after taking the lock: which rounds define the cohort depends on their scores,
     # which a concurrent job may just have committed.
-    defining = defining_round_ids(rubric_rounds(rubric_id))
+    rounds = rubric_rounds(rubric_id)
+    defining = defining_round_ids(rounds)
     if not force and state.defining_round_ids == defining and state.basis == code_basis():
         # as stored: the caller reads the runs (stored_runs) only if it needs them
-        return CohortUpdate(None, defining, checked=False, changed=False)
+        return CohortUpdate(None, defining, checked=False, changed=False, rounds=rounds)
     stored = stored_runs(rubric_id)
     fresh = cohort_runs(defining)
     changed = fresh != stored or state.defining_round_ids != defining
@@ -178,7 +182,7 @@ def update_cohort(*, rubric_id: int, rounds: list[SurveyRound], force: bool) -> 
     state.defining_round_ids = defining
     state.basis = code_basis()
     state.save()
-    return CohortUpdate(fresh, defining, checked=True, changed=changed)
+    return CohortUpdate(fresh, defining, checked=True, changed=changed, rounds=rounds)
 
 
 def churn(previous: set[int], current: set[int], retired: set[int]) -> dict[str, int]:

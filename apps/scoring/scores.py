@@ -152,7 +152,7 @@ def _score_round(
         shapes = {} if shapes is None else shapes
         version_id = survey_round.rubric_version_id
         if version_id not in shapes:
-            shapes[version_id] = selectors.version_shape(version_id)
+            shapes[version_id] = selectors.version_shape(survey_round.rubric_version)
         shape = shapes[version_id]
         fresh_like: dict[int, LikeScores] = {}
         matched = False  # the round's stored aggregates matched its stored scores

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -17,7 +19,7 @@ from apps.scoring.rules import AreaTally, Rule, quantize
 
 @dataclass(frozen=True)
 class VersionShape:
-    """What scoring needs to know about a rubric version, read in three queries."""
+    """What scoring needs to know about a rubric version (version_shape)."""
 
     version_id: int
     rule: Rule
@@ -32,17 +34,51 @@ class VersionShape:
         return {area_id: key for key, area_id in self.area_ids.items()}
 
 
-def version_shape(version_id: int) -> VersionShape:
-    """The rule, areas (with question counts) and bands of a version."""
-    version = RubricVersion.objects.get(pk=version_id)
+def version_shape(version: RubricVersion | int) -> VersionShape:
+    """The rule, areas (with question counts) and bands of a version, in three queries (two
+    given the version itself), or one (none) for a published version read before: it cannot
+    change (see rubrics.models), so its shape is remembered."""
+    if not isinstance(version, RubricVersion):
+        version = RubricVersion.objects.get(pk=version)
+    if version.state != RubricVersion.State.PUBLISHED or version.published_at is None:
+        return _version_shape(version)
+    # its publication time tells it from a version that reused its id (SQLite may)
+    stamp = (version.pk, version.published_at)
+    known = _PUBLISHED_SHAPES.get(stamp)
+    if known is None:
+        if len(_PUBLISHED_SHAPES) >= 64:  # a rubric has a handful of versions
+            _PUBLISHED_SHAPES.clear()
+        known = _PUBLISHED_SHAPES[stamp] = _version_shape(version)
+    return copy.deepcopy(known)  # callers may change theirs
+
+
+_PUBLISHED_SHAPES: dict[tuple[int, datetime], VersionShape] = {}
+
+
+def _version_shape(version: RubricVersion) -> VersionShape:
+    """version_shape, read: the scale's top level comes with the areas."""
+    top = (
+        ScaleLevel.objects.filter(version_id=OuterRef("version_id"))
+        .order_by("-order")
+        .values("value")[:1]
+    )
     areas = list(
-        Area.objects.filter(version_id=version_id)
-        .annotate(n_questions=Count("questions"))
+        Area.objects.filter(version_id=version.pk)
+        .annotate(n_questions=Count("questions"), top=Subquery(top))
         .order_by("order")
     )
-    bands = tuple(Band.objects.filter(version_id=version_id).order_by("order"))
+    if areas:
+        top_value = areas[0].top
+    else:  # no area to bring it: asked on its own
+        top_value = (
+            ScaleLevel.objects.filter(version_id=version.pk)
+            .order_by("-order")
+            .values_list("value", flat=True)
+            .first()
+        )
+    bands = tuple(Band.objects.filter(version_id=version.pk).order_by("order"))
     return VersionShape(
-        version_id=version_id,
+        version_id=version.pk,
         rule=Rule(
             area_aggregation=version.area_aggregation,
             not_applicable=version.not_applicable_policy,
@@ -53,11 +89,7 @@ def version_shape(version_id: int) -> VersionShape:
         questions_per_area={area.key: area.n_questions for area in areas},
         band_ids=tuple(band.pk for band in bands),
         bands=bands,
-        top_value=ScaleLevel.objects.filter(version_id=version_id)
-        .order_by("-order")
-        .values_list("value", flat=True)
-        .first()
-        or Decimal(1),
+        top_value=top_value or Decimal(1),
     )
 
 

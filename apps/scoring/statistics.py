@@ -25,11 +25,11 @@ def mean(values: Sequence[Decimal]) -> Decimal:
 
 
 def describe(
-    values: Sequence[Decimal], *, total: Decimal | None = None
+    values: Sequence[Decimal], *, total: Decimal | None = None, presorted: bool = False
 ) -> dict[str, Decimal | int | None]:
     """n, mean, median, quartiles, min and max of some scores (None where n is 0); `total`:
-    their sum, when the caller keeps it."""
-    ordered = sorted(values)
+    their sum, when the caller keeps it; `presorted`: the values are in order already."""
+    ordered = values if presorted else sorted(values)
     if not ordered:
         return dict.fromkeys(("mean", "median", "p25", "p75", "minimum", "maximum"), None) | {
             "n": 0

@@ -95,8 +95,28 @@ def test_round_page_queries_are_bounded(client, demo, django_assert_max_num_quer
     client.force_login(viewer())
     # The same whatever the number of products; 3 of them are the reminders' section (its log,
     # and the permission to remind: the user's and their groups' permissions).
-    with django_assert_max_num_queries(21):
+    with django_assert_max_num_queries(19):
         assert client.get(reverse("round", args=[demo.last().key])).status_code == 200
+
+
+def test_results_count_what_they_list(client, demo):
+    """The results' count is taken on the scores alone (no join): it must be the number of
+    rows the pages list, for every role and filter."""
+    survey_round = demo.last()
+    team = survey_round.responses.first().product.team
+    member = UserFactory(username="member")
+    team.members.add(member)
+    url = reverse("round", args=[survey_round.key])
+    for user, query in ((viewer(), {}), (viewer(), {"team": team.slug}), (member, {})):
+        client.force_login(user)
+        counted = client.get(url, query).context["results"].paginator
+        listed = [
+            row.product
+            for number in counted.page_range
+            for row in client.get(url, {**query, "page": number}).context["rows"]
+        ]
+        assert counted.count == len(set(listed)) == len(listed) > 0
+    assert counted.count < ResponseScore.objects.filter(round=survey_round).count()
 
 
 # Overall = mean of three area means on a 0–2–4 scale: thirds, which no float holds exactly.

@@ -40,6 +40,8 @@ from apps.dashboards.selectors.round_page import (
     result_rows,
     round_participation,
     round_results,
+    round_results_count,
+    rounds_for_page,
 )
 
 __all__ = [
@@ -71,6 +73,8 @@ __all__ = [
     "result_rows",
     "round_participation",
     "round_results",
+    "round_results_count",
+    "rounds_for_page",
     "rubric_questions",
     "rubric_trend",
     "rubrics_with_rounds",

@@ -17,11 +17,11 @@ from django.db.models import (
     QuerySet,
     Subquery,
 )
-from django.db.models.functions import Round
+from django.db.models.functions import Coalesce, Round
 from django.utils.translation import get_language
 
 from apps.accounts.models import Team
-from apps.rubrics.models import SCORE_FIELD, Rubric
+from apps.rubrics.models import SCORE_FIELD, Question, Rubric
 from apps.rubrics.numbers import format_score, format_signed_score
 from apps.scoring.explain import area_score_text
 from apps.scoring.models import ResponseScore, RoundAggregate
@@ -76,9 +76,24 @@ CHANGE_FIELD = DecimalField(
 )
 
 
+def rounds_for_page() -> QuerySet[SurveyRound]:
+    """Rounds with their version and rubric, and the version's number of questions
+    (`question_count`), for the round page: one query."""
+    questions = (
+        Question.objects.filter(version_id=OuterRef("rubric_version_id"))
+        .order_by()
+        .values("version_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return SurveyRound.objects.select_related("rubric_version__rubric").annotate(
+        question_count=Coalesce(Subquery(questions), 0)
+    )
+
+
 def round_participation(survey_round: SurveyRound) -> list[TeamParticipation]:
     """Per team: products active when the round opened, and how far their responses are
-    (the counts in one query, the teams and their members' addresses in two)."""
+    (the counts with the teams' names in one query, their members' addresses in another)."""
     # One LEFT JOIN to the round's responses (at most one per product), counted by status.
     counts = {
         row["team_id"]: row
@@ -86,13 +101,13 @@ def round_participation(survey_round: SurveyRound) -> list[TeamParticipation]:
         .annotate(
             this_round=FilteredRelation("responses", condition=Q(responses__round=survey_round))
         )
-        .order_by()
-        .values("team_id")
+        .values("team_id", "team__name")
         .annotate(
             active=Count("pk"),
             submitted=Count("pk", filter=Q(this_round__status="submitted")),
             draft=Count("pk", filter=Q(this_round__status="draft")),
         )
+        .order_by("team__name", "team_id")  # the database's collation, as the page's others
     }
     members: dict[int, list[str]] = {pk: [] for pk in counts}
     for team_id, email, username in (
@@ -103,16 +118,14 @@ def round_participation(survey_round: SurveyRound) -> list[TeamParticipation]:
         members[team_id].append(email or username)
     return [
         TeamParticipation(
-            team=name,
-            active=counts[pk]["active"],
-            not_started=counts[pk]["active"] - counts[pk]["submitted"] - counts[pk]["draft"],
-            draft=counts[pk]["draft"],
-            submitted=counts[pk]["submitted"],
+            team=row["team__name"],
+            active=row["active"],
+            not_started=row["active"] - row["submitted"] - row["draft"],
+            draft=row["draft"],
+            submitted=row["submitted"],
             members=sorted(members[pk]),
         )
-        for pk, name in Team.objects.filter(pk__in=counts)
-        .order_by("name")
-        .values_list("pk", "name")
+        for pk, row in counts.items()
     ]
 
 
@@ -137,6 +150,17 @@ def progress_of(participation: list[TeamParticipation]) -> RoundProgress:
         sum(t.draft for t in participation),
         sum(t.not_started for t in participation),
     )
+
+
+def round_results_count(survey_round: SurveyRound, *, products=None, team: str = "") -> int:
+    """How many rows round_results has, counted on the scores alone (its joins to products,
+    teams and bands neither add nor drop a row)."""
+    scores = ResponseScore.objects.filter(round=survey_round)
+    if products is not None:
+        scores = scores.filter(product__in=products)
+    if team:
+        scores = scores.filter(product__team__slug=team)
+    return scores.count()
 
 
 def round_results(
