@@ -43,12 +43,16 @@ def expresses(shape: VersionShape) -> bool:
 
 # The round's tallies per response and area, as the triggers of scoring 0008 keep them: the
 # GROUP BY of its answers, read without reading an answer (`{common}`: the counts of the
-# compared questions' answers beside, kept by the triggers of scoring 0009).
+# compared questions' answers beside, kept by the triggers of scoring 0009), from the index of
+# scoring 0010, which holds every column read here (an index-only scan).
 STORED_TALLIES = """
     SELECT t.response_id, t.area_id, t.answered, t.not_applicable, t.total{common}
       FROM scoring_areatally t
      WHERE t.response_id = ANY(ARRAY(SELECT id FROM response))"""
 
+
+# The tallies' counts of the compared questions' answers, read beside the others (`{common}`).
+COMMON_TALLIES = ", t.common_answered, t.common_not_applicable AS common_na, t.common_total"
 
 # `half_even(n, d)`, for whole n >= 0 and d > 0 (n in ten-thousandths): n / d rounded half to
 # even to a whole number of ten-thousandths, as rules.quantize does (round() rounds half up).
@@ -336,7 +340,7 @@ def round_sql(
     common_grouped = common_columns = null_like = like_columns = like_sql = like_join = ""
     compared = "NULL::bigint[]"
     if common_areas and like is not None:
-        common_grouped = ", t.common_answered, t.common_not_applicable AS common_na, t.common_total"
+        common_grouped = COMMON_TALLIES
         compared = COMPARED_IDS
         for j, i in enumerate(common_areas):
             area = f"FILTER (WHERE area_id = %(area_{i})s)"
