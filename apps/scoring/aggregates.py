@@ -4,7 +4,6 @@ churn, rebuilt from the stored scores whenever they change."""
 
 from __future__ import annotations
 
-import copy
 import functools
 import hashlib
 import json
@@ -180,18 +179,16 @@ def common_questions(version_ids: list[int]) -> Comparison:
             "pk", "label", "area_aggregation", "state", "published_at"
         )
     }
-    if not version_ids or any(
-        versions.get(v, (None, None, None))[2] != RubricVersion.State.PUBLISHED for v in version_ids
-    ):
+    published = [
+        (v, versions[v][3])
+        for v in version_ids
+        if v in versions and versions[v][2] == RubricVersion.State.PUBLISHED
+    ]
+    if not version_ids or len(published) < len(version_ids):
         return _common_questions(version_ids, versions)
-    # a version's publication time tells it from one that reused its id (SQLite may)
-    stamp = tuple((v, versions[v][3]) for v in version_ids)
-    known = _PUBLISHED_COMPARISONS.get(stamp)
-    if known is None:
-        if len(_PUBLISHED_COMPARISONS) >= 64:  # a rubric has a handful of versions
-            _PUBLISHED_COMPARISONS.clear()
-        known = _PUBLISHED_COMPARISONS[stamp] = _common_questions(version_ids, versions)
-    return copy.deepcopy(known)  # callers may change theirs
+    return selectors.remembered(
+        _PUBLISHED_COMPARISONS, tuple(published), lambda: _common_questions(version_ids, versions)
+    )
 
 
 _PUBLISHED_COMPARISONS: dict[tuple, Comparison] = {}

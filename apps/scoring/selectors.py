@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from django.db import connection
 from django.db.models import Count, OuterRef, Subquery
@@ -42,17 +42,26 @@ def version_shape(version: RubricVersion | int) -> VersionShape:
         version = RubricVersion.objects.get(pk=version)
     if version.state != RubricVersion.State.PUBLISHED or version.published_at is None:
         return _version_shape(version)
-    # its publication time tells it from a version that reused its id (SQLite may)
-    stamp = (version.pk, version.published_at)
-    known = _PUBLISHED_SHAPES.get(stamp)
+    return remembered(
+        _PUBLISHED_SHAPES, ((version.pk, version.published_at),), lambda: _version_shape(version)
+    )
+
+
+_PUBLISHED_SHAPES: dict[tuple, VersionShape] = {}
+T = TypeVar("T")
+
+
+def remembered(store: dict[tuple, T], stamp: tuple, read: Callable[[], T]) -> T:
+    """What `read` gives of published versions, read once per process: a published version
+    cannot change (rubrics.models refuses it). `stamp` names them by id and publication time,
+    which tells a version from one that reused its id (SQLite may). A copy: callers may change
+    theirs. At most 64 are kept (a rubric has a handful of versions)."""
+    known = store.get(stamp)
     if known is None:
-        if len(_PUBLISHED_SHAPES) >= 64:  # a rubric has a handful of versions
-            _PUBLISHED_SHAPES.clear()
-        known = _PUBLISHED_SHAPES[stamp] = _version_shape(version)
-    return copy.deepcopy(known)  # callers may change theirs
-
-
-_PUBLISHED_SHAPES: dict[tuple[int, datetime], VersionShape] = {}
+        if len(store) >= 64:
+            store.clear()
+        known = store[stamp] = read()
+    return copy.deepcopy(known)
 
 
 def _version_shape(version: RubricVersion) -> VersionShape:
