@@ -15,7 +15,7 @@ from apps.scoring import cohort
 from apps.scoring.explain import area_score_text, not_applicable_rule_text
 from apps.scoring.selectors import area_maxima, areas_with_maxima
 from apps.surveys.models import Response
-from apps.surveys.selectors import describe_laggards, round_laggards, round_progress
+from apps.surveys.selectors import Laggard, round_laggards, round_progress
 
 PAGE_SIZE = 50  # rows per page of the round page's tables
 LAGGARD_STATUSES = ("not_started", "draft")
@@ -120,14 +120,18 @@ def round_page(request: HttpRequest, key: str) -> HttpResponse:
     results = selectors.round_results(
         survey_round, products=visible, team=team, sort=sort, descending=descending
     )
-    counted = selectors.round_results_count(survey_round, products=visible, team=team)
-    page = CountedPaginator(results, PAGE_SIZE, counted).get_page(request.GET.get("page"))
-    areas = areas_with_maxima(survey_round.rubric_version)  # one query
+    page = Paginator(results, PAGE_SIZE).get_page(request.GET.get("page"))
+    areas = areas_with_maxima(survey_round.rubric_version)  # remembered once published
     status = request.GET.get("status", "") if request.GET.get("status") in LAGGARD_STATUSES else ""
-    participation = selectors.round_participation(survey_round) if everything else []
+    teams = selectors.teams_by_name()
+    participation = selectors.round_participation(survey_round, teams) if everything else []
     progress = selectors.progress_of(participation) if everything else round_progress(survey_round)
     laggards = round_laggards(
-        survey_round, products=visible, team=request.GET.get("team", ""), status=status
+        survey_round,
+        products=visible,
+        team=request.GET.get("team", ""),
+        status=status,
+        described=True,
     )
     if visible is None and not request.GET.get("team") and not status:
         # Every active product not submitted: the progress has counted them already.
@@ -139,8 +143,11 @@ def round_page(request: HttpRequest, key: str) -> HttpResponse:
         "round": survey_round,
         "progress": progress,
         "laggards": laggards,
-        "laggard_rows": describe_laggards(survey_round, laggards),
-        "owners": selectors.owner_names({product.team_id for product in laggards}),
+        "laggard_rows": [Laggard.of(product) for product in laggards],
+        "owners": selectors.owner_names(
+            {product.team_id for product in laggards},
+            known={row.team_id: row.people for row in participation},
+        ),
         "status": status,
         "questions": survey_round.question_count,
         "events": survey_round.events.select_related("user")[:20] if everything else [],
@@ -153,7 +160,7 @@ def round_page(request: HttpRequest, key: str) -> HttpResponse:
         "sort": sort,
         "descending": descending,
         "team": request.GET.get("team", ""),
-        "teams": Team.objects.order_by("name").values_list("slug", "name"),
+        "teams": [(team.slug, team.name) for team in teams],
     }
     return render(request, "dashboards/round.html", context)
 

@@ -232,11 +232,23 @@ def _as_on_postgresql(row: tuple) -> tuple:
 
 def areas_with_maxima(version: RubricVersion | int) -> list[Area]:
     """The version's areas in order, each with `maximum`, its highest possible score under
-    the rule (the number after the slash in "4.08 / 7"), in one query (two given an id):
-    with a sum, questions × the top level (a rescaled sum reaches it too); with a mean, the
-    top level."""
+    the rule (the number after the slash in "4.08 / 7"), in one query (two given an id), or
+    none for a published version read before (remembered, as version_shape): with a sum,
+    questions × the top level (a rescaled sum reaches it too); with a mean, the top level."""
     if not isinstance(version, RubricVersion):
         version = RubricVersion.objects.get(pk=version)
+    if version.state != RubricVersion.State.PUBLISHED or version.published_at is None:
+        return _areas_with_maxima(version)
+    return remembered(
+        _PUBLISHED_AREAS, ((version.pk, version.published_at),), lambda: _areas_with_maxima(version)
+    )
+
+
+_PUBLISHED_AREAS: dict[tuple, list[Area]] = {}
+
+
+def _areas_with_maxima(version: RubricVersion) -> list[Area]:
+    """areas_with_maxima, read."""
     top = (
         ScaleLevel.objects.filter(version_id=OuterRef("version_id"))
         .order_by("-value")

@@ -120,10 +120,10 @@ def test_the_page_costs_the_same_queries_however_long_the_history(client, produc
 
 
 # session, user, product, roles, team membership; scores, organisation's; two responses;
-# areas with maxima; next steps (questions, version (a published version's areas and bands
-# are remembered after the first request), tallies, characteristics, answers); the answers of
-# both responses
-PRODUCT_PAGE_QUERIES = 15
+# next steps (questions, version, tallies, characteristics, answers); the answers of both
+# responses. A published version's areas with their maxima, and its shape (areas and bands),
+# are remembered after the first request.
+PRODUCT_PAGE_QUERIES = 14
 
 
 @pytest.mark.parametrize(("role", "status"), [("outsider", 404), ("viewer", 200)])

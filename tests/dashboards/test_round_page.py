@@ -10,10 +10,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.accounts.models import VIEWERS_GROUP
+from apps.dashboards import views
 from apps.demo.services import seed_demo
 from apps.scoring import scores
 from apps.scoring.models import ResponseScore
 from apps.surveys.models import SurveyRound
+from apps.surveys.selectors import Laggard, describe_laggards, round_laggards
 from tests.factories import (
     SMALL_RUBRIC,
     ProductFactory,
@@ -93,10 +95,14 @@ def test_team_filter_and_unknown_round(client, demo):
 
 def test_round_page_queries_are_bounded(client, demo, django_assert_max_num_queries):
     client.force_login(viewer())
-    # The same whatever the number of products; 3 of them are the reminders' section (its log,
-    # and the permission to remind: the user's and their groups' permissions).
-    with django_assert_max_num_queries(19):
-        assert client.get(reverse("round", args=[demo.last().key])).status_code == 200
+    url = reverse("round", args=[demo.last().key])
+    client.get(url)  # reads the round's version's areas, remembered from then on
+    # The same whatever the number of products: session, user, round, roles; results' count
+    # and page; teams, participation and members; laggards (described in their query); the
+    # round's log; the reminders' section (its log, and the permission to remind: the user's
+    # and their groups' permissions).
+    with django_assert_max_num_queries(14):
+        assert client.get(url).status_code == 200
 
 
 def test_results_count_what_they_list(client, demo):
@@ -303,3 +309,75 @@ def test_names_in_both_tables_are_escaped(client):
     assert html.count(escaped) >= 4  # each product's name and team, in its table
     assert "&lt;i&gt; O&#x27;Neil" in html
     assert waiting.slug in laggard_rows(client.get(reverse("round", args=[survey_round.key])))
+
+
+@pytest.mark.parametrize("sort", ["overall", "change", "product", "team"])
+@pytest.mark.parametrize("direction", ["desc", "asc"])
+def test_results_pages_follow_the_sort(client, demo, monkeypatch, sort, direction):
+    """Each page sorts the round's narrow rows, then reads its own rows whole: the pages,
+    one after another, are the whole round in the sort's order, ties broken by product."""
+    monkeypatch.setattr(views, "PAGE_SIZE", 7)
+    survey_round = demo[1]
+    client.force_login(viewer())
+    url = reverse("round", args=[survey_round.key])
+    query = {"sort": sort, "dir": direction}
+    paginator = client.get(url, query).context["results"].paginator
+    assert paginator.num_pages > 2
+    listed = [
+        row
+        for number in paginator.page_range
+        for row in client.get(url, {**query, "page": number}).context["rows"]
+    ]
+    before = {
+        score.product_id: score.overall
+        for score in ResponseScore.objects.filter(round=demo[0]).exclude(overall=None)
+    }
+    scored = ResponseScore.objects.filter(round=survey_round).select_related("product__team")
+    key = {
+        "overall": lambda s: s.overall,
+        "change": lambda s: (
+            s.overall - before[s.product_id]
+            if s.overall is not None and s.product_id in before
+            else None
+        ),
+        "product": lambda s: s.product.name,
+        "team": lambda s: s.product.team.name,
+    }[sort]
+    present = sorted((s for s in scored if key(s) is not None), key=lambda s: s.product.slug)
+    present.sort(key=key, reverse=direction == "desc")  # stable: ties stay by slug
+    expected = present + sorted((s for s in scored if key(s) is None), key=lambda s: s.product.slug)
+    assert [row.product for row in listed] == [s.product.slug for s in expected]
+    assert [row.overall for row in listed] == [s.overall for s in expected]
+
+
+def test_laggards_described_in_their_query_match_described_apart(client):
+    """The round page reads each laggard's status, answers and last activity in the laggards'
+    query (Laggard.of); the exports and reminders ask describe_laggards: the same."""
+    survey_round = SurveyRoundFactory(key="2030-01")
+    busy, blank, done = (ProductFactory(slug=slug) for slug in ("busy", "blank", "done"))
+    ProductFactory(slug="idle")
+    answer_all(ResponseFactory(round=survey_round, product=busy), {"data-schema": 1}, False)
+    ResponseFactory(round=survey_round, product=blank)  # a draft with no answer yet
+    answer_all(ResponseFactory(round=survey_round, product=done), {"data-schema": 1})
+    described = [Laggard.of(p) for p in round_laggards(survey_round, described=True)]
+    apart = describe_laggards(survey_round, round_laggards(survey_round))
+    assert described == apart
+    assert {(row.product.slug, row.status, row.answered) for row in described} == {
+        ("idle", "not_started", 0),
+        ("busy", "draft", 1),
+        ("blank", "draft", 0),
+    }
+    assert next(row for row in described if row.product.slug == "busy").last_activity
+
+
+def test_members_see_their_teams_owners(client):
+    """A member's page has no participation table to take the owners from: they are read
+    for the listed products' teams."""
+    survey_round = SurveyRoundFactory(key="2030-01")
+    team = ProductFactory(slug="idle").team
+    member = UserFactory(username="member", first_name="Aiko", last_name="Sato")
+    team.members.add(member)
+    client.force_login(member)
+    page = client.get(reverse("round", args=[survey_round.key]))
+    assert page.context["participation"] == []
+    assert "Aiko Sato" in laggard_rows(page)["idle"]

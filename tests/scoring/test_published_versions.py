@@ -49,6 +49,31 @@ def test_a_drafts_shape_is_read_every_time():
     assert selectors.version_shape(version).rule.band_maxima[0] == Decimal("0.25")
 
 
+def test_a_published_versions_areas_with_maxima_are_read_once(django_assert_num_queries):
+    version = make_version()
+    first = selectors.areas_with_maxima(version)
+    with django_assert_num_queries(0):
+        again = selectors.areas_with_maxima(version)
+    assert [(a.key, a.maximum, a.tr("title")) for a in again] == [
+        (a.key, a.maximum, a.tr("title")) for a in first
+    ]
+    assert [a.maximum for a in again] == [Decimal(2), Decimal(1)]  # questions × top level
+    again[0].maximum = Decimal(99)  # the caller's copy
+    assert selectors.area_maxima(version) == {"data": Decimal(2), "monitoring": Decimal(1)}
+    version.published_at += timedelta(seconds=1)  # another version under the same id
+    with django_assert_num_queries(1):
+        selectors.areas_with_maxima(version)
+
+
+def test_a_drafts_areas_with_maxima_are_read_every_time():
+    version = make_version(publish=False)
+    assert selectors.area_maxima(version) == {"data": Decimal(2), "monitoring": Decimal(1)}
+    question = version.questions.get(key="monitoring-staleness")
+    question.pk, question.key, question.order = None, "monitoring-alerts", question.order + 1
+    question.save()
+    assert selectors.area_maxima(version)["monitoring"] == Decimal(2)
+
+
 def test_common_questions_of_published_versions_are_read_once(django_assert_num_queries):
     v1, v2 = make_version(), second_version()
     first = common_questions([v1.pk, v2.pk])

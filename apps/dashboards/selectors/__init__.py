@@ -31,8 +31,11 @@ from apps.dashboards.selectors.product_page import (
     product_history,
 )
 from apps.dashboards.selectors.round_page import (
+    Member,
     ResultRow,
     RoundParticipation,
+    RoundResults,
+    TeamName,
     TeamParticipation,
     owner_names,
     participation_by_round,
@@ -42,6 +45,8 @@ from apps.dashboards.selectors.round_page import (
     round_results,
     round_results_count,
     rounds_for_page,
+    team_members,
+    teams_by_name,
 )
 
 __all__ = [
@@ -49,12 +54,15 @@ __all__ = [
     "CatalogueProduct",
     "CatalogueRow",
     "CatalogueScore",
+    "Member",
     "Point",
     "ProductRound",
     "QuestionRow",
     "ResultRow",
     "RoundParticipation",
+    "RoundResults",
     "StepRow",
+    "TeamName",
     "TeamParticipation",
     "Trend",
     "aggregates_stamp",
@@ -79,4 +87,6 @@ __all__ = [
     "rubric_trend",
     "rubrics_with_rounds",
     "search_products",
+    "team_members",
+    "teams_by_name",
 ]

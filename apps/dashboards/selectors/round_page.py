@@ -30,6 +30,15 @@ from apps.surveys.models import SurveyRound
 from apps.surveys.selectors import RoundProgress, active_counts, active_products
 
 
+class Member(NamedTuple):
+    """A team member as the round page names them."""
+
+    username: str
+    email: str
+    first_name: str
+    last_name: str
+
+
 @dataclass(frozen=True)
 class TeamParticipation:
     """A team's products in the round and how far their responses are."""
@@ -39,7 +48,9 @@ class TeamParticipation:
     not_started: int
     draft: int
     submitted: int
-    members: list[str]
+    members: list[str]  # addresses (or usernames), sorted
+    team_id: int
+    people: list[Member]  # by username, for owner_names
 
 
 @dataclass(frozen=True)
@@ -91,9 +102,30 @@ def rounds_for_page() -> QuerySet[SurveyRound]:
     )
 
 
-def round_participation(survey_round: SurveyRound) -> list[TeamParticipation]:
-    """Per team: products active when the round opened, and how far their responses are
-    (the counts with the teams' names in one query, their members' addresses in another)."""
+class TeamName(NamedTuple):
+    """A team as the round page's filters and participation name it."""
+
+    pk: int
+    slug: str
+    name: str
+
+
+def teams_by_name() -> list[TeamName]:
+    """Every team, by name in the database's collation (as the page's other lists), in one
+    query."""
+    return [
+        TeamName(*row)
+        for row in Team.objects.order_by("name", "pk").values_list("pk", "slug", "name")
+    ]
+
+
+def round_participation(
+    survey_round: SurveyRound, teams: list[TeamName] | None = None
+) -> list[TeamParticipation]:
+    """Per team, in the order of `teams` (teams_by_name, read here if not given): products
+    active when the round opened, and how far their responses are (the counts in one query,
+    their members in another)."""
+    teams = teams_by_name() if teams is None else teams
     # One LEFT JOIN to the round's responses (at most one per product), counted by status.
     counts = {
         row["team_id"]: row
@@ -101,45 +133,63 @@ def round_participation(survey_round: SurveyRound) -> list[TeamParticipation]:
         .annotate(
             this_round=FilteredRelation("responses", condition=Q(responses__round=survey_round))
         )
-        .values("team_id", "team__name")
+        .values("team_id")
         .annotate(
             active=Count("pk"),
             submitted=Count("pk", filter=Q(this_round__status="submitted")),
             draft=Count("pk", filter=Q(this_round__status="draft")),
         )
-        .order_by("team__name", "team_id")  # the database's collation, as the page's others
-    }
-    members: dict[int, list[str]] = {pk: [] for pk in counts}
-    for team_id, email, username in (
-        Team.members.through.objects.filter(team_id__in=counts)
         .order_by()
-        .values_list("team_id", "user__email", "user__username")
-    ):
-        members[team_id].append(email or username)
+    }
+    people = team_members(counts)
     return [
         TeamParticipation(
-            team=row["team__name"],
+            team=team.name,
             active=row["active"],
             not_started=row["active"] - row["submitted"] - row["draft"],
             draft=row["draft"],
             submitted=row["submitted"],
-            members=sorted(members[pk]),
+            members=sorted(member.email or member.username for member in people[team.pk]),
+            team_id=team.pk,
+            people=people[team.pk],
         )
-        for pk, row in counts.items()
+        for team in teams
+        if (row := counts.get(team.pk))
     ]
 
 
-def owner_names(team_ids: Iterable[int]) -> dict[int, str]:
-    """Each team's members as the round page lists them ("Full Name, username"), in one
-    query."""
-    names: dict[int, list[str]] = {}
-    for team_id, first, last, username in (
-        Team.members.through.objects.filter(team_id__in=list(team_ids))
+def team_members(team_ids: Iterable[int]) -> dict[int, list[Member]]:
+    """Each of these teams' members, by username (one query)."""
+    members: dict[int, list[Member]] = {pk: [] for pk in team_ids}
+    for team_id, *person in (
+        Team.members.through.objects.filter(team_id__in=list(members))
         .order_by("team_id", "user__username")
-        .values_list("team_id", "user__first_name", "user__last_name", "user__username")
+        .values_list(
+            "team_id", "user__username", "user__email", "user__first_name", "user__last_name"
+        )
     ):
-        names.setdefault(team_id, []).append(f"{first} {last}".strip() or username)
-    return {team_id: ", ".join(members) for team_id, members in names.items()}
+        members[team_id].append(Member(*person))
+    return members
+
+
+def owner_names(
+    team_ids: Iterable[int], known: dict[int, list[Member]] | None = None
+) -> dict[int, str]:
+    """Each team's members as the round page lists them ("Full Name, username"): from
+    `known` (team_members' lists, which round_participation has read) where it has the team,
+    the others in one query."""
+    team_ids = set(team_ids)
+    known = known or {}
+    missing = team_ids - known.keys()
+    members = {**known, **(team_members(missing) if missing else {})}
+    names = {
+        team_id: ", ".join(
+            f"{person.first_name} {person.last_name}".strip() or person.username
+            for person in members[team_id]
+        )
+        for team_id in team_ids
+    }
+    return {team_id: text for team_id, text in names.items() if text}
 
 
 def progress_of(participation: list[TeamParticipation]) -> RoundProgress:
@@ -163,6 +213,31 @@ def round_results_count(survey_round: SurveyRound, *, products=None, team: str =
     return scores.count()
 
 
+class RoundResults:
+    """Scored responses of a round, sorted in the database, for a Paginator: a slice is one
+    query that sorts the round's narrow rows (id and sort keys) and reads the wide ones
+    (area scores, band, names) of that page only. Reading every row's area scores into the
+    sort took half the query's time. Slices are plain tuples (RESULT_COLUMNS), for
+    result_rows."""
+
+    ordered = True  # for Paginator: the order is the sort's, then the product's slug
+
+    def __init__(self, scores: QuerySet, order: tuple, change: Round, count: int):
+        self.scores, self.order, self.change, self.count = scores, order, change, count
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, page: slice) -> list[tuple]:
+        top = self.scores.order_by(*self.order).values("pk")[page]
+        return list(
+            ResponseScore.objects.filter(pk__in=top)
+            .annotate(change=self.change)
+            .order_by(*self.order)
+            .values_list(*RESULT_COLUMNS)
+        )
+
+
 def round_results(
     survey_round: SurveyRound,
     *,
@@ -170,10 +245,11 @@ def round_results(
     team: str = "",
     sort: str = "overall",
     descending: bool = True,
-) -> QuerySet:
+    count: int | None = None,
+) -> RoundResults:
     """Scored responses of the round with the change since the product's previous round,
-    sorted in the database: a page of it is read, not the whole round. Plain tuples
-    (RESULT_COLUMNS), for result_rows."""
+    sorted in the database (a page of it is read, not the whole round). `count`, when the
+    caller has it (round_results_count), saves counting again."""
     scores = ResponseScore.objects.filter(round=survey_round)
     if products is not None:
         scores = scores.filter(product__in=products)
@@ -190,21 +266,21 @@ def round_results(
     before = ResponseScore.objects.filter(
         round=Subquery(previous), product_id=OuterRef("product_id")
     )
-    column = F(SORTS.get(sort, "overall"))
-    return (
-        scores.annotate(
-            change=Round(
-                F("overall") - Subquery(before.values("overall")[:1]),
-                SCORE_FIELD["decimal_places"],
-                output_field=CHANGE_FIELD,
-            )
-        )
-        .order_by(
-            column.desc(nulls_last=True) if descending else column.asc(nulls_last=True),
-            "product__slug",
-        )
-        .values_list(*RESULT_COLUMNS)
+    change = Round(
+        F("overall") - Subquery(before.values("overall")[:1]),
+        SCORE_FIELD["decimal_places"],
+        output_field=CHANGE_FIELD,
     )
+    if sort == "change":  # the sort needs it for every row; otherwise only the page's
+        scores = scores.annotate(change=change)
+    column = F(SORTS.get(sort, "overall"))
+    order = (
+        column.desc(nulls_last=True) if descending else column.asc(nulls_last=True),
+        "product__slug",
+    )
+    if count is None:
+        count = round_results_count(survey_round, products=products, team=team)
+    return RoundResults(scores, order, change, count)
 
 
 RESULT_COLUMNS = (
