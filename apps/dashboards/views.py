@@ -149,7 +149,7 @@ def round_page(request: HttpRequest, key: str) -> HttpResponse:
             known={row.team_id: row.people for row in participation},
         ),
         "status": status,
-        "questions": survey_round.question_count,
+        "questions": sum(area.n_questions for area in areas),
         "events": survey_round.events.select_related("user")[:20] if everything else [],
         "participation": participation,
         "results": page,

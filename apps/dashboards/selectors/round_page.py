@@ -17,11 +17,11 @@ from django.db.models import (
     QuerySet,
     Subquery,
 )
-from django.db.models.functions import Coalesce, Round
+from django.db.models.functions import Round
 from django.utils.translation import get_language
 
 from apps.accounts.models import Team
-from apps.rubrics.models import SCORE_FIELD, Question, Rubric
+from apps.rubrics.models import SCORE_FIELD, Rubric
 from apps.rubrics.numbers import format_score, format_signed_score
 from apps.scoring.explain import area_score_text
 from apps.scoring.models import ResponseScore, RoundAggregate
@@ -88,18 +88,9 @@ CHANGE_FIELD = DecimalField(
 
 
 def rounds_for_page() -> QuerySet[SurveyRound]:
-    """Rounds with their version and rubric, and the version's number of questions
-    (`question_count`), for the round page: one query."""
-    questions = (
-        Question.objects.filter(version_id=OuterRef("rubric_version_id"))
-        .order_by()
-        .values("version_id")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return SurveyRound.objects.select_related("rubric_version__rubric").annotate(
-        question_count=Coalesce(Subquery(questions), 0)
-    )
+    """Rounds with their version and rubric, for the round page: one query. (The version's
+    number of questions comes with its areas: scoring's areas_with_maxima.)"""
+    return SurveyRound.objects.select_related("rubric_version__rubric")
 
 
 class TeamName(NamedTuple):
