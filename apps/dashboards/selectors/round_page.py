@@ -236,11 +236,10 @@ def round_results(
     team: str = "",
     sort: str = "overall",
     descending: bool = True,
-    count: int | None = None,
 ) -> RoundResults:
     """Scored responses of the round with the change since the product's previous round,
-    sorted in the database (a page of it is read, not the whole round). `count`, when the
-    caller has it (round_results_count), saves counting again."""
+    sorted in the database (a page of it is read, not the whole round), and counted
+    (round_results_count)."""
     scores = ResponseScore.objects.filter(round=survey_round)
     if products is not None:
         scores = scores.filter(product__in=products)
@@ -269,8 +268,7 @@ def round_results(
         column.desc(nulls_last=True) if descending else column.asc(nulls_last=True),
         "product__slug",
     )
-    if count is None:
-        count = round_results_count(survey_round, products=products, team=team)
+    count = round_results_count(survey_round, products=products, team=team)
     return RoundResults(scores, order, change, count)
 
 
