@@ -38,17 +38,23 @@ def version_shape(version: RubricVersion | int) -> VersionShape:
     """The rule, areas (with question counts) and bands of a version, in three queries (two
     given the version itself), or one (none) for a published version read before: it cannot
     change (see rubrics.models), so its shape is remembered."""
-    if not isinstance(version, RubricVersion):
-        version = RubricVersion.objects.get(pk=version)
-    if version.state != RubricVersion.State.PUBLISHED or version.published_at is None:
-        return _version_shape(version)
-    return remembered(
-        _PUBLISHED_SHAPES, ((version.pk, version.published_at),), lambda: _version_shape(version)
-    )
+    return of_version(_PUBLISHED_SHAPES, version, _version_shape)
 
 
 _PUBLISHED_SHAPES: dict[tuple, VersionShape] = {}
 T = TypeVar("T")
+
+
+def of_version(
+    store: dict[tuple, T], version: RubricVersion | int, read: Callable[[RubricVersion], T]
+) -> T:
+    """`read(version)`, remembered in `store` if the version is published (see remembered),
+    read every time if it is a draft; given an id, the version is read first (one query)."""
+    if not isinstance(version, RubricVersion):
+        version = RubricVersion.objects.get(pk=version)
+    if version.state != RubricVersion.State.PUBLISHED or version.published_at is None:
+        return read(version)
+    return remembered(store, ((version.pk, version.published_at),), lambda: read(version))
 
 
 def remembered(store: dict[tuple, T], stamp: tuple, read: Callable[[], T]) -> T:
@@ -235,13 +241,7 @@ def areas_with_maxima(version: RubricVersion | int) -> list[Area]:
     the rule (the number after the slash in "4.08 / 7"), in one query (two given an id), or
     none for a published version read before (remembered, as version_shape): with a sum,
     questions × the top level (a rescaled sum reaches it too); with a mean, the top level."""
-    if not isinstance(version, RubricVersion):
-        version = RubricVersion.objects.get(pk=version)
-    if version.state != RubricVersion.State.PUBLISHED or version.published_at is None:
-        return _areas_with_maxima(version)
-    return remembered(
-        _PUBLISHED_AREAS, ((version.pk, version.published_at),), lambda: _areas_with_maxima(version)
-    )
+    return of_version(_PUBLISHED_AREAS, version, _areas_with_maxima)
 
 
 _PUBLISHED_AREAS: dict[tuple, list[Area]] = {}
