@@ -15,7 +15,7 @@ from apps.scoring import cohort
 from apps.scoring.explain import area_score_text, not_applicable_rule_text
 from apps.scoring.selectors import area_maxima, areas_with_maxima
 from apps.surveys.models import Response
-from apps.surveys.selectors import Laggard, round_laggards, round_progress
+from apps.surveys.selectors import LaggardRows, round_progress
 
 PAGE_SIZE = 50  # rows per page of the round page's tables
 LAGGARD_STATUSES = ("not_started", "draft")
@@ -126,12 +126,8 @@ def round_page(request: HttpRequest, key: str) -> HttpResponse:
     teams = selectors.teams_by_name()
     participation = selectors.round_participation(survey_round, teams) if everything else []
     progress = selectors.progress_of(participation) if everything else round_progress(survey_round)
-    laggards = round_laggards(
-        survey_round,
-        products=visible,
-        team=request.GET.get("team", ""),
-        status=status,
-        described=True,
+    laggards = LaggardRows(
+        survey_round, products=visible, team=request.GET.get("team", ""), status=status
     )
     if visible is None and not request.GET.get("team") and not status:
         # Every active product not submitted: the progress has counted them already.
@@ -143,9 +139,8 @@ def round_page(request: HttpRequest, key: str) -> HttpResponse:
         "round": survey_round,
         "progress": progress,
         "laggards": laggards,
-        "laggard_rows": [Laggard.of(product) for product in laggards],
         "owners": selectors.owner_names(
-            {product.team_id for product in laggards},
+            {row.team_id for row in laggards},
             known={row.team_id: row.people for row in participation},
         ),
         "status": status,

@@ -34,20 +34,20 @@ def _escaped(value) -> str:
 # format_html's escaping, with its check for lazy strings on every value, a third of the rest).
 @register.simple_tag
 def laggard_rows(laggards, owners: dict, questions: int, product_prefix: str) -> SafeString:
-    """The "Not submitted yet" rows: product, team, status, answered, last activity, owners."""
+    """The "Not submitted yet" rows (LaggardRow): product, team, status, answered, last
+    activity, owners."""
     draft, not_started = _escaped(_("Draft")), _escaped(_("Not started"))
     prefix = _escaped(product_prefix)
     rows = []
-    for laggard in laggards:
-        product = laggard.product
-        slug = _escaped(product.slug)
+    for row in laggards:
+        slug = _escaped(row.slug)
         rows.append(
             f'<tr data-product="{slug}"><td><a href="{prefix}{slug}/">'
-            f"{_escaped(product.name)}</a></td><td>{_escaped(product.team.name)}</td>"
-            f"<td>{draft if laggard.status == 'draft' else not_started}</td>"
-            f'<td class="num">{_escaped(laggard.answered)}/{_escaped(questions)}</td>'
-            f"<td>{_escaped(date(template_localtime(laggard.last_activity), 'Y-m-d H:i') or '–')}"
-            f"</td><td>{_escaped(owners.get(product.team_id) or '–')}</td></tr>"
+            f"{_escaped(row.name)}</a></td><td>{_escaped(row.team_name)}</td>"
+            f"<td>{draft if row.status == 'draft' else not_started}</td>"
+            f'<td class="num">{_escaped(row.answered)}/{_escaped(questions)}</td>'
+            f"<td>{_escaped(date(template_localtime(row.last_activity), 'Y-m-d H:i') or '–')}"
+            f"</td><td>{_escaped(owners.get(row.team_id) or '–')}</td></tr>"
         )
     return mark_safe("\n".join(rows))  # every value above is escaped
 
