@@ -357,8 +357,14 @@ LIMIT %s OFFSET %s"""
 LAGGARDS_SQL = """FROM products_product p
 JOIN accounts_team t ON t.id = p.team_id
 LEFT JOIN surveys_response r ON r.product_id = p.id AND r.round_id = %s
-WHERE p.active_from <= %s AND (p.retired_at IS NULL OR p.retired_at > %s)
-    AND COALESCE(r.status, '') <> %s"""
+WHERE {active} AND COALESCE(r.status, '') <> %s"""
+
+
+def active_products_sql(survey_round: SurveyRound) -> tuple[str, list]:
+    """active_products as a condition on the products `p` of hand-written SQL, with its
+    parameters."""
+    opened = database.date_param(timezone.localdate(survey_round.opens_at))
+    return "p.active_from <= %s AND (p.retired_at IS NULL OR p.retired_at > %s)", [opened] * 2
 
 
 class LaggardRows:
@@ -370,9 +376,9 @@ class LaggardRows:
     def __init__(
         self, survey_round: SurveyRound, *, products=None, team: str = "", status: str = ""
     ):
-        opened = database.date_param(timezone.localdate(survey_round.opens_at))
-        sql = LAGGARDS_SQL
-        params = [survey_round.pk, opened, opened, Response.Status.SUBMITTED]
+        active, active_params = active_products_sql(survey_round)
+        sql = LAGGARDS_SQL.format(active=active)
+        params = [survey_round.pk, *active_params, Response.Status.SUBMITTED]
         if products is not None:
             ids, ids_params = database.subquery(products)
             sql += f" AND p.id IN {ids}"

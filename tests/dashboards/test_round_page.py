@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.accounts.models import VIEWERS_GROUP
+from apps.accounts.models import VIEWERS_GROUP, Team
 from apps.dashboards import selectors, views
 from apps.demo.services import seed_demo
 from apps.products.models import Product
@@ -473,6 +473,22 @@ def test_laggard_rows_describe_each_kind(laggards_round):
     saved = Answer.objects.filter(response__product__slug="busy").get().updated_at
     assert busy.last_activity == saved and busy.last_activity.tzinfo is not None
     assert rows[0].last_activity is None and rows[3].last_activity is None
+
+
+def test_participation_counts_the_active_products_of_each_team(laggards_round):
+    """Per team, in the teams' order: products active when the round opened (not the retired
+    one, not the one active from the next day), submitted, draft and not started; and the
+    members by username."""
+    ours = Team.objects.get(slug="ours")
+    for username in ("zoe", "amy"):
+        ours.members.add(UserFactory(username=username, email=f"{username}@example.com"))
+    rows = selectors.round_participation(laggards_round)
+    assert [(r.team, r.active, r.not_started, r.draft, r.submitted) for r in rows] == [
+        ("B", 3, 2, 1, 0),
+        ("Ours", 3, 0, 2, 1),
+    ]
+    assert [person.username for person in rows[1].people] == ["amy", "zoe"]
+    assert rows[1].members == ["amy@example.com", "zoe@example.com"] and rows[0].people == []
 
 
 def test_members_see_their_teams_owners(client):
