@@ -74,11 +74,26 @@ def cohort_from_each_start(client: Client) -> None:
         )
 
 
+def machine_speed() -> str:
+    """The median time of a fixed pure-Python workload (two million additions): the same code
+    each run, so it tells how fast this machine is right now. A shared machine has slow
+    phases that no load average shows (seen here: 180 to 370 ms within an hour), and every
+    page's time grows with it, its CPU time too."""
+    timings = []
+    for _ in range(5):
+        started, total = time.perf_counter(), 0
+        for i in range(2_000_000):
+            total += i
+        timings.append((time.perf_counter() - started) * 1000)
+    return f"machine speed: {statistics.median(timings):.0f} ms for the reference workload"
+
+
 def main() -> None:
     setup_test_environment()
     # On a machine shared with other work the wall times grow with its load; the CPU time
     # of this process (Django's share of each request, without PostgreSQL's) much less.
     print(f"load average: {', '.join(f'{x:.2f}' for x in os.getloadavg())}, {os.cpu_count()} cores")
+    print(machine_speed())
     client = Client()
     client.force_login(get_user_model().objects.get(username="demo-viewer"))
     print(
@@ -141,6 +156,7 @@ def main() -> None:
             f"(this process's CPU: median {statistics.median(cpu):.1f} ms), "
             f"{len(queries)} queries" + " (target: median <= 50 ms)"
         )
+    print(machine_speed() + " (at the end)")
 
 
 if __name__ == "__main__":
