@@ -2,15 +2,18 @@
 
 import copy
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.contrib.auth.models import Group
+from django.template.defaultfilters import date
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.timezone import template_localtime
 
 from apps.accounts.models import VIEWERS_GROUP, Team
 from apps.dashboards import selectors, views
+from apps.dashboards.templatetags.dashboards import _minute
 from apps.demo.services import seed_demo
 from apps.products.models import Product
 from apps.scoring import scores
@@ -502,3 +505,18 @@ def test_members_see_their_teams_owners(client):
     page = client.get(reverse("round", args=[survey_round.key]))
     assert page.context["participation"] == []
     assert "Aiko Sato" in laggard_rows(page)["idle"]
+
+
+@pytest.mark.parametrize("zone", ["Asia/Tokyo", "UTC", "America/St_Johns"])
+def test_last_activity_reads_as_the_date_filter_wrote_it(zone):
+    """The laggards' last activity, written in Python, is what date:"Y-m-d H:i" wrote, in the
+    current time zone (a half-hour zone too), across a day and a year boundary."""
+    moments = [
+        datetime(2026, 12, 31, 14, 59, 59, tzinfo=UTC),
+        datetime(2026, 12, 31, 15, 0, tzinfo=UTC),
+        datetime(2027, 1, 1, 2, 30, 5, 999999, tzinfo=UTC),
+    ]
+    with timezone.override(zone):
+        for moment in moments:
+            assert _minute(moment) == date(template_localtime(moment), "Y-m-d H:i")
+    assert _minute(None) == "–"

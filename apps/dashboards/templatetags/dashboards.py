@@ -1,7 +1,7 @@
 import html
+from datetime import datetime
 
 from django import template
-from django.template.defaultfilters import date
 from django.utils.safestring import SafeData, SafeString, mark_safe
 from django.utils.timezone import template_localtime
 from django.utils.translation import gettext as _
@@ -29,6 +29,12 @@ def _escaped(value) -> str:
     return html.escape(str(value))
 
 
+def _minute(moment: datetime | None) -> str:
+    """A time in the current time zone as the template filter date:"Y-m-d H:i" writes it
+    ("2026-10-03 13:05"), at a fifth of its cost; "–" for none."""
+    return "–" if moment is None else template_localtime(moment).strftime("%Y-%m-%d %H:%M")
+
+
 # The round page's two 50-row tables, written in Python: the same markup the template's loops
 # wrote, at a fraction of the cost (a template variable per cell was a third of the page, and
 # format_html's escaping, with its check for lazy strings on every value, a third of the rest).
@@ -46,7 +52,7 @@ def laggard_rows(laggards, owners: dict, questions: int, product_prefix: str) ->
             f"{_escaped(row.name)}</a></td><td>{_escaped(row.team_name)}</td>"
             f"<td>{draft if row.status == 'draft' else not_started}</td>"
             f'<td class="num">{_escaped(row.answered)}/{_escaped(questions)}</td>'
-            f"<td>{_escaped(date(template_localtime(row.last_activity), 'Y-m-d H:i') or '–')}"
+            f"<td>{_minute(row.last_activity)}"
             f"</td><td>{_escaped(owners.get(row.team_id) or '–')}</td></tr>"
         )
     return mark_safe("\n".join(rows))  # every value above is escaped
