@@ -20,7 +20,12 @@ from apps.scoring.explain import area_score_text
 from apps.scoring.models import ResponseScore, RoundAggregate
 from apps.scoring.rules import quantize
 from apps.surveys.models import Response, SurveyRound
-from apps.surveys.selectors import RoundProgress, active_counts, active_products_sql
+from apps.surveys.selectors import (
+    RoundProgress,
+    active_counts,
+    active_products_sql,
+    product_filters_sql,
+)
 
 
 class Member(NamedTuple):
@@ -234,8 +239,8 @@ SORT_KEYS = {"product": "p.name", "team": "t.name", "overall": "s.overall", "cha
 
 class RoundResults:
     """Scored responses of a round, sorted in the database, for a Paginator: a slice is one
-    hand-written query (RESULTS_PAGE_SQL, apps.database), which costs half of what building
-    and compiling its queryset did. Slices are plain tuples, for result_rows."""
+    hand-written query (RESULTS_PAGE_SQL, apps.database): building and compiling the same
+    queryset had cost more than running it. Slices are plain tuples, for result_rows."""
 
     def __init__(self, sql: str, params: list, count: int):
         self.sql, self.params, self.count = sql, params, count
@@ -270,14 +275,7 @@ def round_results(
         survey_round.rubric_version.rubric_id,
         database.datetime_param(survey_round.opens_at),
     ]
-    filters, filter_params = "", []
-    if products is not None:
-        ids, ids_params = database.subquery(products)
-        filters += f" AND s.product_id IN {ids}"
-        filter_params += ids_params
-    if team:
-        filters += " AND t.slug = %s"
-        filter_params.append(team)
+    filters, filter_params = product_filters_sql("s.product_id", products, team)
     key = SORT_KEYS.get(sort, SORT_KEYS["overall"]).format(change=change)
     # the teams only when the sort or a filter needs them: a join fewer halves the sort's time
     team_join = "\n    JOIN accounts_team t ON t.id = p.team_id" if team or sort == "team" else ""
