@@ -1,8 +1,8 @@
 """Hand-written SQL read as the ORM reads it, for the few page queries whose querysets cost
 more to build than to run (the round page's results, laggards and participation: building
-and compiling their subqueries took longer than PostgreSQL took to answer them). The SQL is plain enough for both databases:
-no vendor functions, placeholders for every value, and each column converted here by the
-same converters the ORM applies to that model field."""
+and compiling their subqueries took longer than PostgreSQL took to answer them). The SQL is
+plain enough for both databases: no vendor functions, placeholders for every value, and
+each column converted here by the same converters the ORM applies to that model field."""
 
 from collections.abc import Callable, Sequence
 from typing import Any
