@@ -27,8 +27,10 @@ def converter(field: Field) -> Callable[[Any], Any]:
     return convert
 
 
-def fetch(sql: str, params: Sequence[Any], converters: dict[int, Callable]) -> list[tuple]:
-    """The rows of `sql` with the columns at `converters`' positions converted."""
+def fetch(
+    sql: str, params: Sequence[Any], converters: dict[int, Callable] | None = None
+) -> list[tuple]:
+    """The rows of `sql`, the columns at `converters`' positions (if any) converted."""
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()

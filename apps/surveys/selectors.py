@@ -404,7 +404,7 @@ class LaggardRows:
         self.sql, self.params = sql, params
 
     def count(self) -> int:
-        return database.fetch(f"SELECT COUNT(*) {self.sql}", self.params, {})[0][0]
+        return database.fetch(f"SELECT COUNT(*) {self.sql}", self.params)[0][0]
 
     def __getitem__(self, page: slice) -> list[LaggardRow]:
         converters = {7: database.converter(Answer._meta.get_field("updated_at"))}

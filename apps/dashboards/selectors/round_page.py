@@ -7,9 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import NamedTuple
 
-from django.db.models import (
-    QuerySet,
-)
+from django.db.models import QuerySet
 from django.utils.translation import get_language
 
 from apps import database
@@ -119,7 +117,6 @@ def round_participation(
         for team_id, active_count, submitted, draft in database.fetch(
             PARTICIPATION_SQL.format(active=active),
             [Response.Status.SUBMITTED, Response.Status.DRAFT, survey_round.pk, *active_params],
-            {},
         )
     }
     people = team_members(counts)
@@ -154,7 +151,6 @@ def team_members(team_ids: Iterable[int]) -> dict[int, list[Member]]:
         f" WHERE m.team_id IN ({', '.join(['%s'] * len(members))})"
         " ORDER BY m.team_id, u.username",
         list(members),
-        {},
     )
     for team_id, *person in rows:
         members[team_id].append(Member(*person))
