@@ -508,7 +508,9 @@ def not_applicable_shares(points: Sequence[Point], areas: Sequence[AreaTitle]) -
         rangemode="tozero",
     )
     _mark_versions(figure, points)
-    return _layout(figure, _("N/A answers per area"))
+    _layout(figure, _("N/A answers per area"))
+    _update(figure["layout"], {"margin": {"l": 64}})  # room for two-digit shares ("10%")
+    return figure
 
 
 def question_heatmap(
@@ -561,7 +563,10 @@ def question_heatmap(
         {"type": "buttons", "direction": "right", "x": 1, "y": 1.08, "buttons": buttons}
     ]
     _layout(figure, _("Mean answer per question"))
-    _update(figure["layout"], {"height": max(380, 120 + 20 * len(questions)), "margin": {"l": 320}})
+    _update(
+        figure["layout"],
+        {"height": max(380, 120 + 20 * len(questions)), "margin": {"l": 320, "b": 40}},
+    )
     return figure
 
 
@@ -647,7 +652,11 @@ def _layout(figure: Figure, title: str) -> Figure:
         {
             "title": {"text": title, "x": 0},
             "template": TEMPLATE,
-            "margin": {"l": 50, "r": 20, "t": 60, "b": 40},
+            # Where plotly's automargin settles with a one-row legend below: starting there,
+            # it draws each chart once instead of twice (a first draw, then a redraw with the
+            # margins it measured), which took a third of the first chart's time in a fresh
+            # browser. A longer legend or wider labels still grow the margins.
+            "margin": {"l": 60, "r": 32, "t": 60, "b": 80},
             "legend": {"orientation": "h", "y": -0.15},
             "height": 380,
             "font": {"family": "system-ui, 'Hiragino Sans', 'Noto Sans JP', sans-serif"},

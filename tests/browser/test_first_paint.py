@@ -84,6 +84,23 @@ def test_a_fresh_dashboard_visit_fetches_compressed_hashed_files(collected_serve
     # Every kind of trace the dashboards draw, drawn by the cartesian bundle.
     for trace in (".scatterlayer .trace", ".barlayer .trace", ".hm"):
         assert page.locator(f".chart {trace}").count() >= 1, trace
+    # The charts with a one-row legend start from the margins where plotly's automargin
+    # settles, so each is drawn once: a redraw with grown margins would leave them different.
+    kept_margins = page.evaluate(
+        """() => Object.fromEntries([...document.querySelectorAll(".chart")].map((chart) => [
+            chart.id,
+            ["l", "r", "t", "b"].every((side) =>
+                Math.round(chart._fullLayout._size[side]) === chart.layout.margin[side]),
+        ]))"""
+    )
+    assert kept_margins == {
+        "chart-overall": True,
+        "chart-areas": True,
+        "chart-binding": True,
+        "chart-na": True,
+        "chart-bands": False,  # six bands in the legend, on several rows
+        "chart-questions": False,  # the colour bar on the right
+    }
 
     transferred = sum(
         sizes["responseBodySize"] + sizes["responseHeadersSize"]
