@@ -285,8 +285,6 @@ SPECTACULAR_SETTINGS = {
 EMPTY_STYLE = "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='"  # the hash of ""
 INLINE_STYLE_HASHES = [
     EMPTY_STYLE,  # plotly.js: an empty <style> it fills through the CSSOM (chart, hover rules)
-    # plotly.js: the map library's CSS, added when plotly.js loads
-    "'sha256-ji27qzEtxXZW+7dun6UwjHXJ18e6WAin1VvNtkzIE/o='",
     # the admin site's change lists without actions (e.g. Tokens)
     "'sha256-blvLUW3UscWqsXGByNOqdBboM+ShWAuugp2mC/wbafU='",
     # drf-spectacular's Swagger UI page (/api/docs/)

@@ -1,6 +1,7 @@
 """A fresh visit to /dashboard/ fetches little and draws every chart: static files collected
 (hashed names, gzip copies) and sent by WhiteNoise, as the demo and production serve them,
-and plotly.js's cartesian bundle (scatter, bar, heatmap) instead of the full one."""
+and a custom plotly.js bundle with only the traces drawn (scatter, bar, heatmap: the
+vendoring script builds it) instead of the full one."""
 
 import re
 
@@ -17,7 +18,7 @@ from tests.browser.conftest import watch_for_csp_violations
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 # The old page fetched 4.8 MB (the full plotly.js, uncompressed, from the demo) or 1.5 MB (the
-# same, gzipped, from gunicorn); the cartesian bundle alone is 1.5 MB before compression.
+# same, gzipped, from gunicorn); the custom bundle alone is 1.2 MB before compression.
 FRESH_VISIT_LIMIT = 800 * 1024
 A_YEAR_OR_MORE = 365 * 24 * 3600
 
@@ -81,7 +82,7 @@ def test_a_fresh_dashboard_visit_fetches_compressed_hashed_files(collected_serve
     page.wait_for_selector("#chart-questions .main-svg")
     assert page.locator(".chart").count() == 6  # trends, bands, areas, binding, N/A, questions
     page.wait_for_function("document.querySelectorAll('.chart .main-svg').length >= 6")
-    # Every kind of trace the dashboards draw, drawn by the cartesian bundle.
+    # Every kind of trace the dashboards draw, drawn by the custom bundle.
     for trace in (".scatterlayer .trace", ".barlayer .trace", ".hm"):
         assert page.locator(f".chart {trace}").count() >= 1, trace
     # The charts with a one-row legend start from the margins where plotly's automargin
@@ -110,7 +111,7 @@ def test_a_fresh_dashboard_visit_fetches_compressed_hashed_files(collected_serve
     static = [r for r in finished if "/static/" in r.url]
     assert {re.sub(r"\.[0-9a-f]{12}\.", ".", r.url.rsplit("/", 1)[1]) for r in static} == {
         "app.css",
-        "plotly-cartesian.min.js",
+        "plotly-custom.min.js",
         "charts.js",
     }
     for request in static:
@@ -121,7 +122,7 @@ def test_a_fresh_dashboard_visit_fetches_compressed_hashed_files(collected_serve
     assert not blocked, blocked
 
 
-def test_the_product_page_draws_its_charts_with_the_cartesian_bundle(collected_server, fresh_page):
+def test_the_product_page_draws_its_charts_with_the_custom_bundle(collected_server, fresh_page):
     seed_demo(products=20, rounds=4, seed=4)
     page = fresh_page("demo-viewer")
     blocked = watch_for_csp_violations(page)

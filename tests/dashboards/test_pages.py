@@ -60,7 +60,7 @@ def test_every_role_sees_the_overview(client, demo, role):
     overall = figure(page, "overall")
     medians = [t for t in overall["data"] if t["name"] == "Median"]
     assert [len(t["x"]) for t in medians] == [5, 5]
-    assert b"vendor/plotly-cartesian.min.js" in page.content and b"cdn" not in page.content.lower()
+    assert b"vendor/plotly-custom.min.js" in page.content and b"cdn" not in page.content.lower()
 
 
 def test_queries_do_not_grow_with_rounds_or_products(client, django_assert_max_num_queries):
@@ -96,7 +96,7 @@ def test_empty_database_says_there_is_nothing_yet(client):
 def test_vendored_plotly_js_is_the_version_the_python_package_writes_figures_for():
     """After a plotly upgrade this fails until scripts/vendor_plotly refreshes the bundle."""
     version = re.compile(r"plotly\.js .*?v(\d+\.\d+\.\d+)")
-    with open(finders.find("vendor/plotly-cartesian.min.js"), encoding="utf-8") as vendored:
+    with open(finders.find("vendor/plotly-custom.min.js"), encoding="utf-8") as vendored:
         head = vendored.read(200)
     ours = version.search(head)
     # scripts/vendor_plotly's compile hint for V8, on the file's first line where V8 reads it
@@ -105,7 +105,7 @@ def test_vendored_plotly_js_is_the_version_the_python_package_writes_figures_for
     with package.open(encoding="utf-8") as bundled:
         theirs = version.search(bundled.read(200))
     assert ours and theirs and ours[1] == theirs[1]
-    assert finders.find("vendor/plotly-cartesian.LICENSE.txt")
+    assert finders.find("vendor/plotly-custom.LICENSE.txt")
 
 
 def test_texts_from_the_database_cannot_break_out_of_the_chart_data(client, demo):
