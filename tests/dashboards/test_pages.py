@@ -67,10 +67,11 @@ def test_queries_do_not_grow_with_rounds_or_products(client, django_assert_max_n
     seed_demo(products=40, rounds=6, seed=1)
     client.force_login(UserFactory(username="v"))
     # ... and, for a user who is no viewer, their roles and their products' counts per point
-    # (apps.scoring.disclosure: the rubric's rounds, then the counts by round id)
+    # (their products' ids, for the counts' cache key; on a miss apps.scoring.disclosure: the
+    # rubric's rounds, then the counts by round id)
     # (a cold page: the figures are built from the aggregates, with the latest version's
     # bands for the target's wording)
-    with django_assert_max_num_queries(19):
+    with django_assert_max_num_queries(20):
         page = client.get(reverse("dashboard"))
     assert page.status_code == 200
     cohort = [t for t in figure(page, "overall")["data"] if t["name"] == "Median"][1]
@@ -207,7 +208,9 @@ def test_a_warmed_overview_is_served_from_the_cache(client, demo, django_assert_
         )
         assert cache.get(key).charts[0].title == "ラウンド別の総合スコア"  # built in Japanese
     client.force_login(UserFactory(username="v"))
-    with django_assert_max_num_queries(13):  # as a cached page: no figure queries
+    # as a cached page: no figure queries (the user's counts per point are not warmed: their
+    # products' ids, the rubric's rounds and the counts)
+    with django_assert_max_num_queries(14):
         page = client.get(reverse("dashboard"))
     assert figure(page, "questions")["data"][0]["type"] == "heatmap"
 

@@ -8,9 +8,11 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Group
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from apps.accounts.models import VIEWERS_GROUP
+from apps.accounts.models import VIEWERS_GROUP, Team
 from apps.products.models import Characteristic, Product
 from apps.scoring import scores
 from apps.scoring.scores import score_all
@@ -183,3 +185,31 @@ def test_the_note_speaks_japanese(client, org):
     client.post(reverse("set_language"), {"language": "ja", "next": "/"})
     html = client.get(reverse("dashboard"), {"team": "theirs"}).content.decode()
     assert "2 点を非表示にしています" in html
+
+
+def test_a_members_counts_are_read_from_the_cache_on_the_next_visit(client, org):
+    """The scores of the products a member may read are counted once per aggregates' stamp
+    and set of products, not on every visit."""
+    overview(client, org["member"], team="theirs")
+    with CaptureQueriesContext(connection) as queries:
+        page = overview(client, org["member"], team="theirs")
+    assert [t["text"] for t in medians(page)] == [["hidden"], ["hidden"]]
+    assert not [q for q in queries if "scoring_responsescore" in q["sql"]]
+
+
+def test_a_member_joining_or_leaving_a_team_sees_its_points_at_once(client, org):
+    theirs = Team.objects.get(slug="theirs")
+    assert medians(overview(client, org["member"], team="theirs"))[0]["y"] == [None]
+    theirs.members.add(org["member"])
+    assert medians(overview(client, org["member"], team="theirs"))[0]["y"] == [0.5]
+    theirs.members.remove(org["member"])
+    assert medians(overview(client, org["member"], team="theirs"))[0]["y"] == [None]
+
+
+def test_a_product_moving_into_the_members_team_hides_the_points_at_once(client, org, settings):
+    """Unfiltered, six products outside the member's team: just enough (threshold 6). Once one
+    of them moves into the team, five are left and the points hide, though no score changed."""
+    settings.DASHBOARD_MIN_GROUP = 6
+    assert [t["y"] for t in medians(overview(client, org["member"]))] == [[0.0], [0.0]]
+    Product.objects.filter(pk=org["lone"].pk).update(team=org["mine"].team)
+    assert [t["y"] for t in medians(overview(client, org["member"]))] == [[None], [None]]
