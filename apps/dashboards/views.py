@@ -9,6 +9,7 @@ from apps.accounts.models import Team
 from apps.accounts.roles import can_answer_for, sees_everything
 from apps.dashboards import charts, figures, selectors
 from apps.dashboards.filters import CatalogueFilter
+from apps.dashboards.pagination import CountedPaginator
 from apps.products.models import Characteristic, Product
 from apps.products.selectors import visible_product_ids
 from apps.scoring import cohort
@@ -19,14 +20,6 @@ from apps.surveys.selectors import LaggardRows, round_progress
 
 PAGE_SIZE = 50  # rows per page of the round page's tables
 LAGGARD_STATUSES = ("not_started", "draft")
-
-
-class CountedPaginator(Paginator):
-    """A paginator told its count, when the page has it already (one query fewer)."""
-
-    def __init__(self, object_list, per_page: int, count: int):
-        super().__init__(object_list, per_page)
-        self.count = count  # Paginator.count is a cached property: this is its value
 
 
 @login_required
@@ -168,8 +161,8 @@ def catalogue(request: HttpRequest) -> HttpResponse:
         request.GET, queryset=selectors.catalogue_products(request.user), user=request.user
     )
     valid = found.is_valid()
-    page = Paginator(found.qs if valid else found.queryset.none(), PAGE_SIZE).get_page(
-        request.GET.get("page")
+    page = selectors.catalogue_page(
+        found.qs if valid else found.queryset.none(), request.GET.get("page"), PAGE_SIZE
     )
     context = {
         "filter": found,

@@ -11,9 +11,11 @@ from datetime import date
 from decimal import Decimal
 from typing import NamedTuple
 
-from django.db.models import Q, QuerySet
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, Q, QuerySet, Window
 from django.utils.translation import get_language
 
+from apps.dashboards.pagination import CountedPaginator
 from apps.dashboards.sparklines import Sparkline, score_text, sparkline
 from apps.products.models import Product
 from apps.products.selectors import visible_product_ids
@@ -70,6 +72,9 @@ class CatalogueRow:
         return sparkline(self.trend, self.top)
 
 
+PRODUCT_FIELDS = ("pk", "slug", "name", "team__name", "retired_at")  # a CatalogueProduct
+
+
 def catalogue_products(user) -> QuerySet:
     """The products the user may read (their teams', or all for viewers and administrators),
     by name, as CatalogueProduct rows."""
@@ -77,9 +82,32 @@ def catalogue_products(user) -> QuerySet:
     readable = visible_product_ids(user)
     if readable is not None:
         products = products.filter(pk__in=readable)
-    return products.order_by("name", "pk").values_list(
-        "pk", "slug", "name", "team__name", "retired_at", named=True
-    )
+    return products.order_by("name", "pk").values_list(*PRODUCT_FIELDS, named=True)
+
+
+MAX_PAGE_READ = 1_000_000  # a page number beyond this is left to Paginator (its last page)
+
+
+def catalogue_page(products: QuerySet, number: object, per_page: int) -> Page:
+    """Paginator(products, per_page).get_page(number) of catalogue_products' rows, in one
+    query instead of two: each row of the page carries the count of them all (COUNT(*) OVER
+    ()), taken in the same scan as the page's sort (a search read every product's name and
+    slug twice: 5 ms each at 5,000 products). Read as Paginator reads it, a number that is
+    not a whole one is the first page; a page past the end, an empty one or a number below 1
+    (or so large that its offset would overflow the database's) is left to Paginator: its
+    count, then the last page."""
+    try:
+        wanted = int(str(number))
+    except ValueError:
+        wanted = 1
+    if 1 <= wanted <= MAX_PAGE_READ:
+        start = (wanted - 1) * per_page
+        counted = products.annotate(found=Window(Count("pk")))
+        rows = list(counted.values_list(*PRODUCT_FIELDS, "found")[start : start + per_page])
+        if rows:
+            paginator = CountedPaginator(products, per_page, rows[0][-1])
+            return Page([CatalogueProduct(*row[:-1]) for row in rows], wanted, paginator)
+    return Paginator(products, per_page).get_page(number)
 
 
 def search_products(products: QuerySet, query: str) -> QuerySet:
