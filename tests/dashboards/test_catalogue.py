@@ -276,6 +276,15 @@ def test_page_numbers_are_read_as_django_reads_them(client, org, asked, number):
     assert len(set(everything)) == 64
 
 
+def test_a_search_finding_nothing_is_one_query_for_its_rows_and_count(client, org):
+    client.force_login(viewer())
+    with CaptureQueriesContext(connection) as queries:
+        page = get(client, q="zzz-nothing")
+    assert page.context["page"].paginator.count == 0 and page.context["rows"] == []
+    assert "No product matches these filters." in page.content.decode()
+    assert len([q for q in queries if "products_product" in q["sql"]]) == 1
+
+
 def test_header_links_to_the_catalogue(client, org):
     client.force_login(org["member"])
     assert f'href="{reverse("catalogue")}"' in client.get(reverse("home")).content.decode()

@@ -93,9 +93,9 @@ def catalogue_page(products: QuerySet, number: object, per_page: int) -> Page:
     query instead of two: each row of the page carries the count of them all (COUNT(*) OVER
     ()), taken in the same scan as the page's sort (a search read every product's name and
     slug twice: 5 ms each at 5,000 products). Read as Paginator reads it, a number that is
-    not a whole one is the first page; a page past the end, an empty one or a number below 1
-    (or so large that its offset would overflow the database's) is left to Paginator: its
-    count, then the last page."""
+    not a whole one is the first page; a page past the end or a number below 1 (or so large
+    that its offset would overflow the database's) is left to Paginator: its count, then the
+    last page."""
     try:
         wanted = int(str(number))
     except ValueError:
@@ -104,8 +104,8 @@ def catalogue_page(products: QuerySet, number: object, per_page: int) -> Page:
         start = (wanted - 1) * per_page
         counted = products.annotate(found=Window(Count("pk")))
         rows = list(counted.values_list(*PRODUCT_FIELDS, "found")[start : start + per_page])
-        if rows:
-            paginator = CountedPaginator(products, per_page, rows[0][-1])
+        if rows or wanted == 1:  # nothing on the first page: nothing found at all
+            paginator = CountedPaginator(products, per_page, rows[0][-1] if rows else 0)
             return Page([CatalogueProduct(*row[:-1]) for row in rows], wanted, paginator)
     return Paginator(products, per_page).get_page(number)
 
