@@ -283,6 +283,7 @@ SPECTACULAR_SETTINGS = {
 # attributes), never framed. The only inline styles allowed are these exact <style> blocks,
 # by hash (tests/test_csp.py derives each from the installed package):
 EMPTY_STYLE = "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='"  # the hash of ""
+BOLD_STYLE = "'sha256-wkY2X5hecQzbhnFCqvTpwrUJ1f4X8LH5WFjYUzv1wmU='"  # "font-weight:bold"
 INLINE_STYLE_HASHES = [
     EMPTY_STYLE,  # plotly.js: an empty <style> it fills through the CSSOM (chart, hover rules)
     # the admin site's change lists without actions (e.g. Tokens)
@@ -296,7 +297,8 @@ CONTENT_SECURITY_POLICY = {
         "script-src": [SELF],
         "style-src": [SELF, *INLINE_STYLE_HASHES],
         # plotly.js also writes empty style="" attributes (its real styles go through the CSSOM)
-        "style-src-attr": [UNSAFE_HASHES, EMPTY_STYLE],
+        # and style="font-weight:bold" for the <b> of a label (the heatmap's hover: its question)
+        "style-src-attr": [UNSAFE_HASHES, EMPTY_STYLE, BOLD_STYLE],
         "img-src": [SELF, "data:"],
         "object-src": [NONE],
         "base-uri": [SELF],

@@ -87,3 +87,12 @@ def test_allowed_inline_styles_are_the_installed_packages_own():
     }
     assert len(expected) == 3
     assert set(settings.INLINE_STYLE_HASHES) == expected
+
+
+def test_allowed_style_attributes_are_those_plotly_writes():
+    """plotly.js writes style="" and, for a label's <b> (the heatmap's hover names its
+    question in bold), its pseudo-HTML map's style: exactly these, by hash."""
+    bold = re.search(r'\bb:"([^"]*)",i:"font-style:italic"', PLOTLY_JS.read_text())[1]
+    attributes = set(settings.CONTENT_SECURITY_POLICY["DIRECTIVES"]["style-src-attr"])
+    assert attributes == {"'unsafe-hashes'", sha256(""), sha256(bold)}
+    assert bold == "font-weight:bold"

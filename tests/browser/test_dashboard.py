@@ -44,6 +44,14 @@ def test_overview_charts_render_in_chromium(live_server, browser):
     assert len(cohort) == len(everyone) and cohort != everyone
     assert not blocked, blocked  # plotly.js and charts.js run under the CSP
     heatmap.scroll_into_view_if_needed()
+    # A cell's hover label names its question in bold (plotly.js writes a style attribute
+    # for the <b>, which the policy allows by its hash).
+    cell = heatmap.locator(".nsewdrag").first.bounding_box()
+    page.mouse.move(cell["x"] + cell["width"] * 0.3, cell["y"] + cell["height"] * 0.3)
+    bold = page.locator(".hoverlayer .hovertext tspan[style='font-weight:bold']")
+    bold.wait_for()
+    assert bold.evaluate("(node) => getComputedStyle(node).fontWeight") == "700"
+    assert not blocked, blocked
     screenshot(page, "dashboard-questions", full_page=False)
 
 
