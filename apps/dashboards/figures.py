@@ -333,6 +333,7 @@ def _overall_traces(points: Sequence[Point], *, legend: bool) -> list[dict]:
             marker={"symbol": _symbols(points), "size": 9},
             text=[_n_label(p) for p in points],
             textposition="bottom center",
+            cliponaxis=False,  # the last round's label overhangs the plot area's edge
             showlegend=legend,
             legendgroup="median",
             customdata=[

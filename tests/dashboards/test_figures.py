@@ -61,6 +61,8 @@ def test_overall_trend_has_median_mean_iqr_and_n_for_both_populations():
     all_median, cohort_median = traces(figure, "Median")
     assert list(all_median.y) == [1.5, 2.5] and list(cohort_median.y) == [1.0, 3.0]
     assert list(all_median.text) == ["n=10", "n=4 ⚠"]  # small n is flagged
+    # The last round's label overhangs the plot area's edge: drawn whole, not cut at it.
+    assert all_median.cliponaxis is False and cohort_median.cliponaxis is False
     assert all_median.xaxis == "x" and cohort_median.xaxis == "x2"
     assert figure.layout.yaxis2.matches == "y" or figure.layout.yaxis2.showticklabels is False
     assert [list(t.y) for t in traces(figure, "Mean")] == [[1.4, 1.4], [1.4, 1.4]]
