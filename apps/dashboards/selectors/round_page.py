@@ -187,17 +187,6 @@ def progress_of(participation: list[TeamParticipation]) -> RoundProgress:
     )
 
 
-def round_results_count(survey_round: SurveyRound, *, products=None, team: str = "") -> int:
-    """How many rows round_results has, counted on the scores alone (its joins to products,
-    teams and bands neither add nor drop a row)."""
-    scores = ResponseScore.objects.filter(round=survey_round)
-    if products is not None:
-        scores = scores.filter(product__in=products)
-    if team:
-        scores = scores.filter(product__team__slug=team)
-    return scores.count()
-
-
 # A page of a round's results, the columns result_rows reads. The inner query sorts the
 # round's narrow rows (id, sort key, slug) and keeps the page's; the outer reads their wide
 # rows (area scores, band, names): carrying every row's area scores through the sort took
@@ -229,6 +218,11 @@ CHANGE_SQL = """ROUND(s.overall - (
         WHERE version.rubric_id = %s AND earlier.opens_at < %s
         ORDER BY earlier.opens_at DESC LIMIT 1)
     LIMIT 1), {places})"""
+# How many rows RESULTS_PAGE_SQL pages through, counted on the scores alone (its joins to
+# products, teams and bands neither add nor drop a row), with the same filters.
+RESULTS_COUNT_SQL = """
+SELECT COUNT(*) FROM scoring_responsescore s{team_join}
+WHERE s.round_id = %s{filters}"""
 # Sort key → its SQL; ties are broken by product, so pages are stable.
 SORT_KEYS = {"product": "p.name", "team": "t.name", "overall": "s.overall", "change": "{change}"}
 
@@ -265,7 +259,7 @@ def round_results(
 ) -> RoundResults:
     """Scored responses of the round with the change since the product's previous round,
     sorted in the database (a page of it is read, not the whole round), and counted
-    (round_results_count)."""
+    (RESULTS_COUNT_SQL, with the same filters)."""
     change = CHANGE_SQL.format(places=SCORE_FIELD["decimal_places"])
     change_params = [
         survey_round.rubric_version.rubric_id,
@@ -286,7 +280,13 @@ def round_results(
     # change's, when sorting by it), the round, the filters
     key_params = change_params if sort == "change" else []
     params = [*change_params, *key_params, survey_round.pk, *filter_params]
-    count = round_results_count(survey_round, products=products, team=team)
+    count_join = (
+        "\nJOIN products_product p ON p.id = s.product_id JOIN accounts_team t ON t.id = p.team_id"
+        if team
+        else ""
+    )
+    count_sql = RESULTS_COUNT_SQL.format(team_join=count_join, filters=filters)
+    count = database.fetch(count_sql, [survey_round.pk, *filter_params])[0][0]
     return RoundResults(sql, params, count)
 
 
